@@ -1,0 +1,1 @@
+"""Data containers, readers, converters and splits."""
