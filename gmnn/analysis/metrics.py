@@ -1,0 +1,48 @@
+"""Prediction errors of a model on labelled structures, reported in kcal/mol and kcal/mol/Å."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gmnn.model.batch import GraphData
+from gmnn.units import ev_to_kcal_mol
+
+
+def predict(model, structures, batch_size: int = 128, forces: bool = True) -> dict:
+    """Energies (M,) in eV and, with ``forces``, forces (A, 3) in eV/Å."""
+    data = GraphData(structures, model.cutoff, model.species)
+    energies, force_parts = [], []
+    for start in range(0, len(structures), batch_size):
+        idx = np.arange(start, min(len(structures), start + batch_size))
+        out = model.predict(data.batch(idx, model.dtype.as_numpy_dtype), forces=forces)
+        energies.append(out["energy"])
+        if forces:
+            force_parts.append(out["forces"].astype(np.float64))
+    result = {"energy": np.concatenate(energies) if energies else np.zeros(0)}
+    if forces:
+        result["forces"] = np.concatenate(force_parts) if force_parts else np.zeros((0, 3))
+    return result
+
+
+def error_metrics(model, structures, batch_size: int = 128) -> dict:
+    """MAE and RMSE of energies (kcal/mol) and force components (kcal/mol/Å).
+
+    Force errors are over all Cartesian components of all atoms, the MD17
+    convention; energy errors are per structure (total energies).
+    """
+    if structures.energy is None:
+        raise ValueError("error metrics need energy labels")
+    has_f = structures.forces is not None
+    pred = predict(model, structures, batch_size, forces=has_f)
+    de = ev_to_kcal_mol(pred["energy"] - structures.energy)
+    out = {
+        "n_structures": int(len(structures)),
+        "energy_mae": float(np.mean(np.abs(de))),
+        "energy_rmse": float(np.sqrt(np.mean(de**2))),
+        "units": {"energy": "kcal/mol", "forces": "kcal/mol/Angstrom"},
+    }
+    if has_f:
+        df = ev_to_kcal_mol(pred["forces"] - structures.forces)
+        out["force_mae"] = float(np.mean(np.abs(df)))
+        out["force_rmse"] = float(np.sqrt(np.mean(df**2)))
+    return out

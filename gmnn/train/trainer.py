@@ -1,0 +1,414 @@
+"""Training loop: Adam with per-group learning rates, linear decay, early stopping,
+checkpoint/resume and a per-epoch metrics log.
+
+Reproducibility: the weights come from the model seed, the order of training
+structures in epoch e from ``default_rng([seed, e])`` (stateless), and the
+checkpoint stores weights, Adam moments, the step counter, the best weights and
+the metrics history.  A run killed at any step and resumed from its checkpoint
+therefore ends with the same weights as an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+from gmnn.io import atomic_save_npz, atomic_write_text
+from gmnn.model.batch import GraphData
+from gmnn.model.potential import input_spec
+from gmnn.train.config import TrainConfig
+from gmnn.units import KCAL_MOL
+
+METRIC_COLUMNS = [
+    "epoch",
+    "step",
+    "lr_factor",
+    "train_loss",
+    "valid_loss",
+    "valid_energy_mae",
+    "valid_energy_rmse",
+    "valid_force_mae",
+    "valid_force_rmse",
+    "best",
+    "seconds",
+]
+
+
+class TrainingInterrupted(RuntimeError):
+    """Raised after a checkpoint was written because the run received a signal."""
+
+
+def resolve_learning_rates(model, learning_rates: dict) -> dict[str, float]:
+    """Initial learning rate of every variable group of ``model``."""
+    groups = model.variable_groups()
+    dense = [g for g in groups if g.startswith("dense_")]
+    unknown = sorted(set(learning_rates) - set(groups) - {"nn"})
+    if unknown:
+        raise ValueError(f"unknown learning-rate group(s) {unknown}; known: nn, {sorted(groups)}")
+    out = {}
+    for g in groups:
+        if g in learning_rates:
+            out[g] = float(learning_rates[g])
+        elif g in dense and "nn" in learning_rates:
+            out[g] = float(learning_rates["nn"])
+        else:
+            raise ValueError(f"no learning rate for group {g!r}")
+    return out
+
+
+class GroupAdam:
+    """Adam (Kingma & Ba) with one learning rate per variable and a global decay factor.
+
+    Matches the Keras update: lr_t = lr · sqrt(1 - β2^t) / (1 - β1^t),
+    θ ← θ - lr_t · m / (sqrt(v) + ε).
+    """
+
+    def __init__(self, variables, rates, beta1=0.9, beta2=0.999, epsilon=1e-7):
+        self.variables = list(variables)
+        self.rates = [float(r) for r in rates]
+        self.beta1, self.beta2, self.epsilon = beta1, beta2, epsilon
+        self.m = [tf.Variable(tf.zeros_like(v), trainable=False) for v in self.variables]
+        self.v = [tf.Variable(tf.zeros_like(v), trainable=False) for v in self.variables]
+        self.t = tf.Variable(0, dtype=tf.int64, trainable=False)
+
+    def apply(self, grads, factor):
+        t = tf.cast(self.t.assign_add(1), tf.float64)
+        corr = tf.sqrt(1.0 - self.beta2**t) / (1.0 - self.beta1**t)
+        for var, g, m, v, rate in zip(self.variables, grads, self.m, self.v, self.rates):
+            g = tf.convert_to_tensor(g)
+            m.assign(self.beta1 * m + (1.0 - self.beta1) * g)
+            v.assign(self.beta2 * v + (1.0 - self.beta2) * tf.square(g))
+            step = tf.cast(rate * factor * corr, var.dtype)
+            var.assign_sub(step * m / (tf.sqrt(v) + self.epsilon))
+
+    def state(self) -> dict[str, np.ndarray]:
+        out = {"adam/t": np.array(self.t.numpy())}
+        for k, (m, v) in enumerate(zip(self.m, self.v)):
+            out[f"adam/m{k}"] = m.numpy()
+            out[f"adam/v{k}"] = v.numpy()
+        return out
+
+    def load_state(self, data) -> None:
+        self.t.assign(int(data["adam/t"]))
+        for k, (m, v) in enumerate(zip(self.m, self.v)):
+            m.assign(data[f"adam/m{k}"])
+            v.assign(data[f"adam/v{k}"])
+
+
+class _SignalGuard:
+    """Turn SIGTERM/SIGINT into a flag checked between steps (restored on exit)."""
+
+    def __init__(self):
+        self.received = None
+        self._old = {}
+
+    def __enter__(self):
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            try:
+                self._old[sig] = signal.signal(sig, self._handle)
+            except ValueError:  # not in the main thread
+                pass
+        return self
+
+    def _handle(self, signum, frame):
+        self.received = signum
+
+    def __exit__(self, *exc):
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
+
+
+class Trainer:
+    """Train ``model`` on ``train`` with validation on ``valid`` (both Structures)."""
+
+    def __init__(self, model, train, valid, config: TrainConfig, out_dir):
+        if train.energy is None:
+            raise ValueError("training structures have no energy labels")
+        if config.loss == "EF" and train.forces is None:
+            raise ValueError("loss 'EF' needs force labels in the training structures")
+        if len(valid) == 0:
+            raise ValueError("the validation set is empty")
+        self.model, self.config = model, config
+        self.out_dir = Path(out_dir)
+        self.train_data = GraphData(train, model.cutoff, model.species)
+        self.valid_data = GraphData(valid, model.cutoff, model.species)
+        sizes = np.concatenate([train.n_atoms, valid.n_atoms])
+        self.mixed_sizes = bool(sizes.min() != sizes.max())
+        self.lam_e, self.lam_f = config.loss_weights(self.mixed_sizes)
+        self.use_forces = self.lam_f > 0
+        self.valid_forces = self.use_forces and valid.forces is not None
+        rates = resolve_learning_rates(model, config.learning_rates)
+        self.group_rates = rates
+        groups = model.variable_groups()
+        self.trainable, var_rates = [], []
+        for g, vs in groups.items():
+            if rates[g] > 0:
+                self.trainable += vs
+                var_rates += [rates[g]] * len(vs)
+        if not self.trainable:
+            raise ValueError("every learning rate is zero: nothing to train")
+        self.optimizer = GroupAdam(
+            self.trainable, var_rates, config.beta1, config.beta2, config.epsilon
+        )
+        n = len(train)
+        self.steps_per_epoch = int(np.ceil(n / config.batch_size))
+        self.max_steps = self.steps_per_epoch * config.epochs
+        self._build_functions()
+
+    # ------------------------------------------------------------------ compiled steps
+    def _loss_terms(self, batch):
+        model = self.model
+        if self.use_forces or self.valid_forces:
+            energy, forces, _ = model.energy_and_forces(batch)
+        else:
+            energy, forces = model.energy(batch), None
+        n_at = tf.cast(batch["n_atoms"], tf.float64)
+        de = energy - batch["energy"]
+        e_term = tf.square(de) / n_at if self.mixed_sizes else tf.square(de)
+        f_sq = None
+        if forces is not None:
+            df = tf.cast(forces - batch["forces"], tf.float64)
+            f_sq = tf.math.unsorted_segment_sum(
+                tf.reduce_sum(tf.square(df), axis=1), batch["segment"], batch["n_structures"]
+            )
+        return energy, forces, de, e_term, f_sq
+
+    def _build_functions(self):
+        dtype = self.model.dtype
+        spec = input_spec(dtype)
+        spec["n_atoms"] = tf.TensorSpec((None,), tf.int32)
+        spec["energy"] = tf.TensorSpec((None,), tf.float64)
+        if self.use_forces or self.valid_forces:
+            spec["forces"] = tf.TensorSpec((None, 3), dtype)
+        lam_e, lam_f = self.lam_e, self.lam_f
+        trainable, optimizer = self.trainable, self.optimizer
+
+        def train_step(batch, factor):
+            with tf.GradientTape(watch_accessed_variables=False) as tape:
+                tape.watch(trainable)
+                _, _, _, e_term, f_sq = self._loss_terms(batch)
+                per_structure = lam_e * e_term
+                if lam_f > 0:
+                    per_structure += lam_f * f_sq
+                loss = tf.reduce_mean(per_structure)
+            grads = tape.gradient(loss, trainable)
+            optimizer.apply(grads, factor)
+            return loss
+
+        def eval_step(batch):
+            _, forces, de, e_term, f_sq = self._loss_terms(batch)
+            per_structure = lam_e * e_term
+            out = {"abs_e": tf.abs(de), "sq_e": tf.square(de)}
+            if f_sq is not None:
+                if lam_f > 0:
+                    per_structure += lam_f * f_sq
+                df = tf.cast(forces - batch["forces"], tf.float64)
+                out["abs_f"] = tf.reduce_sum(tf.abs(df))
+                out["sq_f"] = tf.reduce_sum(tf.square(df))
+            out["loss"] = per_structure
+            return out
+
+        self._train_step = tf.function(
+            train_step, input_signature=[spec, tf.TensorSpec((), tf.float64)]
+        )
+        self._eval_step = tf.function(eval_step, input_signature=[spec])
+        self._spec_keys = list(spec)
+
+    def _feed(self, batch: dict) -> dict:
+        return {k: batch[k] for k in self._spec_keys}
+
+    # ------------------------------------------------------------------ evaluation
+    def validate(self) -> dict:
+        data = self.valid_data
+        n = len(data)
+        tot = {"loss": 0.0, "abs_e": 0.0, "sq_e": 0.0, "abs_f": 0.0, "sq_f": 0.0}
+        n_comp = 0
+        for start in range(0, n, self.config.valid_batch_size):
+            idx = np.arange(start, min(n, start + self.config.valid_batch_size))
+            batch = data.batch(idx, self.model.dtype.as_numpy_dtype)
+            out = self._eval_step(self._feed(batch))
+            for k, v in out.items():
+                tot[k] += float(np.sum(v.numpy()))
+            n_comp += 3 * int(batch["n_atoms"].sum())
+        res = {
+            "valid_loss": tot["loss"] / n,
+            "valid_energy_mae": tot["abs_e"] / n / KCAL_MOL,
+            "valid_energy_rmse": np.sqrt(tot["sq_e"] / n) / KCAL_MOL,
+            "valid_force_mae": np.nan,
+            "valid_force_rmse": np.nan,
+        }
+        if self.valid_forces:
+            res["valid_force_mae"] = tot["abs_f"] / n_comp / KCAL_MOL
+            res["valid_force_rmse"] = np.sqrt(tot["sq_f"] / n_comp) / KCAL_MOL
+        return res
+
+    # ------------------------------------------------------------------ checkpoints
+    @property
+    def checkpoint_path(self) -> Path:
+        return self.out_dir / "checkpoint.npz"
+
+    def _save_checkpoint(self, state: dict) -> None:
+        arrays = {f"model/{k}": v for k, v in self.model.get_weights().items()}
+        arrays.update(self.optimizer.state())
+        if state.get("best_weights") is not None:
+            arrays.update({f"best/{k}": v for k, v in state["best_weights"].items()})
+        meta = {k: v for k, v in state.items() if k != "best_weights"}
+        meta["config"] = self.config.to_dict()
+        arrays["state"] = np.array(json.dumps(meta))
+        atomic_save_npz(self.checkpoint_path, arrays)
+
+    def _load_checkpoint(self) -> dict:
+        with np.load(self.checkpoint_path) as data:
+            state = json.loads(str(data["state"]))
+            saved = state.pop("config")
+            for key in ("epochs", "batch_size", "loss", "seed", "learning_rates"):
+                if saved[key] != self.config.to_dict()[key]:
+                    raise ValueError(
+                        f"{self.checkpoint_path}: written with {key}={saved[key]!r}, this run "
+                        f"has {key}={self.config.to_dict()[key]!r}; delete the checkpoint to "
+                        "start over"
+                    )
+            self.model.set_weights({k[6:]: data[k] for k in data.files if k.startswith("model/")})
+            self.optimizer.load_state(data)
+            best = {k[5:]: data[k] for k in data.files if k.startswith("best/")}
+            state["best_weights"] = best or None
+        return state
+
+    def _write_metrics(self, history: list[dict]) -> None:
+        lines = [",".join(METRIC_COLUMNS)]
+        for row in history:
+            lines.append(",".join(_fmt(row[c]) for c in METRIC_COLUMNS))
+        atomic_write_text(self.out_dir / "metrics.csv", "\n".join(lines) + "\n")
+
+    # ------------------------------------------------------------------ main loop
+    def fit(self, resume: bool = True, stop_after_steps: int | None = None):
+        """Train; returns the history (list of per-epoch dicts).
+
+        ``stop_after_steps`` simulates a kill after that many optimisation steps
+        in this call (checkpoint written, :class:`TrainingInterrupted` raised).
+        """
+        cfg = self.config
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        state = {
+            "step": 0,
+            "epoch_loss_sum": 0.0,
+            "best_valid": None,
+            "best_epoch": -1,
+            "best_weights": None,
+            "bad_epochs": 0,
+            "history": [],
+            "finished": False,
+        }
+        if resume and self.checkpoint_path.exists():
+            state = self._load_checkpoint()
+        if state["finished"]:
+            self.model.set_weights(state["best_weights"])
+            return state["history"]
+        n = len(self.train_data)
+        bs = cfg.batch_size
+        dtype = self.model.dtype.as_numpy_dtype
+        steps_this_call = 0
+        t_epoch = time.time()
+        bar = None
+        if cfg.progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(
+                total=cfg.epochs,
+                initial=state["step"] // self.steps_per_epoch,
+                desc="epochs",
+                file=sys.stderr,
+                dynamic_ncols=True,
+            )
+        try:
+            with _SignalGuard() as guard:
+                while state["step"] < self.max_steps:
+                    epoch, k = divmod(state["step"], self.steps_per_epoch)
+                    order = np.random.default_rng([cfg.seed, epoch]).permutation(n)
+                    idx = order[k * bs : (k + 1) * bs]
+                    batch = self._feed(self.train_data.batch(idx, dtype))
+                    factor = 1.0 - state["step"] / self.max_steps
+                    loss = float(self._train_step(batch, tf.constant(factor, tf.float64)))
+                    if not np.isfinite(loss):
+                        raise FloatingPointError(
+                            f"training loss became {loss} at epoch {epoch}, step {state['step']}"
+                        )
+                    state["epoch_loss_sum"] += loss * len(idx)
+                    state["step"] += 1
+                    steps_this_call += 1
+                    if state["step"] % self.steps_per_epoch == 0:
+                        stop = self._end_epoch(state, epoch, factor, time.time() - t_epoch)
+                        t_epoch = time.time()
+                        if bar is not None:
+                            bar.update(1)
+                            h = state["history"][-1]
+                            bar.set_postfix(
+                                loss=f"{h['train_loss']:.3g}",
+                                E=f"{h['valid_energy_rmse']:.3g}",
+                                F=f"{h['valid_force_rmse']:.3g}",
+                            )
+                        if (epoch + 1) % cfg.checkpoint_every == 0:
+                            self._save_checkpoint(state)
+                        if stop:
+                            break
+                    if guard.received is not None or (
+                        stop_after_steps is not None and steps_this_call >= stop_after_steps
+                    ):
+                        self._save_checkpoint(state)
+                        why = f"signal {guard.received}" if guard.received else "requested stop"
+                        raise TrainingInterrupted(
+                            f"training stopped ({why}) at step {state['step']}; checkpoint "
+                            f"written to {self.checkpoint_path}, rerun to resume"
+                        )
+        finally:
+            if bar is not None:
+                bar.close()
+        if state["best_weights"] is not None:
+            self.model.set_weights(state["best_weights"])
+        state["finished"] = True
+        self._save_checkpoint(state)
+        return state["history"]
+
+    def _end_epoch(self, state, epoch, factor, seconds) -> bool:
+        cfg = self.config
+        metrics = self.validate()
+        n = len(self.train_data)
+        row = {
+            "epoch": epoch + 1,
+            "step": state["step"],
+            "lr_factor": factor,
+            "train_loss": state["epoch_loss_sum"] / n,
+            **metrics,
+            "best": False,
+            "seconds": seconds,
+        }
+        state["epoch_loss_sum"] = 0.0
+        val = metrics["valid_loss"]
+        best = state["best_valid"]
+        if best is None or val < best - cfg.min_delta:
+            state["best_valid"], state["best_epoch"] = val, epoch + 1
+            state["best_weights"] = self.model.get_weights()
+            state["bad_epochs"] = 0
+            row["best"] = True
+        else:
+            state["bad_epochs"] += 1
+        state["history"].append(row)
+        self._write_metrics(state["history"])
+        return cfg.patience is not None and state["bad_epochs"] >= cfg.patience
+
+
+def _fmt(value) -> str:
+    if isinstance(value, (bool, np.bool_)):
+        return "1" if value else "0"
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    return f"{float(value):.8g}"
+
+
+__all__ = ["Trainer", "TrainingInterrupted", "GroupAdam", "resolve_learning_rates"]
