@@ -80,7 +80,9 @@ class GroupAdam:
     def apply(self, grads, factor):
         t = tf.cast(self.t.assign_add(1), tf.float64)
         corr = tf.sqrt(1.0 - self.beta2**t) / (1.0 - self.beta1**t)
-        for var, g, m, v, rate in zip(self.variables, grads, self.m, self.v, self.rates):
+        for var, g, m, v, rate in zip(
+            self.variables, grads, self.m, self.v, self.rates, strict=True
+        ):
             g = tf.convert_to_tensor(g)
             m.assign(self.beta1 * m + (1.0 - self.beta1) * g)
             v.assign(self.beta2 * v + (1.0 - self.beta2) * tf.square(g))
@@ -89,14 +91,14 @@ class GroupAdam:
 
     def state(self) -> dict[str, np.ndarray]:
         out = {"adam/t": np.array(self.t.numpy())}
-        for k, (m, v) in enumerate(zip(self.m, self.v)):
+        for k, (m, v) in enumerate(zip(self.m, self.v, strict=True)):
             out[f"adam/m{k}"] = m.numpy()
             out[f"adam/v{k}"] = v.numpy()
         return out
 
     def load_state(self, data) -> None:
         self.t.assign(int(data["adam/t"]))
-        for k, (m, v) in enumerate(zip(self.m, self.v)):
+        for k, (m, v) in enumerate(zip(self.m, self.v, strict=True)):
             m.assign(data[f"adam/m{k}"])
             v.assign(data[f"adam/v{k}"])
 
