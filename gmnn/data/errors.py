@@ -1,0 +1,26 @@
+"""The exception raised for invalid or unreadable data."""
+
+from __future__ import annotations
+
+import os
+
+
+class DataError(ValueError):
+    """Invalid, inconsistent or unreadable data.
+
+    The message always starts with the file (or in-memory origin) at fault, followed by
+    the key, index or value that is wrong, e.g.
+    ``"data/ethanol.npz: key 'F' has shape (700, 9); expected (700, 9, 3)"``.
+
+    Attributes:
+        source: the file path or origin description the error refers to.
+        problem: the message without the ``source`` prefix.
+    """
+
+    def __init__(self, source: str | os.PathLike[str] | None, problem: str) -> None:
+        self.source = str(source) if source is not None else "<in-memory structures>"
+        self.problem = problem
+        super().__init__(f"{self.source}: {problem}")
+
+    def __reduce__(self) -> tuple[type[DataError], tuple[str, str]]:
+        return (type(self), (self.source, self.problem))
