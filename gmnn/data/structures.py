@@ -1,0 +1,641 @@
+"""Flat, validated storage of many atomic structures with energy and force labels.
+
+All structures are stored back to back ("flat") so that millions of small molecules
+cost a handful of NumPy arrays and no Python objects per structure:
+
+========== =========== ======= ===========================================
+attribute  shape       dtype   meaning
+========== =========== ======= ===========================================
+numbers    (A,)        int32   atomic numbers Z (1..118)
+positions  (A, 3)      float64 Cartesian positions in Å
+n_atoms    (M,)        int64   number of atoms of each structure (>= 1)
+energy     (M,)        float64 total energy in eV, or ``None``
+forces     (A, 3)      float64 atomic forces in eV/Å, or ``None``
+cell       (M, 3, 3)   float64 cell vectors (rows) in Å, zeros if not periodic
+pbc        (M, 3)      bool    periodic boundary conditions per axis
+ids        (M,)        int64   index of each structure in its source file
+groups     (M,)        int64   index into ``group_names``, or ``None``
+========== =========== ======= ===========================================
+
+``M`` is the number of structures and ``A = n_atoms.sum()`` the total number of atoms;
+the atoms of structure ``i`` are ``offsets[i]:offsets[i + 1]``.
+
+Provenance: ``ids`` gives the index of each structure in the file it was read from,
+``groups``/``group_names`` the HDF5 group it came from (ANI files; ``None`` for files
+without groups) and ``meta`` a JSON-serialisable dict describing the source (``source``
+path, ``format``, ``level_of_theory``, original units, ...). All of these follow the
+structures through :meth:`Structures.subset` and :func:`gmnn.data.write_h5`.
+
+The arrays are read-only views (not copies) of the arrays passed in; use
+:meth:`Structures.with_labels` to replace labels, e.g. after subtracting energy shifts.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import ase
+import numpy as np
+from ase.calculators.singlepoint import SinglePointCalculator
+from numpy.typing import ArrayLike
+
+from gmnn.data.errors import DataError
+
+MAX_ATOMIC_NUMBER = 118
+"""Largest atomic number accepted (oganesson)."""
+
+IndexLike = int | slice | Sequence[int] | np.ndarray
+
+
+def _readonly(array: np.ndarray) -> np.ndarray:
+    """A read-only view of ``array`` (the array itself stays writeable)."""
+    view = array.view()
+    view.flags.writeable = False
+    return view
+
+
+class Structures:
+    """A collection of atomic structures stored as flat arrays (see module docstring).
+
+    Args:
+        numbers: (A,) atomic numbers, any integer dtype.
+        positions: (A, 3) positions in Å.
+        n_atoms: (M,) number of atoms per structure, each >= 1, summing to A.
+        energy: (M,) or None, total energies in eV.
+        forces: (A, 3) or None, forces in eV/Å.
+        cell: (M, 3, 3) or None (zeros), cell vectors as rows in Å.
+        pbc: (M, 3) or None (all False), periodicity per cell vector.
+        ids: (M,) or None (``arange(M)``), index of each structure in its source file.
+        meta: JSON-serialisable dict describing the source; stored as a deep copy.
+        groups: (M,) or None, index of each structure's group in ``group_names``.
+        group_names: names of the groups (e.g. HDF5 group paths); required with ``groups``.
+
+    Raises:
+        DataError: for wrong shapes, non-finite values, unknown elements (Z outside
+            1..118), non-positive atom counts, a periodic axis with a zero cell vector, or
+            ``meta`` that is not JSON-serialisable. The message names ``meta["source"]``
+            and the first offending structure/atom.
+    """
+
+    def __init__(
+        self,
+        numbers: ArrayLike,
+        positions: ArrayLike,
+        n_atoms: ArrayLike,
+        energy: ArrayLike | None = None,
+        forces: ArrayLike | None = None,
+        cell: ArrayLike | None = None,
+        pbc: ArrayLike | None = None,
+        ids: ArrayLike | None = None,
+        meta: dict[str, Any] | None = None,
+        groups: ArrayLike | None = None,
+        group_names: Sequence[str] | None = None,
+    ) -> None:
+        meta = {} if meta is None else meta
+        source = meta.get("source") if isinstance(meta, dict) else None
+        if not isinstance(meta, dict):
+            raise DataError(source, f"meta must be a dict, got {type(meta).__name__}")
+        try:
+            self.meta: dict[str, Any] = json.loads(json.dumps(meta, allow_nan=False))
+        except (TypeError, ValueError) as err:
+            raise DataError(source, f"meta is not JSON-serialisable: {err}") from err
+
+        self.n_atoms = _readonly(_as_int(n_atoms, np.int64, "n_atoms", source))
+        _check_shape(self.n_atoms, (None,), "n_atoms", source)
+        n_struct = self.n_atoms.shape[0]
+        if n_struct and self.n_atoms.min() < 1:
+            i = int(np.argmax(self.n_atoms < 1))
+            raise DataError(source, f"structure {i} has n_atoms={self.n_atoms[i]}; must be >= 1")
+        self._offsets = np.zeros(n_struct + 1, dtype=np.int64)
+        np.cumsum(self.n_atoms, out=self._offsets[1:])
+        self._offsets.flags.writeable = False
+        n_total = int(self._offsets[-1])
+
+        self.numbers = _readonly(_as_int(numbers, np.int32, "numbers", source))
+        _check_shape(self.numbers, (n_total,), "numbers (sum of n_atoms)", source)
+        bad = (self.numbers < 1) | (self.numbers > MAX_ATOMIC_NUMBER)
+        if bad.any():
+            self._raise_at_atom(bad, "unknown element Z={value}", self.numbers)
+
+        self.positions = _readonly(_as_float(positions, "positions", source))
+        _check_shape(self.positions, (n_total, 3), "positions", source)
+        self._check_finite_atoms(self.positions, "positions")
+
+        self.energy: np.ndarray | None = None
+        if energy is not None:
+            self.energy = _readonly(_as_float(energy, "energy", source))
+            _check_shape(self.energy, (n_struct,), "energy", source)
+            _check_finite_structures(self.energy, "energy", source)
+
+        self.forces: np.ndarray | None = None
+        if forces is not None:
+            self.forces = _readonly(_as_float(forces, "forces", source))
+            _check_shape(self.forces, (n_total, 3), "forces", source)
+            self._check_finite_atoms(self.forces, "forces")
+
+        if cell is None:
+            self.cell = _readonly(np.zeros((n_struct, 3, 3)))
+        else:
+            self.cell = _readonly(_as_float(cell, "cell", source))
+            _check_shape(self.cell, (n_struct, 3, 3), "cell", source)
+            _check_finite_structures(self.cell, "cell", source)
+
+        if pbc is None:
+            self.pbc = _readonly(np.zeros((n_struct, 3), dtype=bool))
+        else:
+            pbc_arr = np.asarray(pbc)
+            if pbc_arr.dtype != bool:
+                raise DataError(source, f"pbc must be boolean, got dtype {pbc_arr.dtype}")
+            self.pbc = _readonly(np.ascontiguousarray(pbc_arr))
+            _check_shape(self.pbc, (n_struct, 3), "pbc", source)
+        zero_vector = np.linalg.norm(self.cell, axis=2) == 0.0
+        if (self.pbc & zero_vector).any():
+            i, axis = np.argwhere(self.pbc & zero_vector)[0]
+            raise DataError(
+                source,
+                f"structure {i} is periodic along cell vector {axis}, but that vector is zero",
+            )
+
+        if ids is None:
+            self.ids = _readonly(np.arange(n_struct, dtype=np.int64))
+        else:
+            self.ids = _readonly(_as_int(ids, np.int64, "ids", source))
+            _check_shape(self.ids, (n_struct,), "ids", source)
+
+        self.groups: np.ndarray | None = None
+        self.group_names: tuple[str, ...] = ()
+        if groups is not None:
+            if group_names is None:
+                raise DataError(source, "groups given without group_names")
+            self.group_names = tuple(str(name) for name in group_names)
+            self.groups = _readonly(_as_int(groups, np.int64, "groups", source))
+            _check_shape(self.groups, (n_struct,), "groups", source)
+            bad = (self.groups < 0) | (self.groups >= len(self.group_names))
+            if bad.any():
+                i = int(np.argmax(bad))
+                raise DataError(
+                    source,
+                    f"structure {i} has group index {self.groups[i]}, "
+                    f"but there are {len(self.group_names)} group names",
+                )
+        elif group_names is not None:
+            raise DataError(source, "group_names given without groups")
+
+    # ------------------------------------------------------------------ validation
+
+    @property
+    def _source(self) -> str | None:
+        return self.meta.get("source")
+
+    def _raise_at_atom(self, bad: np.ndarray, template: str, values: np.ndarray) -> None:
+        """Raise a DataError naming the first atom flagged in ``bad`` ((A,) or (A, 3) bool)."""
+        bad_atoms = bad.any(axis=1) if bad.ndim == 2 else bad
+        atom = int(np.argmax(bad_atoms))
+        struct = int(np.searchsorted(self._offsets, atom, side="right") - 1)
+        problem = template.format(value=values[atom].tolist())
+        raise DataError(
+            self._source,
+            f"{problem} at atom {atom - self._offsets[struct]} of structure {struct} "
+            f"(flat atom index {atom}; {int(bad_atoms.sum())} atoms affected)",
+        )
+
+    def _check_finite_atoms(self, array: np.ndarray, name: str) -> None:
+        bad = ~np.isfinite(array)
+        if bad.any():
+            self._raise_at_atom(bad, f"non-finite {name} {{value}}", array)
+
+    # ------------------------------------------------------------------ properties
+
+    @property
+    def offsets(self) -> np.ndarray:
+        """(M + 1,) int64: the atoms of structure ``i`` are ``offsets[i]:offsets[i + 1]``."""
+        return self._offsets
+
+    @property
+    def species(self) -> np.ndarray:
+        """Sorted unique atomic numbers (int32) present in the collection."""
+        return np.unique(self.numbers)
+
+    @property
+    def has_energy(self) -> bool:
+        """Whether energy labels are present."""
+        return self.energy is not None
+
+    @property
+    def has_forces(self) -> bool:
+        """Whether force labels are present."""
+        return self.forces is not None
+
+    @property
+    def n_total_atoms(self) -> int:
+        """Total number of atoms A over all structures."""
+        return int(self._offsets[-1])
+
+    @property
+    def structure_index(self) -> np.ndarray:
+        """(A,) int64: the structure each atom belongs to."""
+        return np.repeat(np.arange(len(self), dtype=np.int64), self.n_atoms)
+
+    def __len__(self) -> int:
+        return int(self.n_atoms.shape[0])
+
+    def __repr__(self) -> str:
+        labels = [name for name in ("energy", "forces") if getattr(self, name) is not None]
+        return (
+            f"Structures(n_structures={len(self)}, n_atoms={self.n_total_atoms}, "
+            f"species={self.species.tolist()}, labels={labels}, "
+            f"source={self.meta.get('source')!r})"
+        )
+
+    def species_counts(self, species: ArrayLike | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Count the atoms of each species in each structure.
+
+        Used e.g. for a per-species linear regression of energy shifts
+        ``energy ≈ counts @ shifts``.
+
+        Args:
+            species: the species (atomic numbers) to count, in column order; default
+                :attr:`species`. Must contain every species present.
+
+        Returns:
+            ``(counts, species)``: counts is an (M, n_species) int64 matrix, species the
+            (n_species,) int32 column labels.
+        """
+        species_arr = self.species if species is None else np.asarray(species, dtype=np.int32)
+        column = np.searchsorted(species_arr, self.numbers)
+        column = np.minimum(column, len(species_arr) - 1)
+        missing = species_arr[column] != self.numbers
+        if missing.any():
+            raise ValueError(
+                f"species {np.unique(self.numbers[missing]).tolist()} present in the "
+                f"structures but not in species={species_arr.tolist()}"
+            )
+        n_species = len(species_arr)
+        flat = self.structure_index * n_species + column
+        counts = np.bincount(flat, minlength=len(self) * n_species)
+        return counts.reshape(len(self), n_species).astype(np.int64), species_arr
+
+    # ------------------------------------------------------------------ selection
+
+    def atom_indices(self, indices: IndexLike) -> np.ndarray:
+        """(A',) int64 flat atom indices of the structures selected by ``indices``."""
+        idx = self._normalise_index(indices)
+        counts = self.n_atoms[idx]
+        out_starts = np.cumsum(counts) - counts
+        return np.repeat(self._offsets[idx] - out_starts, counts) + np.arange(
+            counts.sum(), dtype=np.int64
+        )
+
+    def _normalise_index(self, indices: IndexLike) -> np.ndarray:
+        n = len(self)
+        if isinstance(indices, slice):
+            return np.arange(n, dtype=np.int64)[indices]
+        if isinstance(indices, (int, np.integer)):
+            raise TypeError(
+                "Structures[int] is ambiguous: use .atoms(i) for one ase.Atoms or "
+                "[i] / .subset([i]) for a one-structure Structures"
+            )
+        idx = np.asarray(indices)
+        if idx.dtype == bool:
+            if idx.shape != (n,):
+                raise IndexError(f"boolean mask has shape {idx.shape}; expected ({n},)")
+            return np.flatnonzero(idx).astype(np.int64)
+        if idx.size == 0:
+            return np.zeros(0, dtype=np.int64)
+        if idx.ndim != 1 or not np.issubdtype(idx.dtype, np.integer):
+            raise IndexError(f"indices must be a 1-D integer array, got {idx.dtype} {idx.shape}")
+        if idx.min() < -n or idx.max() >= n:
+            raise IndexError(f"structure index out of range for {n} structures")
+        return np.where(idx < 0, idx + n, idx).astype(np.int64)
+
+    def subset(self, indices: IndexLike) -> Structures:
+        """A new Structures with the selected structures, in the given order.
+
+        Args:
+            indices: integer array or list (repeats allowed), boolean mask of length M,
+                or slice.
+
+        Returns:
+            New Structures with the same ``meta`` and ``group_names``; ``ids`` and
+            ``groups`` follow the selected structures. A slice with step 1 shares memory
+            with ``self`` (the arrays are read-only); other selections copy.
+        """
+        atoms: slice | np.ndarray
+        if isinstance(indices, slice) and indices.step in (None, 1):
+            start, stop, _ = indices.indices(len(self))
+            idx = slice(start, max(start, stop))
+            atoms = slice(int(self._offsets[idx.start]), int(self._offsets[idx.stop]))
+        else:
+            idx = self._normalise_index(indices)
+            atoms = self.atom_indices(idx)
+        if isinstance(atoms, np.ndarray):  # np.take gathers rows faster than fancy indexing
+
+            def gather(array: np.ndarray) -> np.ndarray:
+                return np.take(array, atoms, axis=0)
+
+        else:
+
+            def gather(array: np.ndarray) -> np.ndarray:
+                return array[atoms]
+
+        return Structures(
+            numbers=gather(self.numbers),
+            positions=gather(self.positions),
+            n_atoms=self.n_atoms[idx],
+            energy=None if self.energy is None else self.energy[idx],
+            forces=None if self.forces is None else gather(self.forces),
+            cell=self.cell[idx],
+            pbc=self.pbc[idx],
+            ids=self.ids[idx],
+            meta=self.meta,
+            groups=None if self.groups is None else self.groups[idx],
+            group_names=None if self.groups is None else self.group_names,
+        )
+
+    def __getitem__(self, indices: IndexLike) -> Structures:
+        """Same as :meth:`subset`; a plain int raises TypeError (use :meth:`atoms`)."""
+        return self.subset(indices)
+
+    def with_labels(
+        self, energy: ArrayLike | None = None, forces: ArrayLike | None = None
+    ) -> Structures:
+        """A copy with the given labels replaced; a label left as ``None`` is kept.
+
+        Args:
+            energy: (M,) new energies in eV.
+            forces: (A, 3) new forces in eV/Å.
+        """
+        return Structures(
+            numbers=self.numbers,
+            positions=self.positions,
+            n_atoms=self.n_atoms,
+            energy=self.energy if energy is None else energy,
+            forces=self.forces if forces is None else forces,
+            cell=self.cell,
+            pbc=self.pbc,
+            ids=self.ids,
+            meta=self.meta,
+            groups=self.groups,
+            group_names=self.group_names if self.groups is not None else None,
+        )
+
+    def without_labels(self, energy: bool = False, forces: bool = False) -> Structures:
+        """A copy with the energy and/or force labels removed."""
+        return Structures(
+            numbers=self.numbers,
+            positions=self.positions,
+            n_atoms=self.n_atoms,
+            energy=None if energy else self.energy,
+            forces=None if forces else self.forces,
+            cell=self.cell,
+            pbc=self.pbc,
+            ids=self.ids,
+            meta=self.meta,
+            groups=self.groups,
+            group_names=self.group_names if self.groups is not None else None,
+        )
+
+    # ------------------------------------------------------------------ ASE
+
+    def atoms(self, i: int) -> ase.Atoms:
+        """Structure ``i`` as :class:`ase.Atoms` (Å, eV).
+
+        Energy and forces, when present, are attached as a
+        :class:`~ase.calculators.singlepoint.SinglePointCalculator`. ``atoms.info``
+        holds ``gmnn_id`` (``ids[i]``) and, when known, ``gmnn_group`` (group name).
+        """
+        n = len(self)
+        if not -n <= i < n:
+            raise IndexError(f"structure index {i} out of range for {n} structures")
+        i = int(i) % n
+        start, stop = self._offsets[i], self._offsets[i + 1]
+        atoms = ase.Atoms(
+            numbers=self.numbers[start:stop],
+            positions=self.positions[start:stop],
+            cell=self.cell[i],
+            pbc=self.pbc[i],
+        )
+        atoms.info["gmnn_id"] = int(self.ids[i])
+        if self.groups is not None:
+            atoms.info["gmnn_group"] = self.group_names[self.groups[i]]
+        results: dict[str, Any] = {}
+        if self.energy is not None:
+            results["energy"] = float(self.energy[i])
+        if self.forces is not None:
+            results["forces"] = self.forces[start:stop].copy()
+        if results:
+            atoms.calc = SinglePointCalculator(atoms, **results)
+        return atoms
+
+    def to_ase(self) -> list[ase.Atoms]:
+        """All structures as a list of :class:`ase.Atoms` (see :meth:`atoms`)."""
+        return [self.atoms(i) for i in range(len(self))]
+
+    @classmethod
+    def from_ase(
+        cls,
+        atoms_list: Sequence[ase.Atoms],
+        energy: bool | None = True,
+        forces: bool | None = True,
+        meta: dict[str, Any] | None = None,
+    ) -> Structures:
+        """Build Structures from ASE atoms (positions in Å, energies in eV, forces in eV/Å).
+
+        Labels are taken from stored calculator results (never computed) or else from
+        ``atoms.info["energy"]`` / ``atoms.arrays["forces"]``. ``ids`` are taken from
+        ``atoms.info["gmnn_id"]`` when every structure has one (as written by
+        :meth:`atoms`), otherwise they are the positions in ``atoms_list``.
+
+        Args:
+            atoms_list: the structures.
+            energy: True: every structure must have an energy; False: ignore energies;
+                None: use energies if every structure has one, none if no structure has.
+            forces: like ``energy``, for forces.
+            meta: stored as :attr:`meta`; its ``source`` is named in error messages.
+
+        Raises:
+            DataError: a required label is missing, or present for only some structures.
+        """
+        meta = dict(meta or {})
+        source = meta.get("source")
+        atoms_list = list(atoms_list)
+        n_atoms = np.array([len(a) for a in atoms_list], dtype=np.int64)
+        if atoms_list:
+            numbers = np.concatenate([a.numbers for a in atoms_list])
+            positions = np.concatenate([a.positions for a in atoms_list])
+        else:
+            numbers, positions = np.zeros(0, np.int32), np.zeros((0, 3))
+        cell = np.array([a.cell.array for a in atoms_list], dtype=np.float64).reshape(-1, 3, 3)
+        pbc = np.array([a.pbc for a in atoms_list], dtype=bool).reshape(-1, 3)
+
+        energies = _collect_label(atoms_list, "energy", energy, source)
+        force_list = _collect_label(atoms_list, "forces", forces, source)
+        ids_list = [a.info.get("gmnn_id") for a in atoms_list]
+        ids = np.array(ids_list, dtype=np.int64) if None not in ids_list else None
+        return cls(
+            numbers=numbers,
+            positions=positions,
+            n_atoms=n_atoms,
+            energy=None if energies is None else np.array(energies, dtype=np.float64),
+            forces=None if force_list is None else np.concatenate(force_list).reshape(-1, 3),
+            cell=cell,
+            pbc=pbc,
+            ids=ids,
+            meta=meta,
+        )
+
+    # ------------------------------------------------------------------ combining
+
+    @classmethod
+    def concatenate(cls, parts: Sequence[Structures]) -> Structures:
+        """Join several collections, in order.
+
+        Labels: energies/forces are kept only if every part has them; a part with and a
+        part without a label raise DataError (drop it first with :meth:`without_labels`).
+
+        ``meta``: kept if identical in all parts, else ``{"parts": [meta, ...],
+        "part_sizes": [len, ...]}``. ``ids`` are concatenated unchanged (each still
+        indexes its own source file). ``groups``: if any part has groups, the group
+        name tables are merged; a part without groups becomes one group named after its
+        ``meta["source"]`` (or ``"part<k>"``).
+        """
+        parts = list(parts)
+        if not parts:
+            raise ValueError("concatenate needs at least one Structures")
+        if len(parts) == 1:
+            return parts[0].subset(slice(None))
+        for label in ("energy", "forces"):
+            have = [getattr(p, label) is not None for p in parts]
+            if any(have) and not all(have):
+                k = have.index(False)
+                raise DataError(
+                    parts[k].meta.get("source"),
+                    f"part {k} of concatenate has no {label} labels but part "
+                    f"{have.index(True)} has; remove them first with without_labels()",
+                )
+        metas = [p.meta for p in parts]
+        if all(m == metas[0] for m in metas):
+            meta = metas[0]
+        else:
+            meta = {"parts": metas, "part_sizes": [len(p) for p in parts]}
+
+        groups = group_names = None
+        if any(p.groups is not None for p in parts):
+            names: dict[str, int] = {}
+            remapped = []
+            for k, part in enumerate(parts):
+                if part.groups is None:
+                    name = str(part.meta.get("source", f"part{k}"))
+                    code = names.setdefault(name, len(names))
+                    remapped.append(np.full(len(part), code, dtype=np.int64))
+                else:
+                    table = np.array(
+                        [names.setdefault(n, len(names)) for n in part.group_names],
+                        dtype=np.int64,
+                    )
+                    remapped.append(table[part.groups])
+            groups, group_names = np.concatenate(remapped), list(names)
+
+        def cat(name: str) -> np.ndarray | None:
+            arrays = [getattr(p, name) for p in parts]
+            return None if arrays[0] is None else np.concatenate(arrays)
+
+        return cls(
+            numbers=cat("numbers"),
+            positions=cat("positions"),
+            n_atoms=cat("n_atoms"),
+            energy=cat("energy"),
+            forces=cat("forces"),
+            cell=cat("cell"),
+            pbc=cat("pbc"),
+            ids=cat("ids"),
+            meta=meta,
+            groups=groups,
+            group_names=group_names,
+        )
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+def _as_int(
+    values: ArrayLike, dtype: type[np.integer], name: str, source: str | None
+) -> np.ndarray:
+    """Convert to a C-contiguous integer array, rejecting non-integral values."""
+    array = np.asarray(values)
+    if array.size and not (np.issubdtype(array.dtype, np.integer) or array.dtype == bool):
+        if not np.issubdtype(array.dtype, np.floating) or not np.all(np.mod(array, 1) == 0):
+            raise DataError(source, f"{name} must be integers, got dtype {array.dtype}")
+    info = np.iinfo(dtype)
+    if array.size and (array.min() < info.min or array.max() > info.max):
+        raise DataError(source, f"{name} has values outside the {np.dtype(dtype)} range")
+    return np.ascontiguousarray(array, dtype=dtype)
+
+
+def _as_float(values: ArrayLike, name: str, source: str | None) -> np.ndarray:
+    """Convert to a C-contiguous float64 array."""
+    try:
+        return np.ascontiguousarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise DataError(source, f"{name} cannot be converted to float64: {err}") from err
+
+
+def format_shape(shape: tuple[int | None, ...]) -> str:
+    """Format an expected shape for messages, ``None`` (any length) shown as ``*``."""
+    items = ["*" if n is None else str(n) for n in shape]
+    return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
+
+
+def _check_shape(
+    array: np.ndarray, expected: tuple[int | None, ...], name: str, source: str | None
+) -> None:
+    """Raise DataError unless ``array.shape`` matches ``expected`` (None = any length)."""
+    ok = array.ndim == len(expected) and all(
+        e is None or e == s for e, s in zip(expected, array.shape, strict=True)
+    )
+    if not ok:
+        raise DataError(
+            source, f"{name} has shape {array.shape}; expected {format_shape(expected)}"
+        )
+
+
+def _check_finite_structures(array: np.ndarray, name: str, source: str | None) -> None:
+    if array.size == 0:
+        return
+    bad = ~np.isfinite(array.reshape(len(array), -1)).all(axis=1)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise DataError(
+            source,
+            f"non-finite {name} {array[i].tolist()} in structure {i} "
+            f"({int(bad.sum())} structures affected)",
+        )
+
+
+def _collect_label(
+    atoms_list: list[ase.Atoms], label: str, mode: bool | None, source: str | None
+) -> list[Any] | None:
+    """Energies (floats) or forces ((n, 3) arrays) from ASE atoms; see from_ase."""
+    if mode is False:
+        return None
+    values = []
+    for atoms in atoms_list:
+        results = atoms.calc.results if atoms.calc is not None else {}
+        if label in results:
+            values.append(results[label])
+        elif label == "energy":
+            values.append(atoms.info.get("energy"))
+        else:
+            values.append(atoms.arrays.get("forces"))
+    missing = [i for i, v in enumerate(values) if v is None]
+    if not missing:
+        return values
+    if mode is None and len(missing) == len(values):
+        return None
+    raise DataError(
+        source,
+        f"structure {missing[0]} has no {label} ({len(missing)} of {len(values)} structures "
+        "lack it); pass " + ("energy" if label == "energy" else "forces") + "=False to ignore",
+    )
