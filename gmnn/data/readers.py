@@ -1,0 +1,582 @@
+"""Readers for the data formats used in the paper; all return :class:`Structures` in eV/Å.
+
+Every reader fills ``meta`` with ``source`` (the path), ``format`` and, when the file or
+the format definition states it, ``level_of_theory``, plus the original units.
+
+==================  ===================================================  ==================
+format              reader                                               original units
+==================  ===================================================  ==================
+``"sgdml"``         :func:`read_sgdml_npz` (MD17/sGDML ``.npz``)         kcal/mol, Å (*)
+``"rmd17"``         :func:`read_rmd17_npz` (revised MD17 ``.npz``)       kcal/mol, Å
+``"ani"``           :func:`read_ani_h5` (ANI-1x/1ccx, ANI-1, COMP6)      Hartree, Å
+``"gmnn-h5"``       :func:`gmnn.data.read_h5` (our own schema)           eV, Å
+``"ase"``           :func:`read_ase` (extxyz and all ASE formats)        eV, Å
+==================  ===================================================  ==================
+
+(*) unless the file has ``e_unit``/``r_unit`` keys.
+"""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import ase.io
+import h5py
+import numpy as np
+from ase.data import atomic_numbers as _SYMBOL_TO_Z
+from ase.io.formats import filetype, string2index
+
+from gmnn import units
+from gmnn.data.errors import DataError
+from gmnn.data.h5 import read_h5
+from gmnn.data.structures import Structures, format_shape
+
+FORMATS = ("sgdml", "rmd17", "ani", "gmnn-h5", "ase")
+"""Format names accepted by :func:`read`."""
+
+RMD17_LEVEL_OF_THEORY = {
+    "new": "PBE/def2-SVP (ORCA)",
+    "old": "PBE+vdW-TS (FHI-aims; original MD17)",
+}
+"""Level of theory of the rMD17 ``energies``/``forces`` and ``old_*`` labels."""
+
+ANI_LEVEL_OF_THEORY = {
+    "wb97x_dz": "wB97x/6-31G(d)",
+    "wb97x_tz": "wB97x/def2-TZVPP",
+    "ccsd(t)_cbs": "CCSD(T)*/CBS",
+}
+"""Level of theory of the ANI-1x/ANI-1ccx release keys (prefix before the dot)."""
+
+ANI1X_DEFAULT_ENERGY_KEY = "wb97x_dz.energy"
+ANI1_DEFAULT_ENERGY_KEY = "energies"
+
+
+def _check_file(path: Path) -> None:
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such file")
+
+
+# ---------------------------------------------------------------------- npz formats
+
+
+def _load_npz(path: Path) -> dict[str, np.ndarray]:
+    _check_file(path)
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            return {key: npz[key] for key in npz.files}
+    except (OSError, ValueError, zipfile.BadZipFile) as err:
+        raise DataError(path, f"cannot read as .npz: {err}") from err
+
+
+def _require(data: dict[str, np.ndarray], key: str, path: Path) -> np.ndarray:
+    if key not in data:
+        raise DataError(path, f"missing key {key!r} (keys present: {sorted(data)})")
+    return data[key]
+
+
+def _expect_shape(array: np.ndarray, shape: tuple[int | None, ...], key: str, path: Path) -> None:
+    """Raise DataError unless ``array.shape`` matches ``shape`` (None = any length)."""
+    if array.ndim != len(shape) or any(
+        e is not None and e != s for e, s in zip(shape, array.shape, strict=True)
+    ):
+        raise DataError(
+            path, f"key {key!r} has shape {array.shape}; expected {format_shape(shape)}"
+        )
+
+
+def _scalar_str(value: np.ndarray) -> str:
+    item = value.item() if value.ndim == 0 else value.ravel()[0]
+    return item.decode() if isinstance(item, bytes) else str(item)
+
+
+def _energy_vector(array: np.ndarray, n: int, key: str, path: Path) -> np.ndarray:
+    """Energies given as (M,) or (M, 1) as a float64 (M,) vector."""
+    if array.ndim == 2 and array.shape[1] == 1:
+        array = array[:, 0]
+    _expect_shape(array, (n,), key, path)
+    return array.astype(np.float64)
+
+
+def _finite_or_raise(
+    array: np.ndarray, key: str, path: Path, rows: np.ndarray | None = None
+) -> None:
+    """Raise DataError naming the first row of ``array`` with non-finite entries.
+
+    ``rows`` gives the index to report for each row (default: the row number).
+    """
+    if array.size == 0:
+        return
+    bad = ~np.isfinite(array.reshape(len(array), -1)).all(axis=1)
+    if bad.any():
+        m = int(np.argmax(bad))
+        index = m if rows is None else int(rows[m])
+        raise DataError(
+            path, f"non-finite values in {key!r} of structure {index} ({int(bad.sum())} structures)"
+        )
+
+
+def read_sgdml_npz(path: str | os.PathLike[str]) -> Structures:
+    """Read an sGDML/MD17 ``.npz`` dataset.
+
+    Keys: ``R`` (M, N, 3) positions; ``z`` (N,) atomic numbers shared by all structures,
+    or per-structure ``Z`` (M, N) with optional ``N`` (M,) atom counts (rows padded
+    beyond ``N[m]`` are ignored), as in V. Zaverkin's ethanol data sets; optional ``E``
+    (M,) or (M, 1) energies and ``F`` (M, N, 3) forces. Units are kcal/mol and Å unless
+    the file has ``e_unit``/``r_unit`` keys (forces are in e_unit/r_unit).
+    ``theory`` and ``name`` go into ``meta["level_of_theory"]`` and ``meta["name"]``.
+
+    Returns:
+        Structures in eV, Å and eV/Å; ``ids`` are the row indices in the file.
+
+    Raises:
+        DataError: missing ``R`` or ``z``/``Z``, inconsistent shapes, unknown units,
+            non-finite values or unknown elements.
+    """
+    path = Path(path)
+    data = _load_npz(path)
+    positions = _require(data, "R", path)
+    _expect_shape(positions, (None, None, 3), "R", path)
+    n_struct, n_max = positions.shape[:2]
+
+    e_unit = _scalar_str(data["e_unit"]) if "e_unit" in data else "kcal/mol"
+    r_unit = _scalar_str(data["r_unit"]) if "r_unit" in data else "Ang"
+    try:
+        e_factor = units.energy_unit_in_ev(e_unit)
+        r_factor = units.length_unit_in_angstrom(r_unit)
+    except KeyError as err:
+        raise DataError(path, str(err.args[0])) from err
+
+    if "z" in data:
+        z = data["z"]
+        _expect_shape(z, (n_max,), "z", path)
+        numbers = np.tile(z, (n_struct, 1))
+    elif "Z" in data:
+        numbers = data["Z"]
+        _expect_shape(numbers, (n_struct, n_max), "Z", path)
+    else:
+        raise DataError(path, f"missing key 'z' or 'Z' (keys present: {sorted(data)})")
+
+    if "N" in data:
+        n_atoms = data["N"]
+        _expect_shape(n_atoms, (n_struct,), "N", path)
+        if n_struct and (n_atoms.min() < 1 or n_atoms.max() > n_max):
+            m = int(np.argmax((n_atoms < 1) | (n_atoms > n_max)))
+            raise DataError(path, f"N[{m}]={n_atoms[m]} is outside 1..{n_max}")
+    else:
+        n_atoms = np.full(n_struct, n_max)
+    mask = np.arange(n_max) < np.asarray(n_atoms)[:, None]  # (M, N) real atoms
+    _finite_or_raise(np.where(mask[..., None], positions, 0.0), "R", path)
+
+    energy = forces = None
+    if "E" in data:
+        energy = _energy_vector(data["E"], n_struct, "E", path)
+        _finite_or_raise(energy, "E", path)
+        energy = energy * e_factor
+    if "F" in data:
+        _expect_shape(data["F"], (n_struct, n_max, 3), "F", path)
+        _finite_or_raise(np.where(mask[..., None], data["F"], 0.0), "F", path)
+        forces = data["F"][mask].astype(np.float64) * (e_factor / r_factor)
+
+    meta: dict[str, Any] = {
+        "source": str(path),
+        "format": "sgdml",
+        "original_energy_unit": e_unit,
+        "original_length_unit": r_unit,
+    }
+    if "theory" in data:
+        meta["level_of_theory"] = _scalar_str(data["theory"])
+    if "name" in data:
+        meta["name"] = _scalar_str(data["name"])
+    return _build(
+        path,
+        numbers=numbers[mask],
+        positions=positions[mask].astype(np.float64) * r_factor,
+        n_atoms=n_atoms,
+        energy=energy,
+        forces=forces,
+        meta=meta,
+    )
+
+
+def read_rmd17_npz(path: str | os.PathLike[str], labels: str = "new") -> Structures:
+    """Read a revised-MD17 (rMD17) ``.npz`` file (Christensen & von Lilienfeld 2020).
+
+    Keys: ``nuclear_charges`` (N,), ``coords`` (M, N, 3) Å, ``energies`` (M,) kcal/mol,
+    ``forces`` (M, N, 3) kcal/mol/Å, ``old_indices`` (M,), ``old_energies``,
+    ``old_forces``.
+
+    Args:
+        path: the ``.npz`` file.
+        labels: ``"new"`` for the rMD17 labels (PBE/def2-SVP) or ``"old"`` for the
+            original MD17 labels (PBE+vdW-TS) of the same geometries.
+
+    Returns:
+        Structures in eV, Å and eV/Å; ``ids`` are ``old_indices`` (indices into the
+        original MD17 trajectory), ``meta["level_of_theory"]`` follows ``labels``.
+    """
+    if labels not in RMD17_LEVEL_OF_THEORY:
+        raise ValueError(f"labels must be 'new' or 'old', got {labels!r}")
+    path = Path(path)
+    data = _load_npz(path)
+    z = _require(data, "nuclear_charges", path)
+    _expect_shape(z, (None,), "nuclear_charges", path)
+    coords = _require(data, "coords", path)
+    n_struct, n = coords.shape[0], z.shape[0]
+    _expect_shape(coords, (None, n, 3), "coords", path)
+    prefix = "" if labels == "new" else "old_"
+    energy = _energy_vector(
+        _require(data, prefix + "energies", path), n_struct, prefix + "energies", path
+    )
+    forces = _require(data, prefix + "forces", path)
+    _expect_shape(forces, (n_struct, n, 3), prefix + "forces", path)
+    ids = _require(data, "old_indices", path)
+    _expect_shape(ids, (n_struct,), "old_indices", path)
+    for key, array in (
+        ("coords", coords),
+        (prefix + "energies", energy),
+        (prefix + "forces", forces),
+    ):
+        _finite_or_raise(array, key, path)
+
+    meta = {
+        "source": str(path),
+        "format": "rmd17",
+        "labels": labels,
+        "level_of_theory": RMD17_LEVEL_OF_THEORY[labels],
+        "original_energy_unit": "kcal/mol",
+        "original_length_unit": "Angstrom",
+    }
+    return _build(
+        path,
+        numbers=np.tile(z, n_struct),
+        positions=coords.reshape(-1, 3).astype(np.float64),
+        n_atoms=np.full(n_struct, n),
+        energy=energy * units.KCAL_MOL,
+        forces=forces.reshape(-1, 3) * units.KCAL_MOL,
+        ids=ids,
+        meta=meta,
+    )
+
+
+def _build(path: Path, **kwargs: Any) -> Structures:
+    """Construct Structures, re-raising validation errors with ``path`` as the source."""
+    try:
+        return Structures(**kwargs)
+    except DataError as err:
+        raise DataError(path, err.problem) from err
+
+
+# ---------------------------------------------------------------------- ANI HDF5
+
+
+def _ani_leaves(group: h5py.Group) -> list[h5py.Group]:
+    """All groups below ``group`` (depth first, name order) holding ``coordinates``."""
+    leaves = []
+    for name in group:
+        child = group[name]
+        if isinstance(child, h5py.Group):
+            if "coordinates" in child:
+                leaves.append(child)
+            else:
+                leaves.extend(_ani_leaves(child))
+    return leaves
+
+
+def _leaf_numbers(leaf: h5py.Group, path: Path) -> np.ndarray:
+    if "atomic_numbers" in leaf:
+        return np.asarray(leaf["atomic_numbers"][()], dtype=np.int64)
+    if "species" in leaf:
+        symbols = [s.decode() if isinstance(s, bytes) else str(s) for s in leaf["species"][()]]
+        unknown = [s for s in symbols if s not in _SYMBOL_TO_Z]
+        if unknown:
+            raise DataError(
+                path, f"group {leaf.name}: unknown element symbol(s) {unknown} in 'species'"
+            )
+        return np.array([_SYMBOL_TO_Z[s] for s in symbols], dtype=np.int64)
+    raise DataError(path, f"group {leaf.name} has neither 'atomic_numbers' nor 'species'")
+
+
+def read_ani_h5(
+    path: str | os.PathLike[str],
+    energy_key: str | None = None,
+    forces_key: str | None = None,
+    require_forces: bool = False,
+) -> Structures:
+    """Read an ANI-format HDF5 file, streaming one group at a time.
+
+    Two layouts are detected automatically; a *leaf* is any group holding
+    ``coordinates`` (K, N, 3) in Å:
+
+    * ANI-1x/ANI-1ccx release (``layout="ani1x"``): one group per formula with
+      ``atomic_numbers`` (N,) and datasets ``<method>.energy`` (K,) in Hartree and
+      ``<method>.forces`` (K, N, 3) in Hartree/Å. Default ``energy_key`` is
+      ``"wb97x_dz.energy"``.
+    * ANI-1/COMP6 (``layout="ani1"``): nested groups (e.g. ``/s66x8/mol00``) with
+      ``species`` (N,) element symbols as bytes, ``energies`` (K,) in Hartree and
+      optionally ``forces`` (K, N, 3) in Hartree/Å. Default ``energy_key`` is
+      ``"energies"``.
+
+    Forces: with ``forces_key=None`` the forces matching the energy are used when
+    every leaf has them (``<method>.forces`` for ``<method>.energy``; ``forces`` for
+    ``energies``), otherwise the result has no forces; so ``ccsd(t)_cbs.energy`` is
+    never paired with DFT forces. An explicit ``forces_key`` must exist in every leaf.
+
+    Structures whose energy is NaN (ANI-1ccx has many) are dropped; the count is in
+    ``meta["n_dropped_nan_energy"]``.
+
+    Provenance: ``groups``/``group_names`` give each structure's leaf group path (e.g.
+    ``"s66x8/mol00"``); ``ids`` are running conformer indices over the whole file in
+    reading order (leaves in name order, conformers in stored order), counted before
+    dropping. ``meta["group_first_id"][g]`` is the id of the first conformer of group
+    ``g``, so the index of a structure inside its group is
+    ``ids - np.asarray(meta["group_first_id"])[groups]``.
+
+    Args:
+        path: the HDF5 file.
+        energy_key: dataset name of the energies in each leaf (see defaults above).
+        forces_key: dataset name of the forces, or None (see above).
+        require_forces: raise DataError if no forces are found.
+
+    Returns:
+        Structures in eV, Å and eV/Å.
+    """
+    path = Path(path)
+    _check_file(path)
+    if not h5py.is_hdf5(path):
+        raise DataError(path, "not an HDF5 file")
+    with h5py.File(path, "r") as f:
+        leaves = _ani_leaves(f)
+        if not leaves:
+            raise DataError(path, "no ANI groups found (no group holds a 'coordinates' dataset)")
+        layout = "ani1x" if "atomic_numbers" in leaves[0] else "ani1"
+        if energy_key is None:
+            energy_key = ANI1X_DEFAULT_ENERGY_KEY if layout == "ani1x" else ANI1_DEFAULT_ENERGY_KEY
+        if forces_key is None:
+            if energy_key == "energies":
+                candidate = "forces"
+            elif energy_key.endswith(".energy"):
+                candidate = energy_key[: -len(".energy")] + ".forces"
+            else:
+                candidate = None
+            if candidate is not None and all(candidate in leaf for leaf in leaves):
+                forces_key = candidate
+        if forces_key is None and require_forces:
+            raise DataError(path, f"no forces matching energy key {energy_key!r} in every group")
+
+        # Pass 1: small datasets only (numbers, energies), to size the flat arrays.
+        plan = []
+        n_struct = n_atoms_total = n_dropped = 0
+        for leaf in leaves:
+            coords = leaf["coordinates"]
+            if coords.ndim != 3 or coords.shape[2] != 3:
+                raise DataError(
+                    path,
+                    f"group {leaf.name}: 'coordinates' has shape {coords.shape}; expected (K, N, 3)",
+                )
+            n_conf, n_at = coords.shape[:2]
+            numbers = _leaf_numbers(leaf, path)
+            if numbers.shape != (n_at,):
+                raise DataError(
+                    path,
+                    f"group {leaf.name}: {numbers.shape[0]} elements but 'coordinates' has {n_at} atoms",
+                )
+            for key in (energy_key, forces_key):
+                if key is not None and key not in leaf:
+                    raise DataError(
+                        path,
+                        f"group {leaf.name}: missing dataset {key!r} (present: {sorted(leaf)})",
+                    )
+            energy = leaf[energy_key][()]
+            if energy.shape != (n_conf,):
+                raise DataError(
+                    path,
+                    f"group {leaf.name}: {energy_key!r} has shape {energy.shape}; expected ({n_conf},)",
+                )
+            if forces_key is not None and leaf[forces_key].shape != coords.shape:
+                raise DataError(
+                    path,
+                    f"group {leaf.name}: {forces_key!r} has shape {leaf[forces_key].shape}; expected {coords.shape}",
+                )
+            keep = ~np.isnan(energy)
+            n_keep = int(keep.sum())
+            plan.append((leaf.name, numbers, energy, keep, n_struct + n_dropped))
+            n_struct += n_keep
+            n_dropped += n_conf - n_keep
+            n_atoms_total += n_keep * n_at
+
+        # Pass 2: fill preallocated flat arrays group by group.
+        numbers_flat = np.empty(n_atoms_total, dtype=np.int32)
+        positions = np.empty((n_atoms_total, 3), dtype=np.float64)
+        forces = np.empty((n_atoms_total, 3), dtype=np.float64) if forces_key else None
+        n_atoms = np.empty(n_struct, dtype=np.int64)
+        energies = np.empty(n_struct, dtype=np.float64)
+        ids = np.empty(n_struct, dtype=np.int64)
+        groups = np.empty(n_struct, dtype=np.int64)
+        group_names, group_first_id = [], []
+        s = a = 0
+        for g, (name, numbers, energy, keep, first_id) in enumerate(plan):
+            group_names.append(name.lstrip("/"))
+            group_first_id.append(first_id)
+            n_keep, n_at = int(keep.sum()), numbers.shape[0]
+            if n_keep == 0:
+                continue
+            rows = slice(s, s + n_keep)
+            atoms = slice(a, a + n_keep * n_at)
+            coords = f[name]["coordinates"][()][keep]
+            kept = np.flatnonzero(keep)
+            _finite_or_raise(coords, f"{name}/coordinates", path, rows=kept)
+            positions[atoms] = coords.reshape(-1, 3)
+            if forces is not None:
+                leaf_forces = f[name][forces_key][()][keep]
+                _finite_or_raise(leaf_forces, f"{name}/{forces_key}", path, rows=kept)
+                forces[atoms] = leaf_forces.reshape(-1, 3)
+            numbers_flat[atoms] = np.tile(numbers, n_keep)
+            n_atoms[rows] = n_at
+            energies[rows] = energy[keep]
+            ids[rows] = first_id + kept
+            groups[rows] = g
+            s, a = s + n_keep, a + n_keep * n_at
+
+        level = None
+        if layout == "ani1x":
+            method = energy_key.split(".")[0]
+            level = ANI_LEVEL_OF_THEORY.get(method, method)
+        elif "lot" in leaves[0]:
+            level = _scalar_str(np.asarray(leaves[0]["lot"][()]))
+
+    energies *= units.HARTREE
+    if forces is not None:
+        forces *= units.HARTREE
+    meta: dict[str, Any] = {
+        "source": str(path),
+        "format": "ani",
+        "layout": layout,
+        "energy_key": energy_key,
+        "forces_key": forces_key,
+        "original_energy_unit": "Hartree",
+        "original_length_unit": "Angstrom",
+        "n_dropped_nan_energy": n_dropped,
+        "group_first_id": group_first_id,
+    }
+    if level is not None:
+        meta["level_of_theory"] = level
+    return _build(
+        path,
+        numbers=numbers_flat,
+        positions=positions,
+        n_atoms=n_atoms,
+        energy=energies,
+        forces=forces,
+        ids=ids,
+        meta=meta,
+        groups=groups,
+        group_names=group_names,
+    )
+
+
+# ---------------------------------------------------------------------- ASE and dispatch
+
+
+def read_ase(
+    path: str | os.PathLike[str],
+    index: str | int | slice = ":",
+    energy: bool | None = None,
+    forces: bool | None = None,
+    format: str | None = None,
+) -> Structures:
+    """Read any file ASE can read (extxyz, xyz, pdb, ...); ASE files are in eV and Å.
+
+    Args:
+        path: the file.
+        index: which frames, in ASE syntax (``":"``, ``"10:20"``, ``-1``, a slice).
+        energy: True: require energies; False: ignore; None (default): take them if
+            every frame has one (see :meth:`Structures.from_ase`).
+        forces: like ``energy``, for forces.
+        format: ASE format name, if ASE cannot guess it from the file.
+
+    Returns:
+        Structures; ``ids`` are the frame indices in the file.
+    """
+    path = Path(path)
+    _check_file(path)
+    try:
+        frames = ase.io.read(path, index=":", format=format)
+    except Exception as err:  # ASE raises many exception types for unreadable files
+        raise DataError(path, f"ASE cannot read this file: {type(err).__name__}: {err}") from err
+    selection = string2index(index) if isinstance(index, str) else index
+    ids = np.arange(len(frames), dtype=np.int64)[selection]
+    if isinstance(selection, int):
+        frames, ids = [frames[selection]], np.atleast_1d(ids)
+    else:
+        frames = frames[selection]
+    for atoms, frame_id in zip(frames, ids.tolist(), strict=True):
+        atoms.info["gmnn_id"] = frame_id
+    try:
+        fmt = format or filetype(str(path), guess=True)
+    except Exception:  # ASE guesses formats by several means, each with its own errors
+        fmt = "unknown"
+    meta = {
+        "source": str(path),
+        "format": f"ase:{fmt}",
+        "original_energy_unit": "eV",
+        "original_length_unit": "Angstrom",
+    }
+    try:
+        return Structures.from_ase(frames, energy=energy, forces=forces, meta=meta)
+    except DataError as err:
+        raise DataError(path, err.problem) from err
+
+
+def sniff_format(path: str | os.PathLike[str]) -> str:
+    """Guess the format name (see :data:`FORMATS`) of a file from its contents."""
+    path = Path(path)
+    _check_file(path)
+    if zipfile.is_zipfile(path):
+        with np.load(path, allow_pickle=False) as npz:
+            keys = set(npz.files)
+        if {"nuclear_charges", "coords"} <= keys:
+            return "rmd17"
+        if "R" in keys and ("z" in keys or "Z" in keys):
+            return "sgdml"
+        raise DataError(
+            path, f"unrecognised .npz layout (keys: {sorted(keys)}); expected sGDML or rMD17 keys"
+        )
+    if h5py.is_hdf5(path):
+        with h5py.File(path, "r") as f:
+            if "schema" in f.attrs:
+                return "gmnn-h5"
+            if _ani_leaves(f):
+                return "ani"
+            top = sorted(f)[:10]
+        raise DataError(
+            path, f"unrecognised HDF5 layout (top-level keys: {top}); expected gmnn or ANI"
+        )
+    return "ase"
+
+
+def read(path: str | os.PathLike[str], format: str | None = None, **kwargs: Any) -> Structures:
+    """Read structures from any supported file (see the module table).
+
+    Args:
+        path: the file.
+        format: one of :data:`FORMATS`, or None to detect it from the contents: ``.npz``
+            with ``nuclear_charges``/``coords`` → rMD17, with ``R`` and ``z``/``Z`` →
+            sGDML; HDF5 with a ``schema`` root attribute → gmnn-h5 (another schema is a
+            DataError), with ``coordinates`` groups → ANI; anything else → ASE.
+        **kwargs: passed to the specific reader (e.g. ``labels="old"`` for rMD17,
+            ``energy_key=...`` for ANI, ``index=...`` for ASE).
+    """
+    fmt = sniff_format(path) if format is None else format
+    readers = {
+        "sgdml": read_sgdml_npz,
+        "rmd17": read_rmd17_npz,
+        "ani": read_ani_h5,
+        "gmnn-h5": read_h5,
+        "ase": read_ase,
+    }
+    if fmt not in readers:
+        raise ValueError(f"unknown format {fmt!r}; choose one of {FORMATS}")
+    return readers[fmt](path, **kwargs)
