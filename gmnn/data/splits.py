@@ -1,0 +1,220 @@
+"""Seeded, reproducible train/validation/test splits with nested training sets.
+
+Layout of a split drawn by :func:`make_split`: the indices available (``0..n_total-1``
+minus ``exclude``) are shuffled once with ``numpy.random.default_rng(seed)``; then
+
+* ``valid`` = the first ``n_valid`` shuffled indices,
+* ``train`` = the next ``n_train`` (kept in shuffled order),
+* ``test``  = the last ``n_test`` (or, with ``n_test=None``, all after ``train``).
+
+Consequences, for the same ``n_total``, ``exclude`` and ``seed``:
+
+* training sets are **nested**: ``split.train[:k]`` equals the training set of a split
+  drawn with ``n_train=k``, and a smaller training set is always inside a larger one;
+* ``valid`` does not depend on ``n_train`` or ``n_test``, and ``test`` does not depend on
+  ``n_train`` when ``n_test`` is given (learning curves share their validation and test
+  sets).
+
+A test set from another file (e.g. the MD17 CCSD(T) test file, or COMP6 for models
+trained on ANI-1x): draw the split with ``n_test=0`` and evaluate on the other file; the
+split then only indexes the training file.
+
+``valid`` and ``test`` are stored sorted (order is irrelevant for them and sorted
+indices read faster from disk); ``train`` keeps its shuffled order.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from gmnn.data.errors import DataError
+from gmnn.data.h5 import atomic_output
+
+SPLIT_FORMAT = "gmnn-split"
+SPLIT_VERSION = 1
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Split:
+    """Indices of the training, validation and test structures of one data set.
+
+    Attributes:
+        train: (n_train,) int64, in seeded random order (prefixes are nested subsets).
+        valid: (n_valid,) int64, sorted.
+        test: (n_test,) int64, sorted; empty when the test set is a separate file.
+        seed: the seed of :func:`numpy.random.default_rng` used to draw the split.
+        n_total: number of structures in the data set the indices refer to.
+        source_sha256: optional SHA-256 of the data file (see :func:`file_sha256`), to
+            detect a split being applied to the wrong file.
+
+    Raises:
+        ValueError: on construction, if indices are out of ``0..n_total-1``, repeated,
+            or shared between the subsets.
+    """
+
+    train: np.ndarray
+    valid: np.ndarray
+    test: np.ndarray
+    seed: int
+    n_total: int
+    source_sha256: str | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("train", "valid", "test"):
+            array = np.asarray(getattr(self, name))
+            if array.size == 0:
+                array = np.zeros(0, dtype=np.int64)
+            if array.ndim != 1 or not np.issubdtype(array.dtype, np.integer):
+                raise ValueError(
+                    f"Split.{name} must be a 1-D integer array, got {array.dtype} {array.shape}"
+                )
+            array = array.astype(np.int64)
+            array.flags.writeable = False
+            object.__setattr__(self, name, array)
+        all_indices = np.concatenate([self.train, self.valid, self.test])
+        if all_indices.size and (all_indices.min() < 0 or all_indices.max() >= self.n_total):
+            raise ValueError(f"split indices must lie in 0..{self.n_total - 1}")
+        if np.unique(all_indices).size != all_indices.size:
+            raise ValueError("split indices repeat or overlap between train, valid and test")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Split):
+            return NotImplemented
+        return (
+            (self.seed, self.n_total, self.source_sha256)
+            == (other.seed, other.n_total, other.source_sha256)
+            and np.array_equal(self.train, other.train)
+            and np.array_equal(self.valid, other.valid)
+            and np.array_equal(self.test, other.test)
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def with_train_size(self, n_train: int) -> Split:
+        """The nested split with the first ``n_train`` training indices (same valid/test)."""
+        if not 0 <= n_train <= len(self.train):
+            raise ValueError(f"n_train={n_train} is not in 0..{len(self.train)}")
+        return dataclasses.replace(self, train=self.train[:n_train])
+
+
+def make_split(
+    n_total: int,
+    n_train: int,
+    n_valid: int,
+    n_test: int | None = None,
+    seed: int = 0,
+    exclude: ArrayLike | None = None,
+) -> Split:
+    """Draw a seeded split with nested training sets (see the module docstring).
+
+    Args:
+        n_total: number of structures in the data set.
+        n_train: training set size.
+        n_valid: validation set size.
+        n_test: test set size; None = all remaining structures; 0 = no test set (the
+            test data come from another file).
+        seed: seed for :func:`numpy.random.default_rng`.
+        exclude: indices never to use (e.g. structures also present in a test file).
+
+    Raises:
+        ValueError: negative sizes, excluded indices out of range, or
+            ``n_train + n_valid + n_test`` larger than the available structures; the
+            message names all the numbers.
+    """
+    sizes = {"n_total": n_total, "n_train": n_train, "n_valid": n_valid, "n_test": n_test}
+    for name, value in sizes.items():
+        if value is not None and (not isinstance(value, (int, np.integer)) or value < 0):
+            raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+    excluded = np.unique(np.asarray([] if exclude is None else exclude, dtype=np.int64))
+    if excluded.size and (excluded[0] < 0 or excluded[-1] >= n_total):
+        raise ValueError(f"exclude contains indices outside 0..{n_total - 1}")
+    available = np.setdiff1d(np.arange(n_total, dtype=np.int64), excluded, assume_unique=True)
+    n_needed = n_train + n_valid + (n_test or 0)
+    if n_needed > available.size:
+        raise ValueError(
+            f"cannot draw n_train={n_train} + n_valid={n_valid} + n_test={n_test or 0} "
+            f"= {n_needed} structures from n_total={n_total} with {excluded.size} excluded "
+            f"({available.size} available)"
+        )
+    order = np.random.default_rng(seed).permutation(available)
+    valid = order[:n_valid]
+    train = order[n_valid : n_valid + n_train]
+    if n_test is None:
+        test = order[n_valid + n_train :]
+    else:
+        test = order[order.size - n_test :] if n_test else order[:0]
+    return Split(
+        train=train,
+        valid=np.sort(valid),
+        test=np.sort(test),
+        seed=int(seed),
+        n_total=int(n_total),
+    )
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """Hex SHA-256 digest of a file (read in 1 MiB blocks)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def save_split(split: Split, path: str | os.PathLike[str]) -> Path:
+    """Write ``split`` as JSON to ``path`` (atomically; replaces an existing file)."""
+    path = Path(path)
+    document: dict[str, Any] = {
+        "format": SPLIT_FORMAT,
+        "version": SPLIT_VERSION,
+        "seed": split.seed,
+        "n_total": split.n_total,
+        "source_sha256": split.source_sha256,
+        "sizes": {"train": len(split.train), "valid": len(split.valid), "test": len(split.test)},
+        "train": split.train.tolist(),
+        "valid": split.valid.tolist(),
+        "test": split.test.tolist(),
+    }
+    with atomic_output(path) as tmp:
+        tmp.write_text(json.dumps(document, separators=(",", ":")) + "\n")
+    return path
+
+
+def load_split(path: str | os.PathLike[str]) -> Split:
+    """Read a split written by :func:`save_split`.
+
+    Raises:
+        FileNotFoundError: ``path`` does not exist.
+        DataError: not JSON, not a gmnn split, missing fields or invalid indices.
+    """
+    path = Path(path)
+    try:
+        document = json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise DataError(path, f"not valid JSON: {err}") from err
+    if not isinstance(document, dict) or document.get("format") != SPLIT_FORMAT:
+        raise DataError(path, f"not a {SPLIT_FORMAT!r} file")
+    if document.get("version") != SPLIT_VERSION:
+        raise DataError(path, f"split version {document.get('version')!r} is not supported")
+    missing = [k for k in ("train", "valid", "test", "seed", "n_total") if k not in document]
+    if missing:
+        raise DataError(path, f"missing field(s) {missing}")
+    try:
+        return Split(
+            train=np.asarray(document["train"], dtype=np.int64),
+            valid=np.asarray(document["valid"], dtype=np.int64),
+            test=np.asarray(document["test"], dtype=np.int64),
+            seed=int(document["seed"]),
+            n_total=int(document["n_total"]),
+            source_sha256=document.get("source_sha256"),
+        )
+    except (TypeError, ValueError) as err:
+        raise DataError(path, f"invalid split: {err}") from err
