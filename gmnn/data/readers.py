@@ -327,6 +327,10 @@ def read_ani_h5(
     Structures whose energy is NaN (ANI-1ccx has many) are dropped; the count is in
     ``meta["n_dropped_nan_energy"]``.
 
+    Values are returned as stored (only converted to eV, eV/Å). Caveat: COMP6 v1 files
+    store the energy *gradient* under ``forces`` (on S66x8, dE has the sign of +F·dR for
+    446 of 462 steps); :func:`gmnn.data.sources.load_comp6` negates them.
+
     Provenance: ``groups``/``group_names`` give each structure's leaf group path (e.g.
     ``"s66x8/mol00"``); ``ids`` are running conformer indices over the whole file in
     reading order (leaves in name order, conformers in stored order), counted before
