@@ -17,7 +17,13 @@ from ase import units
 from ase.data import covalent_radii
 from ase.io import Trajectory
 from ase.md.langevin import Langevin
-from ase.md.velocitydistribution import MaxwellBoltzmannDistribution, Stationary, ZeroRotation
+from ase.constraints import FixCom
+from ase.md.velocitydistribution import Stationary, ZeroRotation
+
+try:  # ASE >= 3.28
+    from ase.md.velocitydistribution import thermalize_momenta
+except ImportError:  # pragma: no cover - older ASE
+    from ase.md.velocitydistribution import MaxwellBoltzmannDistribution as thermalize_momenta
 
 
 class DivergenceMonitor:
@@ -95,16 +101,18 @@ def run_langevin(
     atoms.calc = calculator
     rng = np.random.default_rng(seed)
     if initialise_velocities:
-        MaxwellBoltzmannDistribution(atoms, temperature_K=temperature_K, rng=rng)
+        thermalize_momenta(atoms, temperature_K=temperature_K, rng=rng)
         Stationary(atoms)
         if not np.any(atoms.pbc):
             ZeroRotation(atoms)
     monitor = monitor or DivergenceMonitor(atoms)
+    atoms.set_constraint(FixCom())  # the centre of mass stays put (ASE's recommended way)
     dyn = Langevin(
         atoms,
         timestep_fs * units.fs,
         temperature_K=temperature_K,
         friction=friction_per_fs / units.fs,
+        fixcm=False,
         rng=rng,
     )
     writer = None

@@ -1,0 +1,210 @@
+"""ASE calculators, Langevin MD, divergence detection, and the command line."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from _synthetic import emt_structures
+from ase import Atoms
+from ase.build import molecule
+from ase.calculators.calculator import Calculator, all_changes
+from ase.io import read as ase_read
+from ase.io import write as ase_write
+
+from gmnn.calculator import EnsembleCalculator, GMNNCalculator
+from gmnn.cli import main
+from gmnn.io import save_model
+from gmnn.md import run_langevin
+from gmnn.model import GMNN
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    root = tmp_path_factory.mktemp("models")
+    paths = []
+    for seed in range(3):
+        m = GMNN(species=[1, 6, 8], hidden=(16, 16), seed=seed)
+        m.energy_scale.assign(0.02)
+        paths.append(save_model(m, root / f"m{seed}"))
+    return paths
+
+
+def test_calculator_matches_model_and_numerical_forces(models):
+    atoms = molecule("CH3CH2OH")
+    atoms.calc = GMNNCalculator(models[0], dtype="float64")
+    f = atoms.get_forces()
+    h = 1e-5
+    a = atoms.copy()
+    a.calc = atoms.calc
+    a.positions[4, 2] += h
+    ep = a.get_potential_energy()
+    a.positions[4, 2] -= 2 * h
+    em = a.get_potential_energy()
+    assert f[4, 2] == pytest.approx(-(ep - em) / (2 * h), abs=1e-7)
+
+
+def test_ensemble_mean_and_spread(models):
+    atoms = molecule("CH3CH2OH")
+    singles = []
+    for p in models:
+        a = atoms.copy()
+        a.calc = GMNNCalculator(p)
+        singles.append((a.get_potential_energy(), a.get_forces()))
+    atoms.calc = EnsembleCalculator(models)
+    e = atoms.get_potential_energy()
+    energies = np.array([s[0] for s in singles])
+    assert e == pytest.approx(energies.mean(), rel=1e-6)
+    np.testing.assert_allclose(atoms.get_forces(), np.mean([s[1] for s in singles], 0), atol=1e-5)
+    assert atoms.calc.results["energy_std"] == pytest.approx(energies.std(), rel=1e-5)
+    assert atoms.calc.results["forces_std"].shape == (9, 3)
+    assert atoms.calc.results["forces_std_max"] > 0
+
+
+def test_stress_for_periodic_cells_only(models):
+    water = molecule("H2O")
+    water.cell = [3.0, 3.0, 3.0]
+    water.pbc = True
+    water.calc = GMNNCalculator(models[0])
+    assert water.get_stress().shape == (6,)
+    mol = molecule("H2O")
+    mol.calc = GMNNCalculator(models[0])
+    with pytest.raises(ValueError, match="periodic"):
+        mol.get_stress()
+
+
+class Exploding(Calculator):
+    """A deliberately broken potential: a force that grows without bound with time."""
+
+    implemented_properties = ["energy", "forces"]
+
+    def __init__(self):
+        super().__init__()
+        self.calls = 0
+
+    def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
+        super().calculate(atoms, properties, system_changes)
+        self.calls += 1
+        forces = np.zeros((len(self.atoms), 3))
+        forces[0, 0] = 0.5 * self.calls  # eV/Å, pulls atom 0 away
+        self.results = {"energy": -0.1 * self.calls, "forces": forces}
+
+
+def test_divergence_is_detected_and_recorded(tmp_path):
+    atoms = molecule("H2O")
+    summary = run_langevin(
+        atoms, Exploding(), steps=5000, interval=10, trajectory=tmp_path / "t.traj"
+    )
+    assert summary["diverged"]
+    assert summary["steps_done"] < 5000
+    assert "stretched" in summary["reason"] or "force" in summary["reason"]
+    frames = ase_read(tmp_path / "t.traj", ":")
+    assert len(frames) >= 1
+
+
+def test_stable_md_runs_to_the_end(models, tmp_path):
+    atoms = molecule("CH3CH2OH")
+    calc = GMNNCalculator(models[0])
+    summary = run_langevin(atoms, calc, steps=20, interval=5, trajectory=tmp_path / "md.traj")
+    assert not summary["diverged"] and summary["steps_done"] == 20
+    assert len(ase_read(tmp_path / "md.traj", ":")) == 5  # steps 0, 5, 10, 15, 20
+
+
+def test_cli_train_evaluate_md_info(tmp_path, capsys):
+    data = emt_structures("CH3CH2OH", n=30, seed=4)
+    ase_write(tmp_path / "data.extxyz", data.to_ase())
+    rc = main(
+        [
+            "train",
+            "--data",
+            str(tmp_path / "data.extxyz"),
+            "--n-train",
+            "20",
+            "--n-valid",
+            "5",
+            "--out",
+            str(tmp_path / "run"),
+            "--epochs",
+            "2",
+            "--batch-size",
+            "8",
+            "--hidden",
+            "16",
+            "--no-progress",
+        ]
+    )
+    assert rc == 0
+    rc = main(
+        [
+            "finetune",
+            "--pretrained",
+            str(tmp_path / "run" / "model"),
+            "--data",
+            str(tmp_path / "data.extxyz"),
+            "--n-train",
+            "20",
+            "--n-valid",
+            "5",
+            "--loss",
+            "E",
+            "--out",
+            str(tmp_path / "ft"),
+            "--epochs",
+            "1",
+            "--batch-size",
+            "8",
+            "--no-progress",
+        ]
+    )
+    assert rc == 0
+    capsys.readouterr()
+    out_json = tmp_path / "metrics.json"
+    rc = main(
+        [
+            "evaluate",
+            "--model",
+            str(tmp_path / "ft" / "model"),
+            "--data",
+            str(tmp_path / "data.extxyz"),
+            "--out",
+            str(out_json),
+        ]
+    )
+    assert rc == 0
+    metrics = json.loads(out_json.read_text())
+    assert set(metrics) >= {"energy_mae", "energy_rmse", "force_mae", "force_rmse"}
+    assert metrics["units"]["energy"] == "kcal/mol"
+    ase_write(tmp_path / "start.xyz", molecule("CH3CH2OH"))
+    rc = main(
+        [
+            "md",
+            "--model",
+            str(tmp_path / "run" / "model"),
+            str(tmp_path / "ft" / "model"),
+            "--structure",
+            str(tmp_path / "start.xyz"),
+            "--steps",
+            "10",
+            "--interval",
+            "5",
+            "--summary",
+            str(tmp_path / "md.json"),
+        ]
+    )
+    assert rc == 0
+    assert json.loads((tmp_path / "md.json").read_text())["steps_done"] == 10
+    assert main(["info", str(tmp_path / "ft" / "model")]) == 0
+    # bad input: a clear error and exit code 2
+    (tmp_path / "bad.xyz").write_text("garbage\n")
+    rc = main(
+        ["evaluate", "--model", str(tmp_path / "ft" / "model"), "--data", str(tmp_path / "bad.xyz")]
+    )
+    assert rc == 2
+    assert "bad.xyz" in capsys.readouterr().err
+
+
+def test_single_atom_molecule_has_no_pairs(models):
+    atoms = Atoms("O", positions=[[0, 0, 0]])
+    atoms.calc = GMNNCalculator(models[0])
+    np.testing.assert_array_equal(atoms.get_forces(), 0.0)

@@ -1,0 +1,102 @@
+"""Transfer learning: frozen descriptor, re-initialised scale/shift, discriminative rates."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from _synthetic import emt_structures
+
+from gmnn.io import load_model
+from gmnn.train import TrainConfig, fit
+from gmnn.transfer import finetune, finetune_learning_rates, prepare_finetune
+
+SMALL = {"hidden": (32, 32), "n_radial": 3}
+
+
+@pytest.fixture(scope="module")
+def pretrained(tmp_path_factory):
+    out = tmp_path_factory.mktemp("pre")
+    data = emt_structures("CH3CH2OH", n=40, seed=2)
+    cfg = TrainConfig(epochs=3, batch_size=8, progress=False)
+    fit(data[:32], data[32:], out, cfg, model_config=SMALL)
+    return out / "model"
+
+
+@pytest.fixture(scope="module")
+def target():
+    """'Higher level' labels: the EMT energies shifted and scaled, so scale/shift must adapt."""
+    data = emt_structures("CH3CH2OH", n=24, seed=9)
+    return data.with_labels(energy=1.1 * data.energy - 7.0, forces=1.1 * data.forces)
+
+
+def test_discriminative_rates_follow_the_paper(pretrained):
+    model = load_model(pretrained)
+    rates = finetune_learning_rates(model, "discriminative")
+    assert rates == {
+        "embed": 0.0,
+        "dense_2": 0.01,
+        "dense_1": pytest.approx(0.002),
+        "dense_0": pytest.approx(0.0004),
+        "scale": 0.001,
+        "shift": 0.05,
+    }
+    non = finetune_learning_rates(model, "non_discriminative")
+    assert non == {
+        "embed": 0.02,
+        "dense_0": 0.03,
+        "dense_1": 0.03,
+        "dense_2": 0.03,
+        "scale": 0.001,
+        "shift": 0.05,
+    }
+    probe = finetune_learning_rates(model, "linear_probe")
+    assert (
+        probe["dense_0"] == probe["dense_1"] == probe["embed"] == 0.0 and probe["dense_2"] == 0.01
+    )
+    with pytest.raises(ValueError, match="unknown fine-tuning mode"):
+        finetune_learning_rates(model, "lora")
+
+
+def test_prepare_reinitialises_scale_and_shift(pretrained, target):
+    pre = load_model(pretrained)
+    model = prepare_finetune(pre, target)
+    np.testing.assert_array_equal(model.scale.numpy(), 1.0)
+    assert not np.allclose(model.shift.numpy(), pre.shift.numpy())
+    assert float(model.energy_scale.numpy()) == float(pre.energy_scale.numpy())
+    for k in ("descriptor/beta", "dense_0/w", "dense_2/b"):
+        np.testing.assert_array_equal(model.get_weights()[k], pre.get_weights()[k])
+    recomputed = prepare_finetune(pre, target, keep_energy_scale=False)
+    assert float(recomputed.energy_scale.numpy()) != float(pre.energy_scale.numpy())
+
+
+@pytest.mark.parametrize("loss", ["E", "EF"])
+def test_finetuning_keeps_descriptor_bit_identical(tmp_path, pretrained, target, loss):
+    pre = load_model(pretrained)
+    train, valid = target[:16], target[16:]
+    if loss == "E":  # energy-only fine-tuning must work without any force labels
+        train, valid = train.without_labels(forces=True), valid.without_labels(forces=True)
+    cfg = TrainConfig(epochs=2, batch_size=8, loss=loss, progress=False)
+    model = finetune(pretrained, train, valid, tmp_path, cfg)
+    after = model.get_weights()
+    np.testing.assert_array_equal(after["descriptor/beta"], pre.get_weights()["descriptor/beta"])
+    for k in ("dense_0/w", "dense_1/w", "dense_2/w"):
+        assert not np.array_equal(after[k], pre.get_weights()[k]), k
+    saved = load_model(tmp_path / "model")
+    assert saved.provenance["finetune"]["mode"] == "discriminative"
+    assert saved.provenance["learning_rates"]["embed"] == 0.0
+
+
+def test_linear_probe_trains_only_last_layer(tmp_path, pretrained, target):
+    pre = load_model(pretrained).get_weights()
+    cfg = TrainConfig(epochs=1, batch_size=8, progress=False)
+    model = finetune(pretrained, target[:16], target[16:], tmp_path, cfg, mode="linear_probe")
+    after = model.get_weights()
+    for k in ("descriptor/beta", "dense_0/w", "dense_0/b", "dense_1/w", "dense_1/b"):
+        np.testing.assert_array_equal(after[k], pre[k], err_msg=k)
+    assert not np.array_equal(after["dense_2/w"], pre["dense_2/w"])
+
+
+def test_new_element_in_finetuning_data_is_refused(pretrained):
+    water = emt_structures("NH3", n=2)
+    with pytest.raises(ValueError, match=r"Z=\[7\]"):
+        prepare_finetune(load_model(pretrained), water)
