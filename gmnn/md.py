@@ -14,10 +14,10 @@ from pathlib import Path
 
 import numpy as np
 from ase import units
+from ase.constraints import FixCom
 from ase.data import covalent_radii
 from ase.io import Trajectory
 from ase.md.langevin import Langevin
-from ase.constraints import FixCom
 from ase.md.velocitydistribution import Stationary, ZeroRotation
 
 try:  # ASE >= 3.28
