@@ -1,0 +1,261 @@
+# Small helpers shared by the workflow: config look-ups, path builders, the inputs of the
+# data steps and the checks that JSON schema cannot express. No science here (see gmnn).
+
+import os
+import posixpath
+import re
+from pathlib import Path
+
+from snakemake.exceptions import WorkflowError
+
+ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz")
+LEVELS = ("dft", "cc")
+
+MD17 = config["md17"]
+MOLECULES = MD17["molecules"]
+SEEDS = MD17["seeds"]
+SETTINGS = MD17["settings"]
+TRAIN_SIZES = sorted(MD17["cc"]["train_sizes"])
+COMP6_SUBSETS = config.get("ani", {}).get("comp6_subsets", [])
+ALL_TARGETS = []  # rule files append the targets of `snakemake` without arguments
+
+
+# --------------------------------------------------------------------------------------------
+# Paths (use these in experiment and figure rules rather than spelling paths out).
+
+
+def md17_data(molecule, level):
+    """Converted MD17 data of `molecule` at `level` ("dft" pre-training, "cc" coupled cluster)."""
+    return f"data/md17/{molecule}/{level}.h5"
+
+
+def md17_split(molecule, level, seed):
+    """Split JSON of `md17_data(molecule, level)`; cc: `train[:n]` for every n in train_sizes."""
+    return f"data/splits/md17/{molecule}/{level}_seed{seed}.json"
+
+
+def ani_data(name):
+    """Converted ANI data: name in ani1x, ani1ccx, comp6_<subset>."""
+    return f"data/ani/{name}.h5"
+
+
+def comp6_data(subset):
+    return ani_data(f"comp6_{subset}")
+
+
+def embedded_data_file(molecule, level):
+    """The committed embedded data set (written by rules/embedded.smk)."""
+    return f"data/embedded/{molecule}_{level}.h5"
+
+
+def raw_download(source, filename):
+    return f"data/raw/{source}/download/{filename}"
+
+
+def raw_staged(source, item):
+    """Directory with the raw files of one data set, ready for conversion."""
+    return f"data/raw/{source}/{item}"
+
+
+# --------------------------------------------------------------------------------------------
+# Sources
+
+
+def source_entry(source, item=None):
+    """The config entry of a raw file: `item` is the molecule (md17_ccsd) or a path (comp6)."""
+    sources = config["sources"]
+    if source == "md17_ccsd":
+        if item not in sources["md17_ccsd"]:
+            raise WorkflowError(
+                f"config: sources.md17_ccsd has no entry for molecule {item!r}"
+            )
+        return sources["md17_ccsd"][item]
+    if source == "comp6":
+        comp6 = sources["comp6"]
+        for files in comp6["subsets"].values():
+            for f in files:
+                if f["path"] == item:
+                    return {
+                        "url": posixpath.join(comp6["base_url"], f["path"]),
+                        "mirrors": [],
+                        "filename": f["path"],
+                        "sha256": f["sha256"],
+                        "md5": None,
+                        "local": comp6.get("local"),
+                    }
+        raise WorkflowError(
+            f"config: no COMP6 file {item!r} under sources.comp6.subsets"
+        )
+    entry = sources[source]
+    if "same_as" in entry and not entry.get("url"):
+        own_local = entry.get("local")
+        entry = dict(sources[entry["same_as"]])
+        if own_local:
+            entry["local"] = own_local
+    return entry
+
+
+def ani_source(name):
+    """The source whose files hold ANI data set `name` (ani1ccx shares ani1x's file)."""
+    entry = config["sources"][name]
+    if "same_as" in entry and not entry.get("url") and not entry.get("local"):
+        return entry["same_as"]
+    return name
+
+
+def local_replaces_download(entry):
+    """`local` is a copy of the remote file itself (verified against its checksum)."""
+    local = entry.get("local")
+    if not local or not os.path.isfile(local):
+        return False
+    if entry["filename"].endswith(ARCHIVE_SUFFIXES):
+        return local.endswith(ARCHIVE_SUFFIXES)
+    return True
+
+
+def local_tree(entry):
+    """`local` is a directory (or another kind of file) searched for the files needed."""
+    return bool(entry.get("local")) and not local_replaces_download(entry)
+
+
+def download_inputs(source, item):
+    """Input of a staging rule: the downloaded file(s), or nothing for a local tree."""
+    entry = source_entry(source, item)
+    if local_tree(entry):
+        return {}
+    return {"archive": raw_download(source, entry["filename"])}
+
+
+def local_inputs(entry):
+    """A local path as input, so that a missing one is reported by name."""
+    return [entry["local"]] if entry.get("local") else []
+
+
+def remote_filenames():
+    sources = config["sources"]
+    names = [sources["rmd17"]["filename"], sources["ani1x"]["filename"]]
+    names += [e["filename"] for e in sources["md17_ccsd"].values()]
+    names += [f["path"] for fs in sources["comp6"]["subsets"].values() for f in fs]
+    if "filename" in sources["ani1ccx"]:
+        names.append(sources["ani1ccx"]["filename"])
+    return names
+
+
+def alternatives(values):
+    return "|".join(re.escape(str(v)) for v in values)
+
+
+# --------------------------------------------------------------------------------------------
+# Inputs and parameters of the data rules (rules/data.smk)
+
+# The finder (gmnn.data.sources.find_files) that locates each source's files.
+FINDER = {"rmd17": "rmd17", "md17_ccsd": "sgdml", "comp6": "comp6", "ani1x": "file"}
+FINDER["ani1ccx"] = "file"
+
+
+def stage_items(source, item):
+    """What a staging job takes out of its archive or local tree."""
+    if source == "rmd17":
+        return MOLECULES
+    return [item]
+
+
+def stage_plan(wildcards):
+    source, item = wildcards.source, wildcards.item
+    if source == "comp6":
+        entries = [source_entry("comp6", f["path"]) for f in comp6_files_of(item)]
+    else:
+        entries = [source_entry(source, item if source == "md17_ccsd" else None)]
+    entry = entries[0]
+    plan = {
+        "source": source,
+        "item": item,
+        "finder": FINDER[source],
+        "items": stage_items(source, item),
+        "local": entry.get("local") if local_tree(entry) else None,
+        "members": None,
+        "urls": [e["url"] for e in entries],
+    }
+    if source == "rmd17":
+        plan["members"] = [f"rmd17/npz_data/rmd17_{m}.npz" for m in MOLECULES]
+    return plan
+
+
+def comp6_files_of(subset):
+    if subset not in config["sources"]["comp6"]["subsets"]:
+        raise WorkflowError(f"config: sources.comp6.subsets has no subset {subset!r}")
+    return config["sources"]["comp6"]["subsets"][subset]
+
+
+def stage_inputs(wildcards):
+    source, item = wildcards.source, wildcards.item
+    if source == "comp6":
+        files = comp6_files_of(item)
+        local = config["sources"]["comp6"].get("local")
+        if local:
+            return {"local": [local]}
+        return {"archives": [raw_download("comp6", f["path"]) for f in files]}
+    entry = source_entry(source, item if source == "md17_ccsd" else None)
+    if local_tree(entry):
+        return {"local": local_inputs(entry)}
+    return {"archives": [raw_download(source, entry["filename"])]}
+
+
+def download_entry(wildcards):
+    source, filename = wildcards.source, wildcards.filename
+    if source == "md17_ccsd":
+        for molecule, entry in config["sources"]["md17_ccsd"].items():
+            if entry["filename"] == filename:
+                return source_entry(source, molecule)
+    if source == "comp6":
+        return source_entry(source, filename)
+    entry = source_entry(source)
+    if entry["filename"] != filename:
+        raise WorkflowError(f"config: sources.{source} has no file {filename!r}")
+    return entry
+
+
+def download_local(wildcards):
+    entry = download_entry(wildcards)
+    return local_inputs(entry) if local_replaces_download(entry) else []
+
+
+def md17_raw(wildcards):
+    level, molecule = wildcards.level, wildcards.molecule
+    source = MD17[level]["source"]
+    if source == "embedded":
+        return embedded_data_file(molecule, level)
+    if source == "rmd17":
+        return raw_staged("rmd17", "files")
+    return raw_staged("md17_ccsd", molecule)
+
+
+# --------------------------------------------------------------------------------------------
+# Checks the schema cannot express (run at start-up, errors name the key).
+
+
+def check_config():
+    problems = []
+    sizes = MD17["cc"]["train_sizes"]
+    if sizes != sorted(sizes):
+        problems.append(f"md17.cc.train_sizes must be increasing, got {sizes}")
+    for level in LEVELS:
+        if MD17[level]["source"] == "embedded":
+            molecule = config.get("embedded_data", {}).get("molecule")
+            others = [m for m in MOLECULES if m != molecule]
+            if others:
+                problems.append(
+                    f"md17.{level}.source is 'embedded', which holds only "
+                    f"embedded_data.molecule={molecule!r}, but md17.molecules also has {others}"
+                )
+    if MD17["cc"]["source"] == "md17_ccsd":
+        missing = [m for m in MOLECULES if m not in config["sources"]["md17_ccsd"]]
+        if missing:
+            problems.append(
+                f"sources.md17_ccsd has no entry for md17.molecules {missing}"
+            )
+    if problems:
+        raise WorkflowError("Invalid configuration:\n  " + "\n  ".join(problems))
+
+
+check_config()

@@ -1,0 +1,29 @@
+"""Rule `split_md17`: seeded split with nested training sets (gmnn.data.sources.md17_split)."""
+
+import dataclasses
+import logging
+
+from gmnn.data import DataError, file_sha256, read_h5, save_split
+from gmnn.data.sources import md17_split
+
+logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(asctime)s %(message)s")
+p, wc = snakemake.params, snakemake.wildcards
+structures = read_h5(snakemake.input.data)
+try:
+    split = md17_split(structures, p.train_sizes, p.n_valid, p.n_test, int(wc.seed))
+except DataError as err:
+    sizes = "train_sizes" if wc.level == "cc" else "n_train"
+    raise SystemExit(
+        f"{snakemake.input.data}: {err.problem}\n"
+        f"Adjust md17.{wc.level}.{sizes} / n_valid / n_test in the config."
+    ) from err
+split = dataclasses.replace(split, source_sha256=file_sha256(snakemake.input.data))
+save_split(split, snakemake.output[0])
+logging.info(
+    "%s: train %d, valid %d, test %d (seed %d)",
+    snakemake.output[0],
+    len(split.train),
+    len(split.valid),
+    len(split.test),
+    split.seed,
+)
