@@ -248,6 +248,16 @@ def check_config():
                     f"md17.{level}.source is 'embedded', which holds only "
                     f"embedded_data.molecule={molecule!r}, but md17.molecules also has {others}"
                 )
+            n_structures = (
+                config.get("embedded_data", {}).get(level, {}).get("n_structures")
+            )
+            n_train = max(sizes) if level == "cc" else MD17[level]["n_train"]
+            needed = n_train + MD17[level]["n_valid"] + (MD17[level].get("n_test") or 0)
+            if n_structures is not None and needed > n_structures:
+                problems.append(
+                    f"md17.{level} needs {needed} structures (training set of {n_train}, "
+                    f"n_valid and n_test) but embedded_data.{level}.n_structures is {n_structures}"
+                )
     if MD17["cc"]["source"] == "md17_ccsd":
         missing = [m for m in MOLECULES if m not in config["sources"]["md17_ccsd"]]
         if missing:

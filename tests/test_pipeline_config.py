@@ -102,12 +102,23 @@ def test_config_sources_match_the_registry():
 # ------------------------------------------------------------------------------ snakemake
 
 
-def test_dry_run_with_a_misspelt_key_names_it(tmp_path):
-    bad = tmp_path / "bad.yaml"
-    bad.write_text("md17:\n  moleculs: [ethanol]\n")
-    result = snakemake("-n", "--configfile", str(REPO / "config.yaml"), str(bad))
+@pytest.mark.parametrize(
+    ("bad", "named"),
+    [
+        ("md17:\n  moleculs: [ethanol]\n", "'moleculs' was unexpected"),
+        (  # a check beyond the schema (rules/common.smk)
+            "md17:\n  cc:\n    train_sizes: [16, 512]\n",
+            "md17.cc needs 544 structures (training set of 512, n_valid and n_test) but "
+            "embedded_data.cc.n_structures is 400",
+        ),
+    ],
+)
+def test_dry_run_with_a_bad_config_names_the_key(tmp_path, bad, named):
+    (tmp_path / "bad.yaml").write_text(bad)
+    configs = [REPO / "config.yaml", REPO / "presets/embedded.yaml", tmp_path / "bad.yaml"]
+    result = snakemake("-n", "--configfile", *map(str, configs))
     assert result.returncode != 0
-    assert "'moleculs' was unexpected" in result.stderr + result.stdout
+    assert named in result.stderr + result.stdout
 
 
 def test_dry_run_of_the_data_targets():
