@@ -149,56 +149,51 @@ def alternatives(values):
 # Inputs and parameters of the data rules (rules/data.smk)
 
 # The finder (gmnn.data.sources.find_files) that locates each source's files.
-FINDER = {"rmd17": "rmd17", "md17_ccsd": "sgdml", "comp6": "comp6", "ani1x": "file"}
-FINDER["ani1ccx"] = "file"
+FINDER = {
+    "rmd17": "rmd17",
+    "md17_ccsd": "sgdml",
+    "comp6": "comp6",
+    "ani1x": "file",
+    "ani1ccx": "file",
+}
 
 
-def stage_items(source, item):
-    """What a staging job takes out of its archive or local tree."""
-    if source == "rmd17":
-        return MOLECULES
-    return [item]
+def stage_entries(source, item):
+    """Config entries of the raw files staged in raw_staged(source, item)."""
+    if source == "comp6":
+        subsets = config["sources"]["comp6"]["subsets"]
+        if item not in subsets:
+            raise WorkflowError(f"config: sources.comp6.subsets has no subset {item!r}")
+        return [source_entry("comp6", f["path"]) for f in subsets[item]]
+    return [source_entry(source, item if source == "md17_ccsd" else None)]
+
+
+def stage_inputs(wildcards):
+    """The downloaded files, or the local tree (named, so a missing one is reported)."""
+    entries = stage_entries(wildcards.source, wildcards.item)
+    if local_tree(entries[0]):
+        return {"local": local_inputs(entries[0])}
+    return {
+        "archives": [raw_download(wildcards.source, e["filename"]) for e in entries]
+    }
 
 
 def stage_plan(wildcards):
     source, item = wildcards.source, wildcards.item
-    if source == "comp6":
-        entries = [source_entry("comp6", f["path"]) for f in comp6_files_of(item)]
-    else:
-        entries = [source_entry(source, item if source == "md17_ccsd" else None)]
-    entry = entries[0]
-    plan = {
+    entries = stage_entries(source, item)
+    return {
         "source": source,
         "item": item,
         "finder": FINDER[source],
-        "items": stage_items(source, item),
-        "local": entry.get("local") if local_tree(entry) else None,
-        "members": None,
+        "items": MOLECULES if source == "rmd17" else [item],
+        "local": entries[0]["local"] if local_tree(entries[0]) else None,
+        "members": (
+            [f"rmd17/npz_data/rmd17_{m}.npz" for m in MOLECULES]
+            if source == "rmd17"
+            else None
+        ),
         "urls": [e["url"] for e in entries],
     }
-    if source == "rmd17":
-        plan["members"] = [f"rmd17/npz_data/rmd17_{m}.npz" for m in MOLECULES]
-    return plan
-
-
-def comp6_files_of(subset):
-    if subset not in config["sources"]["comp6"]["subsets"]:
-        raise WorkflowError(f"config: sources.comp6.subsets has no subset {subset!r}")
-    return config["sources"]["comp6"]["subsets"][subset]
-
-
-def stage_inputs(wildcards):
-    source, item = wildcards.source, wildcards.item
-    if source == "comp6":
-        files = comp6_files_of(item)
-        local = config["sources"]["comp6"].get("local")
-        if local:
-            return {"local": [local]}
-        return {"archives": [raw_download("comp6", f["path"]) for f in files]}
-    entry = source_entry(source, item if source == "md17_ccsd" else None)
-    if local_tree(entry):
-        return {"local": local_inputs(entry)}
-    return {"archives": [raw_download(source, entry["filename"])]}
 
 
 def download_entry(wildcards):
