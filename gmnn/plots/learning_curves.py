@@ -1,0 +1,186 @@
+"""Learning curves of Fig. 2: test RMSE against training-set size, per molecule and setting.
+
+Reads the tidy tables of :mod:`gmnn.analysis.aggregate` (a CSV path or a list of row
+dicts). Figures are built with :class:`matplotlib.figure.Figure` directly, rendered with
+the Agg (raster) and PDF canvases; pyplot and its global backend state are never touched,
+so this works on headless nodes and in threads.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.ticker import NullLocator
+
+# Column order of Fig. 2 (the paper's order of the MD17 molecules); others follow, sorted.
+MOLECULE_ORDER = ("ethanol", "malonaldehyde", "benzene", "toluene", "aspirin")
+
+# setting -> (label, colour, line style, marker); E+F solid, E dashed.
+SETTING_STYLE = {
+    "scratch_E": ("from scratch (E)", "#e6862b", "--", "s"),
+    "scratch_EF": ("from scratch (E+F)", "#c0392b", "-", "s"),
+    "finetune_E": ("fine-tuning (E)", "#5dade2", "--", "o"),
+    "finetune_EF": ("fine-tuning (E+F)", "#1f4e9c", "-", "o"),
+}
+REFERENCE_LABEL = "pre-trained on DFT only"
+
+ROWS = {
+    "energy": ("energy_{metric}", "Energy {METRIC} [kcal/mol]"),
+    "force": ("force_{metric}", "Force {METRIC} [kcal/mol/Å]"),
+}
+
+
+def read_table(path) -> list[dict]:
+    """Rows of a tidy CSV table (``#`` comment lines skipped, numbers parsed).
+
+    The same format as :func:`gmnn.analysis.aggregate.read_table`, read here without
+    importing :mod:`gmnn.analysis` (whose package imports TensorFlow), so that a figure is
+    redrawn in seconds.
+    """
+    with open(path, newline="") as fh:
+        rows = list(csv.DictReader(line for line in fh if not line.startswith("#")))
+    return [{k: _parse(v) for k, v in row.items()} for row in rows]
+
+
+def _parse(text: str):
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def _rows(table) -> list[dict]:
+    if table is None:
+        return []
+    if isinstance(table, (str, os.PathLike)):
+        return read_table(table)
+    return list(table)
+
+
+def _ordered(values, preferred) -> list:
+    values = list(dict.fromkeys(values))
+    first = [v for v in preferred if v in values]
+    return first + sorted(v for v in values if v not in first)
+
+
+def plot_learning_curves(
+    curves,
+    reference=None,
+    *,
+    metric: str = "rmse",
+    molecules: Sequence[str] | None = None,
+    settings: Sequence[str] | None = None,
+    panel_size: tuple[float, float] = (2.8, 2.4),
+) -> Figure:
+    """Fig. 2: log-log learning curves, columns = molecules, rows = energy / forces.
+
+    ``curves``: table with columns molecule, setting, n_train and
+    ``{energy,force}_{metric}_{mean,sem}`` (:func:`gmnn.analysis.aggregate.learning_curves`);
+    each setting is a line with a band of ±1 standard error (none where the SEM is NaN,
+    i.e. one seed). ``reference``: optional table with columns molecule, test_set and the
+    same metric columns (:func:`~gmnn.analysis.aggregate.reference_errors`); its
+    ``test_set == "cc"`` rows are drawn as horizontal black lines (the DFT-only model
+    evaluated on coupled-cluster labels). ``molecules``/``settings`` select and order the
+    panels and lines (default: all in the table, in the paper's order).
+    """
+    if metric not in ("rmse", "mae"):
+        raise ValueError(f"metric must be 'rmse' or 'mae', got {metric!r}")
+    rows = _rows(curves)
+    if not rows:
+        raise ValueError("no learning-curve rows to plot")
+    refs = [r for r in _rows(reference) if r.get("test_set") == "cc"]
+    molecules = (
+        list(molecules) if molecules else _ordered((r["molecule"] for r in rows), MOLECULE_ORDER)
+    )
+    settings = list(settings) if settings else _ordered((r["setting"] for r in rows), SETTING_STYLE)
+    sizes = sorted({int(r["n_train"]) for r in rows})
+
+    ncol = len(molecules)
+    fig = Figure(
+        figsize=(panel_size[0] * ncol + 0.6, panel_size[1] * 2 + 0.9), layout="constrained"
+    )
+    axes = fig.subplots(2, ncol, squeeze=False, sharex=True)
+    for col, molecule in enumerate(molecules):
+        for row_i, (column, ylabel) in enumerate(ROWS.values()):
+            ax = axes[row_i, col]
+            column = column.format(metric=metric)
+            for setting in settings:
+                pts = sorted(
+                    (r for r in rows if r["molecule"] == molecule and r["setting"] == setting),
+                    key=lambda r: int(r["n_train"]),
+                )
+                if not pts:
+                    continue
+                label, colour, style, marker = SETTING_STYLE.get(setting, (setting, None, "-", "^"))
+                x = np.array([int(r["n_train"]) for r in pts], float)
+                y = np.array([float(r[f"{column}_mean"]) for r in pts])
+                sem = np.array([float(r[f"{column}_sem"]) for r in pts])
+                (line,) = ax.plot(
+                    x, y, linestyle=style, marker=marker, markersize=3.5, color=colour, label=label
+                )
+                if np.any(np.isfinite(sem)):
+                    lower = np.where(np.isfinite(sem), y - sem, y)
+                    upper = np.where(np.isfinite(sem), y + sem, y)
+                    ax.fill_between(x, lower, upper, color=line.get_color(), alpha=0.25, lw=0)
+            for ref in (r for r in refs if r["molecule"] == molecule):
+                value = float(ref[f"{column}_mean"])
+                if math.isfinite(value):
+                    ax.axhline(value, color="black", lw=1.2, label=REFERENCE_LABEL)
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+            ax.grid(True, which="major", alpha=0.3)
+            if col == 0:
+                ax.set_ylabel(ylabel.format(METRIC=metric.upper()))
+            if row_i == 0:
+                ax.set_title(molecule.capitalize())
+            else:
+                ax.set_xlabel("Training set size")
+            ax.set_xticks(sizes, [str(s) for s in sizes], rotation=45 if len(sizes) > 4 else 0)
+            ax.xaxis.set_minor_locator(NullLocator())
+    handles, labels = {}, []
+    for ax in axes.flat:
+        for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
+            if lab not in handles:
+                handles[lab] = h
+                labels.append(lab)
+    fig.legend(
+        [handles[lab] for lab in labels],
+        labels,
+        loc="outside lower center",
+        ncol=min(len(labels), {1: 2, 2: 3}.get(ncol, 5)),  # fits the figure's width
+        frameon=False,
+    )
+    return fig
+
+
+def save_figure(fig: Figure, paths, dpi: int = 200) -> list[Path]:
+    """Save ``fig`` to every path (format from the suffix), each written atomically.
+
+    Files get the permissions of a plain ``open`` (the umask applies), like any figure.
+    """
+    out = []
+    for path in [paths] if isinstance(paths, (str, os.PathLike)) else paths:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+        try:
+            fmt = path.suffix.lstrip(".").lower() or None
+            # no creation date in PDFs: the same tables give the same bytes
+            metadata = {"CreationDate": None} if fmt == "pdf" else None
+            with open(tmp, "xb") as fh:
+                fig.savefig(fh, format=fmt, dpi=dpi, metadata=metadata)
+            os.replace(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        out.append(path)
+    return out

@@ -1,0 +1,166 @@
+"""Aggregation over seeds (gmnn.analysis.aggregate) and the Fig. 2 plot (gmnn.plots)."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from gmnn.analysis.aggregate import (
+    CURVE_COLUMNS,
+    REFERENCE_COLUMNS,
+    learning_curves,
+    load_records,
+    mean_sem,
+    read_table,
+    reference_errors,
+    units_comment,
+    write_table,
+)
+from gmnn.plots import plot_learning_curves, save_figure
+from gmnn.plots.learning_curves import read_table as plots_read_table
+
+SETTINGS = ("scratch_E", "scratch_EF", "finetune_E", "finetune_EF")
+
+
+def run(setting, n, seed, e, f, molecule="ethanol"):
+    return {
+        "molecule": molecule,
+        "setting": setting,
+        "n_train": n,
+        "seed": seed,
+        "energy_rmse": e,
+        "force_rmse": f,
+        "energy_mae": e / 2,
+        "force_mae": f / 2,
+    }
+
+
+def test_mean_sem_by_hand():
+    mean, sem = mean_sem([1.0, 2.0, 4.0])
+    assert mean == pytest.approx(7 / 3)
+    # sample variance: ((4/3)^2 + (1/3)^2 + (5/3)^2) / 2 = 21/9 / 2 = 7/3
+    assert sem == pytest.approx(math.sqrt(7 / 3) / math.sqrt(3))
+    mean, sem = mean_sem([0.5])
+    assert mean == 0.5 and math.isnan(sem)
+    assert all(math.isnan(x) for x in mean_sem([]))
+
+
+def test_learning_curves_tiny_table():
+    records = [
+        run("scratch_EF", 64, 0, 1.0, 3.0),
+        run("scratch_EF", 64, 1, 3.0, 5.0),
+        run("scratch_EF", 32, 0, 4.0, 8.0),  # one seed only
+        run("finetune_E", 32, 0, 2.0, 6.0),
+        run("finetune_E", 32, 1, 2.0, 2.0),
+        run("finetune_E", 32, 2, 5.0, 4.0),
+    ]
+    rows = learning_curves(records)
+    keys = [(r["setting"], r["n_train"]) for r in rows]
+    assert keys == [("finetune_E", 32), ("scratch_EF", 32), ("scratch_EF", 64)]  # sorted
+    ft, one, two = rows
+    assert ft["n_seeds"] == 3
+    assert ft["energy_rmse_mean"] == pytest.approx(3.0)
+    # std(ddof=1) of (2, 2, 5) = sqrt(3); SEM = sqrt(3)/sqrt(3) = 1
+    assert ft["energy_rmse_sem"] == pytest.approx(1.0)
+    assert ft["force_rmse_mean"] == pytest.approx(4.0)
+    assert ft["force_rmse_sem"] == pytest.approx(2.0 / math.sqrt(3))  # std 2
+    assert ft["energy_mae_mean"] == pytest.approx(1.5)
+    assert two["energy_rmse_mean"] == 2.0 and two["energy_rmse_sem"] == pytest.approx(1.0)
+    assert one["n_seeds"] == 1 and one["energy_rmse_mean"] == 4.0
+    assert math.isnan(one["energy_rmse_sem"])
+    assert list(ft) == CURVE_COLUMNS
+
+
+def test_duplicate_seed_is_an_error_and_missing_metric_is_nan():
+    with pytest.raises(ValueError, match="seed \\[0\\] occurs more than once"):
+        learning_curves([run("scratch_E", 8, 0, 1.0, 1.0), run("scratch_E", 8, 0, 2.0, 1.0)])
+    no_forces = {k: v for k, v in run("scratch_E", 8, 1, 1.0, 1.0).items() if "force" not in k}
+    (row,) = learning_curves([run("scratch_E", 8, 0, 1.0, 1.0), no_forces])
+    assert row["energy_rmse_mean"] == 1.0 and math.isnan(row["force_rmse_mean"])
+    with pytest.raises(KeyError, match="lacks key"):
+        learning_curves([{"molecule": "ethanol", "seed": 0}])
+
+
+def test_records_table_round_trip(tmp_path):
+    paths = []
+    for seed, e in enumerate([1.0, 2.0]):
+        for test_set, shift in (("cc", 500.0), ("dft", 0.0)):
+            record = run("pretrain", 512, seed, e + shift, 5.0 + seed)
+            record["test_set"] = test_set
+            paths.append(tmp_path / f"seed{seed}_{test_set}.json")
+            paths[-1].write_text(json.dumps(record))
+    rows = reference_errors(load_records(paths))
+    assert [(r["test_set"], r["n_seeds"]) for r in rows] == [("cc", 2), ("dft", 2)]
+    assert rows[0]["energy_rmse_mean"] == pytest.approx(501.5)
+    out = write_table(rows, tmp_path / "ref.csv", REFERENCE_COLUMNS, units_comment())
+    text = out.read_text()
+    assert text.startswith("# energy_* in kcal/mol")
+    assert "kcal/mol/Angstrom" in text
+    back = read_table(out)
+    assert back == plots_read_table(out)
+    assert [list(r) for r in back] == [REFERENCE_COLUMNS] * 2
+    assert back[0]["n_train"] == 512 and back[0]["test_set"] == "cc"
+    assert back[0]["energy_rmse_sem"] == pytest.approx(rows[0]["energy_rmse_sem"])
+
+
+def synthetic_tables(tmp_path, molecules=("ethanol", "aspirin"), seeds=(0, 1, 2)):
+    rng = np.random.default_rng(0)
+    sizes = [32, 64, 128, 256, 512, 950]
+    factor = {"scratch_E": 30.0, "scratch_EF": 4.0, "finetune_E": 3.0, "finetune_EF": 1.0}
+    records, pre = [], []
+    for molecule in molecules:
+        for setting in SETTINGS:
+            for n in sizes:
+                for seed in seeds:
+                    e = factor[setting] * (n / 32) ** -0.5 * rng.lognormal(0, 0.1)
+                    records.append(run(setting, n, seed, e, 3 * e, molecule))
+        for seed in seeds:
+            pre.append({**run("pretrain", 8192, seed, 500.0, 6.0, molecule), "test_set": "cc"})
+            pre.append({**run("pretrain", 8192, seed, 0.1, 0.3, molecule), "test_set": "dft"})
+    curves = write_table(learning_curves(records), tmp_path / "curves.csv", CURVE_COLUMNS)
+    reference = write_table(reference_errors(pre), tmp_path / "ref.csv", REFERENCE_COLUMNS)
+    return curves, reference
+
+
+def test_plot_from_synthetic_csv(tmp_path):
+    curves, reference = synthetic_tables(tmp_path)
+    fig = plot_learning_curves(curves, reference)
+    axes = fig.axes
+    assert len(axes) == 4  # 2 rows (energy, forces) x 2 molecules
+    assert [ax.get_title() for ax in axes[:2]] == ["Ethanol", "Aspirin"]  # the paper's order
+    assert axes[0].get_xscale() == axes[0].get_yscale() == "log"
+    # four settings and the black DFT-only line in every panel
+    assert all(len(ax.get_lines()) == 5 for ax in axes)
+    black = [ln for ln in axes[1].get_lines() if ln.get_color() == "black"]
+    assert black[0].get_ydata()[0] == pytest.approx(500.0)
+    energy_max = max(max(ln.get_ydata()) for ln in axes[0].get_lines()[:4])
+    assert energy_max > 1.0
+    paths = save_figure(fig, [tmp_path / "fig" / "fig2.pdf", tmp_path / "fig" / "fig2.png"])
+    assert paths[0].read_bytes()[:4] == b"%PDF"
+    assert paths[1].read_bytes()[:4] == b"\x89PNG"
+    assert sorted(p.name for p in (tmp_path / "fig").iterdir()) == ["fig2.pdf", "fig2.png"]
+
+
+def test_plot_one_seed_and_selection(tmp_path):
+    curves, reference = synthetic_tables(tmp_path, molecules=("toluene",), seeds=(0,))
+    fig = plot_learning_curves(curves, reference, settings=["finetune_EF", "scratch_EF"])
+    assert len(fig.axes) == 2
+    assert [ln.get_label() for ln in fig.axes[0].get_lines()] == [
+        "fine-tuning (E+F)",
+        "from scratch (E+F)",
+        "pre-trained on DFT only",
+    ]
+    assert not fig.axes[0].collections  # one seed: no standard-error bands
+    with pytest.raises(ValueError, match="no learning-curve rows"):
+        plot_learning_curves([])
+
+
+def test_plots_do_not_import_tensorflow():
+    """Redrawing a figure from cached tables must stay a matter of seconds."""
+    code = "import sys, gmnn.plots; assert 'tensorflow' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)
