@@ -16,6 +16,19 @@ from pathlib import Path
 import numpy as np
 
 FORMAT = "gmnn-model"
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _publish(path, directory: bool = False) -> None:
+    """Give a temporary file/dir (created 0600/0700) the permissions of a normal one."""
+    os.chmod(path, (0o777 if directory else 0o666) & ~_umask())
+
+
 FORMAT_VERSION = 1
 
 
@@ -27,6 +40,7 @@ def atomic_write_text(path, text: str) -> None:
     try:
         with os.fdopen(fd, "w") as fh:
             fh.write(text)
+        _publish(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -45,6 +59,7 @@ def atomic_save_npz(path, arrays: dict) -> None:
     try:
         with os.fdopen(fd, "wb") as fh:
             np.savez(fh, **arrays)
+        _publish(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -69,6 +84,7 @@ def save_model(model, path, provenance: dict | None = None) -> Path:
         }
         np.savez(tmp / "weights.npz", **weights)
         (tmp / "model.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+        _publish(tmp, directory=True)
         if path.exists():
             old = path.with_name(f".{path.name}.old")
             shutil.rmtree(old, ignore_errors=True)
