@@ -1,7 +1,7 @@
 """Neighbour lists for molecules and periodic cells of any shape.
 
-Pairs are *directed* (both i->j and j->i are listed) and exclude an atom with
-itself in the same image.  The distance vector of a pair is
+Pairs are *directed* (both i->j and j->i are listed), exclude an atom with
+itself in the same image, and come sorted by the centre atom i.  The distance vector of a pair is
 
     r_ij = r_j - r_i + S_ij @ cell
 
@@ -57,8 +57,15 @@ def _vesin_pairs(positions, cell, pbc, cutoff) -> PairList:
         periodic=periodic.tolist(),
         quantities="ijS",
     )
-    shift = s.astype(np.float64) @ box
-    return PairList(i.astype(np.int32), j.astype(np.int32), shift)
+    i, j = i.astype(np.int32), j.astype(np.int32)
+    if len(i) and np.any(i[1:] < i[:-1]):
+        # sorted by centre atom (stable), the order the model's neighbour layout prefers
+        order = np.argsort(i, kind="stable")
+        i, j, s = i[order], j[order], s[order]
+    # S @ box row by row: numpy's matmul is slow for (P, 3) @ (3, 3)
+    s = s.astype(np.float64)
+    shift = s[:, :1] * box[0] + s[:, 1:2] * box[1] + s[:, 2:] * box[2]
+    return PairList(i, j, shift)
 
 
 def neighbor_pairs(

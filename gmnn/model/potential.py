@@ -24,6 +24,9 @@ from gmnn.model.descriptor import GaussianMoments
 
 ACTIVATION_SCALE = 1.6765324703310907  # E[φ(z)^2] ≈ 1 for z ~ N(0, 1)
 BIAS_FACTOR = 0.1
+# predict() evaluates inputs with more than 2 * CHUNK_ATOMS atoms in chunks of about this
+# many centre atoms (a working set that stays in cache; see GMNN.predict).
+CHUNK_ATOMS = 4096
 
 INPUT_SIGNATURE = {
     "positions": ((None, 3), "float"),
@@ -52,12 +55,22 @@ class NTKDense(tf.Module):
         self.b = tf.Variable(np.zeros(d_out, dtype=dtype), name="b")
         self.w_factor = 1.0 / math.sqrt(d_in)
 
-    def __call__(self, x):
-        return tf.matmul(x, self.w) * self.w_factor + BIAS_FACTOR * self.b
+    def __call__(self, x, input_scale: float = 1.0):
+        """W x / sqrt(d_in) + 0.1 b, for inputs given as ``input_scale`` · x.
+
+        The constant factors multiply the (small) weight matrix instead of the
+        (atoms × width) activations.
+        """
+        return tf.matmul(x, self.w * (self.w_factor * input_scale)) + BIAS_FACTOR * self.b
 
 
 def activation(x):
     return ACTIVATION_SCALE * x * tf.sigmoid(x)
+
+
+def _silu(x):
+    """x · sigmoid(x): :func:`activation` without its constant scale."""
+    return x * tf.sigmoid(x)
 
 
 class GMNN(tf.Module):
@@ -195,19 +208,53 @@ class GMNN(tf.Module):
         x = self.descriptor(
             r_ij, pi, tf.gather(species, pi), tf.gather(species, pj), tf.shape(pos)[0]
         )
-        for layer in self.dense[:-1]:
-            x = activation(layer(x))
-        return self.dense[-1](x)[:, 0]
+        return self.network(x)
+
+    def network(self, features):
+        """The atomic network: outputs y_i (A,) from descriptor features (A, n_features).
+
+        Equal to ``dense[-1](activation(... activation(dense[0](x))))``; the activation's
+        constant scale is folded into the next layer's weight factor.
+        """
+        with tf.name_scope("network"):
+            x, scale = features, 1.0
+            for layer in self.dense[:-1]:
+                x, scale = _silu(layer(x, scale)), ACTIVATION_SCALE
+            return self.dense[-1](x, scale)[:, 0]
 
     def energy(self, inputs, positions=None, shift=None):
         """Total energies (M,) in eV, float64."""
-        y = tf.cast(self.atomic_outputs(inputs, positions, shift), tf.float64)
-        sp = inputs["species"]
-        e_i = self.energy_scale * (tf.gather(self.scale, sp) * y + tf.gather(self.shift, sp))
-        return tf.math.unsorted_segment_sum(e_i, inputs["segment"], inputs["n_structures"])
+        pos = inputs["positions"] if positions is None else positions
+        sh = inputs["shift"] if shift is None else shift
+        return self._energies(inputs, pos, sh)
+
+    def _energies(self, inputs, pos, sh, centres=None):
+        """Energies (M,) summed over the atoms ``centres = (lo, hi)`` (default: all).
+
+        With a centre range only the pairs whose centre atom lies in it may be given
+        (``inputs["pair_i"]`` still holds global indices); positions are all atoms'.
+        """
+        pi, pj = inputs["pair_i"], inputs["pair_j"]
+        species, segment = inputs["species"], inputs["segment"]
+        r_ij = tf.gather(pos, pj) - tf.gather(pos, pi) + sh
+        sp_i, sp_j = tf.gather(species, pi), tf.gather(species, pj)
+        if centres is None:
+            x = self.descriptor(r_ij, pi, sp_i, sp_j, tf.shape(pos)[0])
+        else:
+            lo, hi = centres
+            x = self.descriptor(r_ij, pi - lo, sp_i, sp_j, hi - lo)
+            species, segment = species[lo:hi], segment[lo:hi]
+        y = tf.cast(self.network(x), tf.float64)
+        e_i = self.energy_scale * (
+            tf.gather(self.scale, species) * y + tf.gather(self.shift, species)
+        )
+        return tf.math.unsorted_segment_sum(e_i, segment, inputs["n_structures"])
 
     def energy_and_forces(self, inputs, stress: bool = False):
         """Energies (M,), forces (A, 3) and, with ``stress``, dE/dε (M, 3, 3)."""
+        return self._energy_and_derivatives(inputs, stress)
+
+    def _energy_and_derivatives(self, inputs, stress: bool, centres=None):
         pos = inputs["positions"]
         sh = inputs["shift"]
         with tf.GradientTape(watch_accessed_variables=False) as tape:
@@ -219,9 +266,9 @@ class GMNN(tf.Module):
                 pos_s = pos + tf.einsum("ai,aij->aj", pos, tf.gather(sym, inputs["segment"]))
                 pair_seg = tf.gather(inputs["segment"], inputs["pair_i"])
                 sh_s = sh + tf.einsum("pi,pij->pj", sh, tf.gather(sym, pair_seg))
-                energy = self.energy(inputs, pos_s, sh_s)
+                energy = self._energies(inputs, pos_s, sh_s, centres)
             else:
-                energy = self.energy(inputs, pos)
+                energy = self._energies(inputs, pos, sh, centres)
         if stress:
             g_pos, g_strain = tape.gradient(energy, [pos, strain])
             return energy, -tf.convert_to_tensor(g_pos), g_strain
@@ -229,19 +276,23 @@ class GMNN(tf.Module):
 
     # ------------------------------------------------------------------ inference
     def _fn(self, kind: str):
+        """Compiled inference functions: ``energy``, ``forces``, ``stress``, and the same
+        with a ``chunk-`` prefix for a range of centre atoms (two extra scalar inputs)."""
         if kind not in self._compiled:
             spec = input_spec(self.dtype)
-            if kind == "energy":
-                fn = tf.function(lambda x: self.energy(x), input_signature=[spec])
-            else:
-                with_stress = kind == "stress"
+            signature = [spec]
+            base = kind.removeprefix("chunk-")
+            if kind.startswith("chunk-"):
+                signature += [tf.TensorSpec((), tf.int32), tf.TensorSpec((), tf.int32)]
 
-                def run(x):
-                    e, f, s = self.energy_and_forces(x, stress=with_stress)
-                    return (e, f, s) if with_stress else (e, f)
+            def run(x, *centres):
+                centres = centres or None
+                if base == "energy":
+                    return self._energies(x, x["positions"], x["shift"], centres)
+                e, f, s = self._energy_and_derivatives(x, base == "stress", centres)
+                return (e, f, s) if base == "stress" else (e, f)
 
-                fn = tf.function(run, input_signature=[spec])
-            self._compiled[kind] = fn
+            self._compiled[kind] = tf.function(run, input_signature=signature)
         return self._compiled[kind]
 
     def predict(self, inputs: dict, forces: bool = True, stress: bool = False) -> dict:
@@ -249,14 +300,47 @@ class GMNN(tf.Module):
 
         Returns ``energy`` (M,) eV, ``forces`` (A, 3) eV/Å and ``virial_derivative``
         dE/dε (M, 3, 3) in eV (divide by the cell volume for the stress).
+
+        Inputs with more than ``2 * CHUNK_ATOMS`` atoms are evaluated in chunks of
+        about ``CHUNK_ATOMS`` centre atoms whose energies and derivatives are summed:
+        the working set of a chunk stays small, so the cost per atom does not grow
+        with the system size.
         """
         feed = {k: inputs[k] for k in INPUT_SIGNATURE}
         feed["positions"] = np.asarray(feed["positions"], self.dtype.as_numpy_dtype)
         feed["shift"] = np.asarray(feed["shift"], self.dtype.as_numpy_dtype)
-        if not forces and not stress:
-            return {"energy": self._fn("energy")(feed).numpy()}
-        if stress:
-            e, f, s = self._fn("stress")(feed)
-            return {"energy": e.numpy(), "forces": f.numpy(), "dE_dstrain": s.numpy()}
-        e, f = self._fn("forces")(feed)
-        return {"energy": e.numpy(), "forces": f.numpy()}
+        kind = "stress" if stress else "forces" if forces else "energy"
+        n_atoms = len(feed["positions"])
+        if n_atoms > 2 * CHUNK_ATOMS:
+            out = self._predict_chunked(feed, kind, n_atoms)
+        else:
+            out = [t.numpy() for t in tf.nest.flatten(self._fn(kind)(feed))]
+        res = {"energy": out[0]}
+        if kind != "energy":
+            res["forces"] = out[1]
+        if kind == "stress":
+            res["dE_dstrain"] = out[2]
+        return res
+
+    def _predict_chunked(self, feed: dict, kind: str, n_atoms: int) -> list:
+        pair_i = np.asarray(feed["pair_i"])
+        if np.any(pair_i[1:] < pair_i[:-1]):
+            order = np.argsort(pair_i, kind="stable")
+            feed = dict(feed)
+            for key in ("pair_i", "pair_j", "shift"):
+                feed[key] = np.asarray(feed[key])[order]
+            pair_i = feed["pair_i"]
+        n_chunks = -(-n_atoms // CHUNK_ATOMS)
+        bounds = np.linspace(0, n_atoms, n_chunks + 1).astype(np.int64)
+        starts = np.searchsorted(pair_i, bounds)
+        fn = self._fn("chunk-" + kind)
+        total = None
+        for c in range(n_chunks):
+            part = dict(feed)
+            for key in ("pair_i", "pair_j", "shift"):
+                part[key] = feed[key][starts[c] : starts[c + 1]]
+            out = fn(part, np.int32(bounds[c]), np.int32(bounds[c + 1]))
+            out = [np.asarray(t.numpy(), np.float64) for t in tf.nest.flatten(out)]
+            total = out if total is None else [a + b for a, b in zip(total, out, strict=True)]
+        dtype = self.dtype.as_numpy_dtype
+        return [total[0]] + [t.astype(dtype) for t in total[1:]]
