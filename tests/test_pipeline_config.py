@@ -61,7 +61,7 @@ def test_schema_accepts_config_and_embedded_preset():
     validate(copy.deepcopy(config), SCHEMA)
     preset = merged(config, load(REPO / "presets/embedded.yaml"))
     validate(preset, SCHEMA)
-    assert preset["md17"]["molecules"] == ["ethanol"]
+    assert preset["md17"]["molecules"] == [preset["embedded_data"]["molecule"]] == ["methanol"]
     assert preset["md17"]["cc"]["source"] == preset["md17"]["dft"]["source"] == "embedded"
     assert preset["md17"]["settings"] == config["md17"]["settings"]  # merged, not replaced
 
@@ -70,7 +70,7 @@ def test_schema_accepts_config_and_embedded_preset():
     ("change", "named"),
     [
         ({"md17": {"moleculs": ["ethanol"]}}, "'moleculs' was unexpected"),
-        ({"md17": {"molecules": ["ethanoll"]}}, "'ethanoll' is not one of"),
+        ({"md17": {"molecules": ["eth anol"]}}, "'eth anol' does not match"),
         ({"model": {"cutoff": -4.0}}, "-4.0 is less than or equal to the minimum of 0"),
         ({"md17": {"cc": {"train_sizes": [32, "64"]}}}, "'64' is not of type 'integer'"),
         ({"sources": {"rmd17": {"sha256": "abc"}}}, "'abc' does not match"),
@@ -109,13 +109,19 @@ def test_config_sources_match_the_registry():
         (  # a check beyond the schema (rules/common.smk)
             "md17:\n  cc:\n    train_sizes: [16, 512]\n",
             "md17.cc needs 544 structures (training set of 512, n_valid and n_test) but "
-            "embedded_data.cc.n_structures is 400",
+            "embedded_data.cc.n_structures is 300",
+        ),
+        (  # a molecule without a coupled-cluster source (paper-scale config)
+            "md17:\n  molecules: [ethanoll]\n",
+            "sources.md17_ccsd has no entry for md17.molecules ['ethanoll']",
         ),
     ],
 )
 def test_dry_run_with_a_bad_config_names_the_key(tmp_path, bad, named):
     (tmp_path / "bad.yaml").write_text(bad)
-    configs = [REPO / "config.yaml", REPO / "presets/embedded.yaml", tmp_path / "bad.yaml"]
+    configs = [REPO / "config.yaml", tmp_path / "bad.yaml"]
+    if "ethanoll" not in bad:
+        configs.insert(1, REPO / "presets/embedded.yaml")
     result = snakemake("-n", "--configfile", *map(str, configs))
     assert result.returncode != 0
     assert named in result.stderr + result.stdout
