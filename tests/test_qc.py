@@ -184,9 +184,9 @@ def test_label_rejects_bad_requests():
 
 
 def embedded_file(level: str):
-    from gmnn.data import read_h5
-
     import yaml
+
+    from gmnn.data import read_h5
 
     config = yaml.safe_load((EMBEDDED.parents[1] / "config.yaml").read_text())
     path = EMBEDDED / f"{config['embedded_data']['molecule']}_{level}.h5"
