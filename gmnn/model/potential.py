@@ -26,7 +26,7 @@ ACTIVATION_SCALE = 1.6765324703310907  # E[φ(z)^2] ≈ 1 for z ~ N(0, 1)
 BIAS_FACTOR = 0.1
 # predict() evaluates inputs with more than 2 * CHUNK_ATOMS atoms in chunks of about this
 # many centre atoms (a working set that stays in cache; see GMNN.predict).
-CHUNK_ATOMS = 4096
+CHUNK_ATOMS = 2048
 
 INPUT_SIGNATURE = {
     "positions": ((None, 3), "float"),

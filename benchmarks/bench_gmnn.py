@@ -1,0 +1,664 @@
+#!/usr/bin/env python
+"""Throughput of gmnn: E+F training steps and ASE molecular dynamics, beside the bare
+network floor and apax (JAX) configured as GM-NN.  See benchmarks/README.md.
+
+    python benchmarks/bench_gmnn.py                 # full run (~10 min on 2 cores)
+    python benchmarks/bench_gmnn.py --quick --no-apax   # smoke run (< 1 min)
+    python benchmarks/bench_gmnn.py --json out.json
+
+All timings are wall-clock (``time.perf_counter``) medians over repeats after warm-up;
+gmnn and its floor are measured interleaved in the same process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+APAX_VENV = HERE / ".venv-apax"
+APAX_HELPER = HERE / "apax_helper.py"
+BATCH = 32
+CUTOFF_MOLECULE = 4.0  # Å, the paper's MD17 cutoff
+CUTOFF_WATER = 5.0  # Å, condensed phase
+FORCE_WEIGHT = 4.0  # λ_F of the paper for equally sized structures
+TARGETS = {"train_vs_floor": 1.3, "md_flatness": 1.2}
+
+
+def default_data() -> Path:
+    root = os.environ.get("GMNN_SHARED_DATA")
+    base = Path(root) if root else HERE.parent.parent / "shared" / "data"
+    return base / "rmd17" / "rmd17_aspirin_train_01.npz"
+
+
+# ----------------------------------------------------------------------------- systems
+def synthetic_aspirin(n: int, seed: int = 0):
+    """Aspirin-like stand-ins (C9H8O4, 21 atoms) with random labels.
+
+    A compact random cluster with aspirin's composition and size (minimum distance
+    1.0 Å inside a sphere of radius 3.6 Å, so that a 4 Å cutoff sees about as many
+    neighbours as in aspirin), perturbed by 0.05 Å per structure.
+    """
+    from gmnn.data import Structures
+
+    rng = np.random.default_rng(seed)
+    numbers = np.array([6] * 9 + [1] * 8 + [8] * 4)
+    base = []
+    while len(base) < len(numbers):
+        p = rng.uniform(-3.6, 3.6, 3)
+        if np.linalg.norm(p) < 3.6 and all(np.linalg.norm(p - q) > 1.0 for q in base):
+            base.append(p)
+    base = np.array(base)
+    pos = base[None] + rng.normal(scale=0.05, size=(n, len(numbers), 3))
+    return Structures(
+        positions=pos.reshape(-1, 3),
+        numbers=np.tile(numbers, n),
+        n_atoms=np.full(n, len(numbers)),
+        energy=rng.normal(-17000.0, 0.3, n),
+        forces=rng.normal(scale=1.0, size=(n * len(numbers), 3)),
+    )
+
+
+def load_aspirin(path: Path | None, n: int):
+    """(structures, description): rMD17 aspirin if available, else the stand-ins."""
+    from gmnn.data import read
+
+    if path is not None and Path(path).is_file():
+        data = read(path)
+        return data[np.arange(min(n, len(data)))], f"rMD17 aspirin ({Path(path).name})"
+    return synthetic_aspirin(n), "synthetic aspirin-like C9H8O4 clusters (random labels)"
+
+
+def water_cell(seed: int = 0):
+    """125 rigid waters (375 atoms) on a 5x5x5 grid at 1.0 g/cm³, random orientations."""
+    from ase import Atoms
+    from ase.build import molecule
+    from scipy.spatial.transform import Rotation
+
+    rng = np.random.default_rng(seed)
+    n_side = 5
+    volume = n_side**3 * 18.015 / 0.602214  # Å³ for 1.0 g/cm³
+    a = volume ** (1 / 3)
+    spacing = a / n_side
+    water = molecule("H2O")
+    water.positions -= water.get_center_of_mass()
+    pos, numbers = [], []
+    for ijk in np.ndindex(n_side, n_side, n_side):
+        rot = Rotation.random(random_state=int(rng.integers(2**31)))
+        centre = (np.array(ijk) + 0.5) * spacing + rng.normal(scale=0.1, size=3)
+        pos.append(rot.apply(water.positions) + centre)
+        numbers += list(water.numbers)
+    return Atoms(numbers, positions=np.concatenate(pos), cell=[a, a, a], pbc=True)
+
+
+WATER_REPEATS = {375: (1, 1, 1), 3000: (2, 2, 2), 30000: (4, 4, 5)}
+
+
+# ----------------------------------------------------------------------------- timing
+def interleaved(fns: dict, rounds: int, warmup: int) -> dict:
+    """Per-call wall times of each function, called in turn ``rounds`` times."""
+    for fn in fns.values():
+        for _ in range(warmup):
+            fn()
+    times = {k: [] for k in fns}
+    for _ in range(rounds):
+        for k, fn in fns.items():
+            t0 = time.perf_counter()
+            fn()
+            times[k].append(time.perf_counter() - t0)
+    return times
+
+
+def med(xs) -> float:
+    return float(np.median(xs))
+
+
+def environment() -> dict:
+    import ase
+    import tensorflow as tf
+    import vesin
+
+    import gmnn
+
+    return {
+        "gmnn": gmnn.__version__,
+        "tensorflow": tf.__version__,
+        "numpy": np.__version__,
+        "ase": ase.__version__,
+        "vesin": getattr(vesin, "__version__", "?"),
+        "python": platform.python_version(),
+        "cpu_count": os.cpu_count(),
+        "tf_intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
+        "tf_inter_op_threads": tf.config.threading.get_inter_op_parallelism_threads(),
+        "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
+        "machine": platform.machine(),
+    }
+
+
+# ----------------------------------------------------------------------------- floor
+class NetworkFloor:
+    """The bare 360-512-512-1 network of a GMNN, without descriptor (README: "floor").
+
+    Training: features X = X0 + R M (X0 ~ N(0, 1) fixed, M a fixed random 3x360 map),
+    E_s = Σ_{i in s} y(X_i), F = -dE/dR, loss = mean_s (E_s - Ê_s)² + λ_F mean_s
+    Σ_{i in s} |F_i - F̂_i|², gradient with respect to the network weights and the same
+    Adam update as the trainer.  MD: E = Σ_i y(x_i) and dE/dx for random x (N, 360),
+    in chunks like GMNN.predict.
+    """
+
+    def __init__(self, model, seed: int = 0):
+        import tensorflow as tf
+
+        from gmnn.model import GMNN
+        from gmnn.train.trainer import GroupAdam
+
+        self.net = GMNN(species=[1], cutoff=model.cutoff, hidden=model.config["hidden"])
+        self.n_features = model.descriptor.n_features
+        self.params = [v for layer in self.net.dense for v in (layer.w, layer.b)]
+        self.optimizer = GroupAdam(self.params, [1e-3] * len(self.params))
+        self.rng = np.random.default_rng(seed)
+        self.tf = tf
+        net, params, opt = self.net, self.params, self.optimizer
+        f32 = tf.float32
+
+        @tf.function(
+            input_signature=[
+                tf.TensorSpec((None, 3), f32),
+                tf.TensorSpec((None, self.n_features), f32),
+                tf.TensorSpec((3, self.n_features), f32),
+                tf.TensorSpec((None,), tf.int32),
+                tf.TensorSpec((), tf.int32),
+                tf.TensorSpec((None,), tf.float64),
+                tf.TensorSpec((None, 3), f32),
+            ]
+        )
+        def train_step(pos, x0, lin, segment, n_struct, e_ref, f_ref):
+            with tf.GradientTape() as outer:
+                with tf.GradientTape() as inner:
+                    inner.watch(pos)
+                    y = tf.cast(net.network(x0 + tf.matmul(pos, lin)), tf.float64)
+                    energy = tf.math.unsorted_segment_sum(y, segment, n_struct)
+                forces = -inner.gradient(energy, pos)
+                f_sq = tf.reduce_sum(tf.cast(tf.square(forces - f_ref), tf.float64), axis=1)
+                f_term = tf.math.unsorted_segment_sum(f_sq, segment, n_struct)
+                loss = tf.reduce_mean(tf.square(energy - e_ref) + FORCE_WEIGHT * f_term)
+            opt.apply(outer.gradient(loss, params), tf.constant(1.0, tf.float64))
+            return loss
+
+        @tf.function(input_signature=[tf.TensorSpec((None, self.n_features), f32)])
+        def energy_grad(x):
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                energy = tf.reduce_sum(tf.cast(net.network(x), tf.float64))
+            return energy, tape.gradient(energy, x)
+
+        self._train_step, self._energy_grad = train_step, energy_grad
+
+    def train_inputs(self, batch: dict) -> tuple:
+        tf, a, nf = self.tf, len(batch["positions"]), self.n_features
+        x0 = self.rng.standard_normal((a, nf)).astype(np.float32)
+        lin = (self.rng.standard_normal((3, nf)) / np.sqrt(3)).astype(np.float32)
+        m = int(batch["n_structures"])
+        return tuple(
+            tf.constant(v)
+            for v in (
+                np.asarray(batch["positions"], np.float32),
+                x0,
+                lin,
+                np.asarray(batch["segment"], np.int32),
+                np.int32(m),
+                self.rng.normal(size=m),
+                self.rng.normal(size=(a, 3)).astype(np.float32),
+            )
+        )
+
+    def train_step(self, inputs) -> float:
+        return float(self._train_step(*inputs))
+
+    def md_inputs(self, n_atoms: int):
+        return self.tf.constant(self.rng.standard_normal((n_atoms, self.n_features)), np.float32)
+
+    def md_call(self, x) -> None:
+        from gmnn.model.potential import CHUNK_ATOMS
+
+        n = int(x.shape[0])
+        if n > 2 * CHUNK_ATOMS:
+            bounds = np.linspace(0, n, -(-n // CHUNK_ATOMS) + 1).astype(int)
+            for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+                self._energy_grad(x[lo:hi])[1].numpy()
+        else:
+            self._energy_grad(x)[1].numpy()
+
+
+# ----------------------------------------------------------------------------- gmnn
+def bench_training(structures, args, log) -> dict:
+    import tensorflow as tf
+
+    from gmnn.model import GMNN
+    from gmnn.train.config import TrainConfig
+    from gmnn.train.trainer import Trainer
+
+    model = GMNN(species=sorted(set(structures.numbers.tolist())), cutoff=CUTOFF_MOLECULE)
+    model.init_scale_shift(structures)
+    n_batches = 2 if args.quick else 4
+    train = structures[np.arange(BATCH * n_batches)]
+    valid = structures[np.arange(2)]
+    config = TrainConfig(epochs=1, batch_size=BATCH, progress=False, seed=0)
+    with tempfile.TemporaryDirectory() as tmp:
+        trainer = Trainer(model, train, valid, config, tmp)
+    keys = trainer._spec_keys  # the inputs of the trainer's compiled step
+    t0 = time.perf_counter()
+    raw = [
+        trainer.train_data.batch(np.arange(k * BATCH, (k + 1) * BATCH)) for k in range(n_batches)
+    ]
+    assembly = (time.perf_counter() - t0) / n_batches
+    batches = [{k: tf.constant(b[k]) for k in keys} for b in raw]
+    floor = NetworkFloor(model)
+    floor_inputs = [floor.train_inputs(b) for b in raw]
+    factor = tf.constant(0.5, tf.float64)
+    state = {"g": 0, "f": 0}
+
+    def gmnn_step():
+        b = batches[state["g"] % n_batches]
+        state["g"] += 1
+        float(trainer._train_step(b, factor))
+
+    def floor_step():
+        x = floor_inputs[state["f"] % n_batches]
+        state["f"] += 1
+        floor.train_step(x)
+
+    t0 = time.perf_counter()
+    gmnn_step()
+    compile_gmnn = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    floor_step()
+    compile_floor = time.perf_counter() - t0
+    log(f"  traced: gmnn step {compile_gmnn:.1f} s, floor step {compile_floor:.1f} s")
+    times = interleaved({"gmnn": gmnn_step, "floor": floor_step}, args.rounds, args.warmup)
+    n_atoms = int(raw[0]["n_atoms"].sum())
+    n_pairs = int(np.mean([len(b["pair_i"]) for b in raw]))
+    res = {
+        "batch_structures": BATCH,
+        "batch_atoms": n_atoms,
+        "batch_pairs_mean": n_pairs,
+        "batch_assembly_s": assembly,
+        "compile_s": {"gmnn": compile_gmnn, "floor": compile_floor},
+    }
+    for k, ts in times.items():
+        res[k] = {
+            "step_s_median": med(ts),
+            "step_s_min": float(np.min(ts)),
+            "step_s_all": ts,
+            "structures_per_s": BATCH / med(ts),
+        }
+    res["ratio_gmnn_floor"] = med(times["gmnn"]) / med(times["floor"])
+    res["ratio_gmnn_floor_paired"] = med(np.array(times["gmnn"]) / np.array(times["floor"]))
+    return res, model
+
+
+def run_md(atoms, calc, warmup: int, steps: int, seed: int = 0) -> list:
+    """Wall time of each of ``steps`` Langevin steps (0.5 fs, 300 K) after ``warmup``."""
+    from ase import units
+    from ase.md.langevin import Langevin
+
+    try:  # ASE >= 3.28
+        from ase.md.velocitydistribution import thermalize_momenta
+    except ImportError:  # older ASE
+        from ase.md.velocitydistribution import MaxwellBoltzmannDistribution as thermalize_momenta
+
+    rng = np.random.default_rng(seed)
+    atoms.calc = calc
+    thermalize_momenta(atoms, temperature_K=300, rng=rng)
+    kwargs = dict(temperature_K=300, friction=0.01 / units.fs, rng=rng)
+    try:
+        dyn = Langevin(atoms, 0.5 * units.fs, fixcm=False, **kwargs)
+    except TypeError:  # ASE without the fixcm option
+        dyn = Langevin(atoms, 0.5 * units.fs, **kwargs)
+    dyn.run(warmup)
+    times = []
+    for _ in range(steps):
+        t0 = time.perf_counter()
+        dyn.run(1)
+        times.append(time.perf_counter() - t0)
+    return times
+
+
+def bench_md(structures, model_asp, args, log) -> dict:
+    from ase import Atoms
+
+    from gmnn.calculator import GMNNCalculator
+    from gmnn.model import GMNN
+    from gmnn.model.batch import single_structure_inputs
+
+    out = {"cutoff_molecule": CUTOFF_MOLECULE, "cutoff_water": CUTOFF_WATER, "systems": []}
+    n0 = int(structures.n_atoms[0])
+    asp = Atoms(structures.numbers[:n0], positions=structures.positions[:n0])
+    systems = [("aspirin", asp, model_asp)]
+    water_model = GMNN(species=[1, 8], cutoff=CUTOFF_WATER)
+    water_model.energy_scale.assign(0.01)  # untrained network: keep forces small
+    base = water_cell()
+    for n in args.water_sizes:
+        systems.append((f"water {n}", base.repeat(WATER_REPEATS[n]), water_model))
+    floor = NetworkFloor(model_asp)
+    for name, atoms, model in systems:
+        n = len(atoms)
+        if name == "aspirin":
+            warm, steps = (3, 10) if args.quick else (10, 100)
+        else:
+            steps = 2 if args.quick else (3 if n > 10000 else 5 if n > 1000 else 20)
+            warm = 1 if args.quick or n > 1000 else 3
+        log(f"  MD {name}: {n} atoms, {warm} + {steps} steps")
+        times = run_md(atoms, GMNNCalculator(model), warm, steps)
+        # pieces of one step: neighbour list + inputs, and the force call
+        inp_t, force_t = [], []
+        for _ in range(min(3, steps)):
+            t0 = time.perf_counter()
+            inputs = single_structure_inputs(
+                atoms.positions,
+                atoms.numbers,
+                atoms.cell.array,
+                atoms.pbc,
+                model.cutoff,
+                model.species,
+            )
+            t1 = time.perf_counter()
+            model.predict(inputs)
+            inp_t.append(t1 - t0)
+            force_t.append(time.perf_counter() - t1)
+        x = floor.md_inputs(n)
+        floor_t = interleaved({"floor": lambda x=x: floor.md_call(x)}, len(force_t) + 1, 1)["floor"]
+        row = {
+            "name": name,
+            "n_atoms": n,
+            "n_pairs": int(len(inputs["pair_i"])),
+            "s_per_step_median": med(times),
+            "s_per_step_all": times,
+            "steps_per_s": 1.0 / med(times),
+            "us_per_atom_step": med(times) / n * 1e6,
+            "neighbour_list_s": med(inp_t),
+            "force_call_s": med(force_t),
+            "floor_s": med(floor_t),
+            "floor_us_per_atom": med(floor_t) / n * 1e6,
+        }
+        out["systems"].append(row)
+    by_n = {r["n_atoms"]: r for r in out["systems"] if r["name"].startswith("water")}
+    if 3000 in by_n and 30000 in by_n:
+        out["flatness_30000_vs_3000"] = (
+            by_n[30000]["us_per_atom_step"] / by_n[3000]["us_per_atom_step"]
+        )
+        out["floor_flatness_30000_vs_3000"] = (
+            by_n[30000]["floor_us_per_atom"] / by_n[3000]["floor_us_per_atom"]
+        )
+    return out
+
+
+# ----------------------------------------------------------------------------- apax
+def ensure_apax(log, timeout: float = 900.0) -> tuple[Path | None, str]:
+    """The apax venv's python (created and filled with `pip install apax` if missing)."""
+    python = APAX_VENV / "bin" / "python"
+    check = [str(python), "-c", "import apax, jax, optax, vesin, ase"]
+    if python.exists() and subprocess.run(check, capture_output=True).returncode == 0:
+        return python, "existing venv"
+    try:
+        if not python.exists():
+            log(f"  creating {APAX_VENV}")
+            subprocess.run(
+                [sys.executable, "-m", "venv", str(APAX_VENV)], check=True, capture_output=True
+            )
+        log("  pip install apax (JAX CPU) into it, once")
+        pip = subprocess.run(
+            [str(python), "-m", "pip", "install", "-q", "apax"],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        if pip.returncode != 0:
+            return None, "pip install apax failed: " + pip.stderr.strip()[-400:]
+        done = subprocess.run(check, capture_output=True, text=True)
+        if done.returncode != 0:
+            return None, "apax installed but not importable: " + done.stderr.strip()[-400:]
+        return python, "installed now"
+    except subprocess.TimeoutExpired:
+        return None, f"pip install apax did not finish within {timeout:.0f} s"
+    except Exception as exc:  # no venv module, no network, ...
+        return None, f"cannot create the apax venv: {type(exc).__name__}: {exc}"
+
+
+def bench_apax(structures, args, log) -> dict:
+    python, how = ensure_apax(log)
+    if python is None:
+        return {"error": how}
+    n0 = int(structures.n_atoms[0])
+    batch = structures[np.arange(BATCH)]
+    data = {
+        "train_positions": batch.positions.reshape(BATCH, n0, 3),
+        "train_numbers": batch.numbers[:n0],
+        "train_energy": batch.energy,
+        "train_forces": batch.forces.reshape(BATCH, n0, 3),
+    }
+    systems = [("aspirin", batch.positions[:n0], batch.numbers[:n0], np.zeros((3, 3)), False)]
+    base = water_cell()
+    for n in args.water_sizes:
+        if n > args.apax_max_atoms:
+            continue
+        w = base.repeat(WATER_REPEATS[n])
+        systems.append((f"water {n}", w.positions, w.numbers, w.cell.array, True))
+    md = []
+    for k, (name, pos, num, cell, pbc) in enumerate(systems):
+        data.update(
+            {f"md{k}_positions": pos, f"md{k}_numbers": num, f"md{k}_cell": cell, f"md{k}_pbc": pbc}
+        )
+        n = len(num)
+        steps = 10 if name == "aspirin" else (3 if n > 1000 else 10)
+        md.append(
+            {
+                "name": name,
+                "n_atoms": n,
+                "cutoff": CUTOFF_MOLECULE if name == "aspirin" else CUTOFF_WATER,
+                "warmup": 3 if name == "aspirin" else 2,
+                "steps": 3 if args.quick else steps,
+            }
+        )
+    settings = {
+        "cutoff_train": CUTOFF_MOLECULE,
+        "warmup": args.warmup,
+        "rounds": args.rounds,
+        "force_weight": FORCE_WEIGHT,
+        "md_systems": md,
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        np.savez(tmp / "in.npz", **data)
+        (tmp / "settings.json").write_text(json.dumps(settings))
+        out = tmp / "out.json"
+        env = dict(os.environ, JAX_PLATFORMS="cpu", PYTHONWARNINGS="ignore")
+        log(f"  running apax helper ({how})")
+        try:
+            proc = subprocess.run(
+                [
+                    str(python),
+                    str(APAX_HELPER),
+                    str(tmp / "in.npz"),
+                    str(tmp / "settings.json"),
+                    str(out),
+                ],
+                capture_output=True,
+                text=True,
+                timeout=args.apax_timeout,
+                env=env,
+            )
+        except subprocess.TimeoutExpired:
+            proc = None
+        if not out.exists():
+            why = "timed out" if proc is None else proc.stderr.strip()[-600:]
+            return {"error": f"apax helper gave no result: {why}"}
+        res = json.loads(out.read_text())
+        if proc is None:
+            res["note"] = f"helper killed after {args.apax_timeout} s; partial results"
+        return res
+
+
+# ----------------------------------------------------------------------------- report
+def fmt(x, spec=".1f", na="n/a") -> str:
+    return na if x is None or (isinstance(x, float) and not np.isfinite(x)) else format(x, spec)
+
+
+def report(res: dict) -> str:
+    lines = []
+    env = res["environment"]
+    lines.append("=" * 96)
+    lines.append(
+        f"gmnn benchmark  |  TF {env['tensorflow']}, numpy {env['numpy']}, ase {env['ase']}, "
+        f"vesin {env['vesin']}, python {env['python']}"
+    )
+    lines.append(
+        f"threads: {env['cpu_count']} CPUs, TF intra-op {env['tf_intra_op_threads']} / "
+        f"inter-op {env['tf_inter_op_threads']} (0 = all cores); load average at start "
+        f"{fmt(env['load_average'][0] if env['load_average'] else None, '.2f')}"
+    )
+    ap = res.get("apax", {})
+    if "versions" in ap:
+        v = ap["versions"]
+        lines.append(
+            f"apax {v['apax']}, JAX {v['jax']} ({', '.join(v['jax_devices'])}), x64 {v['x64']}"
+        )
+    lines.append("=" * 96)
+    tr = res["training"]
+    lines.append(
+        f"TRAINING  E+F step, batch of {tr['batch_structures']} x {res['data']['atoms_per_structure']}"
+        f" atoms ({tr['batch_atoms']} atoms, ~{tr['batch_pairs_mean']} pairs), cutoff "
+        f"{CUTOFF_MOLECULE} Å; data: {res['data']['source']}"
+    )
+    lines.append(f"  {'':34s} {'step ms (median)':>17s} {'min':>8s} {'structures/s':>13s}")
+    rows = [("gmnn (Trainer train_step)", tr["gmnn"]), ("bare network floor", tr["floor"])]
+    if "train" in ap and "step_s_median" in ap["train"]:
+        rows.append(("apax as GM-NN (jit)", ap["train"]))
+    for name, r in rows:
+        lines.append(
+            f"  {name:34s} {r['step_s_median'] * 1e3:17.1f} {r['step_s_min'] * 1e3:8.1f} "
+            f"{r['structures_per_s']:13.1f}"
+        )
+    lines.append(
+        f"  batch assembly (GraphData.batch, not in the step): {tr['batch_assembly_s'] * 1e3:.1f} ms"
+    )
+    md = res["md"]
+    lines.append("-" * 96)
+    lines.append(
+        f"MD  ASE Langevin, 0.5 fs, 300 K; cutoff {CUTOFF_MOLECULE} Å (aspirin), "
+        f"{CUTOFF_WATER} Å (water boxes, 1.0 g/cm³)"
+    )
+    lines.append(
+        f"  {'system':14s} {'atoms':>6s} {'pairs':>8s} {'steps/s':>8s} {'µs/atom/step':>13s} "
+        f"{'NL ms':>7s} {'force ms':>9s} {'floor µs/atom':>14s} {'apax µs/atom':>13s}"
+    )
+    apax_md = {r["name"]: r for r in ap.get("md", []) if isinstance(ap.get("md"), list)}
+    for r in md["systems"]:
+        a = apax_md.get(r["name"], {})
+        a_txt = fmt(a.get("us_per_atom_step")) if "error" not in a else "error"
+        lines.append(
+            f"  {r['name']:14s} {r['n_atoms']:6d} {r['n_pairs']:8d} {r['steps_per_s']:8.2f} "
+            f"{r['us_per_atom_step']:13.1f} {r['neighbour_list_s'] * 1e3:7.1f} "
+            f"{r['force_call_s'] * 1e3:9.1f} {r['floor_us_per_atom']:14.1f} {a_txt:>13s}"
+        )
+    lines.append("-" * 96)
+    lines.append("RATIOS (target)")
+    r_floor = tr["ratio_gmnn_floor"]
+    lines.append(
+        f"  training gmnn/floor      {r_floor:6.2f}   (target <= {TARGETS['train_vs_floor']}: "
+        f"{'met' if r_floor <= TARGETS['train_vs_floor'] else 'NOT met'}; paired median "
+        f"{tr['ratio_gmnn_floor_paired']:.2f})"
+    )
+    if "train" in ap and "step_s_median" in ap["train"]:
+        r_apax = tr["gmnn"]["step_s_median"] / ap["train"]["step_s_median"]
+        res["ratios"]["train_gmnn_apax"] = r_apax
+        lines.append(
+            f"  training gmnn/apax       {r_apax:6.2f}   (target < 1, faster than apax: "
+            f"{'met' if r_apax < 1 else 'NOT met'})"
+        )
+    else:
+        why = ap.get("error") or (ap.get("train") or {}).get("error") or "not run (--no-apax)"
+        lines.append(f"  training gmnn/apax         n/a    ({why})")
+    flat = md.get("flatness_30000_vs_3000")
+    if flat is not None:
+        lines.append(
+            f"  MD µs/atom 30000/3000    {flat:6.2f}   (target <= {TARGETS['md_flatness']}: "
+            f"{'met' if flat <= TARGETS['md_flatness'] else 'NOT met'}; floor "
+            f"{md['floor_flatness_30000_vs_3000']:.2f})"
+        )
+    else:
+        lines.append("  MD µs/atom 30000/3000      n/a    (30000-atom box not run)")
+    for r in md["systems"]:
+        a = apax_md.get(r["name"], {})
+        if "us_per_atom_step" in a:
+            lines.append(
+                f"  MD {r['name']:12s} gmnn/apax {r['us_per_atom_step'] / a['us_per_atom_step']:6.2f}"
+            )
+        elif "error" in a:
+            lines.append(f"  MD {r['name']:12s} apax error: {a['error'][:80]}")
+    lines.append("=" * 96)
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument(
+        "--quick", action="store_true", help="fast pass (smoke test): few repeats, small boxes"
+    )
+    p.add_argument("--no-apax", action="store_true", help="skip apax")
+    p.add_argument("--json", type=Path, help="write all numbers to this file")
+    p.add_argument(
+        "--data", type=Path, default=None, help="rMD17 aspirin npz (default: shared data)"
+    )
+    p.add_argument("--rounds", type=int, default=None, help="timed training steps per variant")
+    p.add_argument("--warmup", type=int, default=None, help="untimed steps before timing")
+    p.add_argument("--apax-timeout", type=float, default=600.0, help="seconds for the apax helper")
+    p.add_argument(
+        "--apax-max-atoms", type=int, default=3000, help="largest water box run with apax"
+    )
+    args = p.parse_args(argv)
+    args.rounds = args.rounds or (3 if args.quick else 20)
+    args.warmup = args.warmup or (1 if args.quick else 3)
+    args.water_sizes = [375] if args.quick else [375, 3000, 30000]
+    t_start = time.perf_counter()
+
+    def log(msg):
+        print(f"[{time.perf_counter() - t_start:6.1f} s] {msg}", file=sys.stderr, flush=True)
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    res = {"environment": environment(), "ratios": {}, "quick": args.quick}
+    path = args.data if args.data is not None else default_data()
+    n_needed = BATCH * (2 if args.quick else 4)
+    structures, source = load_aspirin(path, n_needed)
+    res["data"] = {"source": source, "atoms_per_structure": int(structures.n_atoms[0])}
+    log(f"training benchmark ({source})")
+    res["training"], model = bench_training(structures, args, log)
+    res["ratios"]["train_gmnn_floor"] = res["training"]["ratio_gmnn_floor"]
+    log("MD benchmark")
+    res["md"] = bench_md(structures, model, args, log)
+    if "flatness_30000_vs_3000" in res["md"]:
+        res["ratios"]["md_flatness_30000_vs_3000"] = res["md"]["flatness_30000_vs_3000"]
+    if args.no_apax:
+        res["apax"] = {"error": "not run (--no-apax)"}
+    else:
+        log("apax")
+        res["apax"] = bench_apax(structures, args, log)
+    res["total_s"] = time.perf_counter() - t_start
+    print(report(res))
+    print(f"total benchmark time {res['total_s']:.0f} s")
+    if args.json:
+        args.json.write_text(json.dumps(res, indent=1, default=float))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,46 @@
+"""Smoke test of benchmarks/bench_gmnn.py: the quick pass runs and prints its table.
+
+No timing is asserted (the numbers depend on the machine and its load).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_gmnn.py"
+
+
+def test_quick_benchmark_prints_table(tmp_path):
+    out_json = tmp_path / "bench.json"
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT), "--quick", "--no-apax", "--json", str(out_json)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    table = proc.stdout
+    for needle in (
+        "TRAINING",
+        "gmnn (Trainer train_step)",
+        "bare network floor",
+        "MD  ASE Langevin",
+        "aspirin",
+        "water 375",
+        "RATIOS",
+        "training gmnn/floor",
+        "training gmnn/apax",
+        "not run (--no-apax)",
+    ):
+        assert needle in table, f"{needle!r} missing from the benchmark output:\n{table}"
+    res = json.loads(out_json.read_text())
+    assert res["quick"] is True
+    assert res["training"]["gmnn"]["structures_per_s"] > 0
+    assert res["training"]["floor"]["structures_per_s"] > 0
+    assert res["ratios"]["train_gmnn_floor"] > 0
+    assert {r["name"] for r in res["md"]["systems"]} == {"aspirin", "water 375"}
+    assert res["apax"] == {"error": "not run (--no-apax)"}
