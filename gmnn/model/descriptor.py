@@ -97,23 +97,21 @@ def _expansion_matrix() -> np.ndarray:
     return out
 
 
-def _raw_feature_index(n: int) -> np.ndarray:
-    """Positions of the n_features invariants (families 0..7, in order) in the raw
-    array [Ψ⁰ (n) | G (3, n, n, n + 1) | family 7 (n, n, n)] of GaussianMoments.invariants,
-    where G[L, r, s, t] is family 5, 4, 6 (L = 0, 1, 2) for t < n and 1, 2, 3 for t = n."""
+def _contraction_index(n: int) -> np.ndarray:
+    """Positions of families 1..6 (in order) in the flattened array G (3, n, n, n + 1) of
+    GaussianMoments.invariants, where G[L, r, s, t] is family 5, 4, 6 (L = 0, 1, 2) for
+    t < n and family 1, 2, 3 for t = n."""
 
     def g(block, r, s, t):
-        return n + block * n * n * (n + 1) + (r * n + s) * (n + 1) + t
+        return block * n * n * (n + 1) + (r * n + s) * (n + 1) + t
 
-    off7 = n + 3 * n * n * (n + 1)
     pairs = [(r, s) for r in range(n) for s in range(r, n)]
-    sel = list(range(n))
+    sel = []
     for block in range(3):
         sel += [g(block, r, s, n) for r, s in pairs]
     sel += [g(1, k // (n * n), (k // n) % n, k % n) for k in _multiset_indices(n)]
     sel += [g(0, r, s, t) for r, s in pairs for t in range(n)]
     sel += [g(2, r, s, t) for r, s in pairs for t in range(n)]
-    sel += [off7 + k for k in range(n**3)]
     return np.array(sel, dtype=np.int32)
 
 
@@ -209,7 +207,7 @@ class GaussianMoments(tf.Module):
         identity = np.zeros((9, n_radial + 1))
         identity[[0, 4, 8], n_radial] = 1.0
         self._identity = tf.constant(identity, dtype=self.dtype)
-        self._select = tf.constant(_raw_feature_index(n_radial))
+        self._select = tf.constant(_contraction_index(n_radial))
         self.n_features = n_features(n_radial)
 
     def radial(self, r, species_i, species_j):
@@ -277,12 +275,5 @@ class GaussianMoments(tf.Module):
         m32 = tf.reshape(tf.matmul(x3, m2t), (-1, nr, 3, nr))  # (A, n, c, n')
         m32 = tf.reshape(tf.transpose(m32, (0, 1, 3, 2)), (-1, nr * nr, 3))
         c7 = tf.matmul(m32, m1, transpose_b=True)  # (A, (n, n'), n'')
-        raw = tf.concat(
-            [
-                m0[:, :, 0],
-                tf.reshape(c456, (-1, 3 * nr * nr * (nr + 1))),
-                tf.reshape(c7, (-1, nr**3)),
-            ],
-            axis=1,
-        )
-        return tf.gather(raw, self._select, axis=1)
+        c123456 = tf.gather(tf.reshape(c456, (-1, 3 * nr * nr * (nr + 1))), self._select, axis=1)
+        return tf.concat([m0[:, :, 0], c123456, tf.reshape(c7, (-1, nr**3))], axis=1)
