@@ -30,7 +30,8 @@ EMBEDDED_N_CHUNKS = {
     for level in LEVELS
 }
 # Walltime estimates for `runtime`, about four times the single-core costs measured for
-# ethanol/6-31G (GFN2-xTB MD step 0.01 s; PBE gradient 5 s; CCSD(T) gradient 15 s).
+# ethanol/6-31G (GFN2-xTB MD step 0.01 s; PBE gradient 5 s; frozen-core CCSD(T) gradient
+# 15 s); methanol/6-31G costs 2 s (PBE) and 2.2 s (CCSD(T)).
 EMBEDDED_SECONDS_PER_MD_STEP = 0.04
 EMBEDDED_MINUTES_PER_STRUCTURE = {"dft": 0.35, "cc": 1.0}
 EMBEDDED_LABEL_MEM_MB = 2000

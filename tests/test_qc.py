@@ -23,6 +23,21 @@ needs_pyscf = pytest.mark.skipif(find_spec("pyscf") is None, reason="pyscf not i
 EMBEDDED = Path(__file__).resolve().parents[1] / "data" / "embedded"
 
 
+@pytest.fixture(autouse=True)
+def one_pyscf_thread():
+    """Run PySCF on one OpenMP thread: these tiny molecules gain nothing from more, and
+    waiting threads slow the tests down badly on a busy machine."""
+    if find_spec("pyscf") is None:
+        yield
+        return
+    from pyscf import lib
+
+    previous = lib.num_threads()
+    lib.num_threads(1)
+    yield
+    lib.num_threads(previous)
+
+
 def distorted_water() -> ase.Atoms:
     """H2O away from its minimum (nonzero forces) and without symmetry."""
     return ase.Atoms("OH2", positions=[[0.0, 0.0, 0.05], [0.02, 0.78, 0.55], [0.0, -0.74, 0.6]])
@@ -197,7 +212,7 @@ def embedded_file(level: str):
 
 @pytest.mark.slow
 @needs_pyscf
-@pytest.mark.parametrize(("level", "tolerance"), [("cc", 2e-3), ("dft", 1e-2)])
+@pytest.mark.parametrize(("level", "tolerance"), [("cc", 5e-4), ("dft", 5e-3)])
 def test_embedded_forces_match_finite_differences(level, tolerance):
     """Stored forces of the first structure vs. central differences of the energy (eV/Å).
 
@@ -228,3 +243,28 @@ def test_embedded_label_is_reproducible(level):
     )
     assert energy[0] == pytest.approx(atoms.get_potential_energy(), abs=1e-5)
     assert np.allclose(forces, atoms.get_forces(), atol=1e-4)
+
+
+@pytest.mark.slow
+@needs_tblite
+def test_embedded_frames_are_reproduced_by_sampling():
+    """The first frames of the committed data are regenerated from the sampling meta."""
+    data = embedded_file("dft")
+    sampling = data.meta["sampling"]
+    first = np.flatnonzero(data.ids < 4)
+    frames = qc.sample_xtb_md(
+        qc.build_molecule(data.meta["molecule"]),
+        temperature_K=sampling["temperature_K"],
+        timestep_fs=sampling["timestep_fs"],
+        n_equil=sampling["n_equil"],
+        n_frames=4,
+        stride=sampling["stride"],
+        seed=sampling["seed"],
+        method=sampling["method"],
+        friction_per_fs=sampling["friction_per_fs"],
+    )
+    assert len(first) > 0
+    for i in first:
+        stored = data.atoms(int(i))
+        # extxyz keeps 8 decimals
+        assert np.allclose(stored.positions, frames[data.ids[i]].positions, atol=1e-7)

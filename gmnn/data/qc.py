@@ -20,11 +20,14 @@ module needs only NumPy and ASE (and never TensorFlow).
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import importlib.metadata
 import logging
+import os
 import platform
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -60,6 +63,8 @@ LANGEVIN_FRICTION_PER_FS = 0.01
 _log = logging.getLogger(__name__)
 
 _PROVENANCE_PACKAGES = ("pyscf", "tblite", "ase", "numpy", "h5py", "gmnn-tl")
+
+_OPENMP_RUNTIMES = ("libgomp.so.1", "libomp.so", "libiomp5.so", "libomp.dylib", "libiomp5.dylib")
 
 
 class ConvergenceError(RuntimeError):
@@ -104,6 +109,32 @@ def bond_matrix(atoms: ase.Atoms) -> np.ndarray:
     return bonded
 
 
+@contextlib.contextmanager
+def _one_openmp_thread() -> Iterator[None]:
+    """Run the OpenMP runtimes already loaded (tblite's) on one thread, then restore them.
+
+    Multi-threaded OpenMP reductions in tblite change forces in the last bits, which the
+    chaotic dynamics amplifies, so trajectories are reproducible only on one thread; for
+    molecules this small one thread is also faster. Only libraries that are already
+    loaded are touched (``RTLD_NOLOAD``); without ``RTLD_NOLOAD`` (Windows) this does
+    nothing.
+    """
+    runtimes = []
+    if hasattr(os, "RTLD_NOLOAD"):
+        for name in _OPENMP_RUNTIMES:
+            try:
+                runtime = ctypes.CDLL(name, mode=os.RTLD_NOLOAD)
+            except OSError:
+                continue
+            runtimes.append((runtime, runtime.omp_get_max_threads()))
+            runtime.omp_set_num_threads(1)
+    try:
+        yield
+    finally:
+        for runtime, n_threads in runtimes:
+            runtime.omp_set_num_threads(n_threads)
+
+
 def sample_xtb_md(
     atoms: ase.Atoms,
     temperature_K: float,
@@ -122,8 +153,8 @@ def sample_xtb_md(
     ``temperature_K`` (without centre-of-mass motion or rotation), the centre of mass is
     fixed (:class:`ase.constraints.FixCom`), ``n_equil`` steps are discarded, and then a
     frame is stored every ``stride`` steps. All random numbers come from
-    ``numpy.random.default_rng(seed)``, so a run is reproducible for the same seed,
-    tblite build and thread count.
+    ``numpy.random.default_rng(seed)`` and tblite runs on one OpenMP thread, so a run is
+    bitwise reproducible for the same seed and tblite build.
 
     Args:
         atoms: the starting geometry (positions in Å); not modified.
@@ -188,24 +219,25 @@ def sample_xtb_md(
                 f"{method} MD failed before frame {frame} (MD step {dynamics.nsteps}): {err}"
             ) from err
 
-    advance(n_equil, "0 (equilibration)")
     frames = []
-    for frame in range(n_frames):
-        advance(stride, frame)
-        if not np.array_equal(bond_matrix(system), reference_bonds):
-            raise RuntimeError(
-                f"covalent topology changed at frame {frame} (MD step {dynamics.nsteps}, "
-                f"{temperature_K} K): a bond broke or formed; lower the temperature"
+    with _one_openmp_thread():
+        advance(n_equil, "0 (equilibration)")
+        for frame in range(n_frames):
+            advance(stride, frame)
+            if not np.array_equal(bond_matrix(system), reference_bonds):
+                raise RuntimeError(
+                    f"covalent topology changed at frame {frame} (MD step {dynamics.nsteps}, "
+                    f"{temperature_K} K): a bond broke or formed; lower the temperature"
+                )
+            snapshot = ase.Atoms(system.numbers, system.positions)
+            snapshot.info.update(
+                frame=frame,
+                step=int(dynamics.nsteps),
+                time_fs=float(dynamics.nsteps * timestep_fs),
+                xtb_energy_eV=float(system.get_potential_energy()),
+                kinetic_temperature_K=float(system.get_temperature()),
             )
-        snapshot = ase.Atoms(system.numbers, system.positions)
-        snapshot.info.update(
-            frame=frame,
-            step=int(dynamics.nsteps),
-            time_fs=float(dynamics.nsteps * timestep_fs),
-            xtb_energy_eV=float(system.get_potential_energy()),
-            kinetic_temperature_K=float(system.get_temperature()),
-        )
-        frames.append(snapshot)
+            frames.append(snapshot)
     return frames
 
 
