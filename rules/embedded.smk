@@ -8,7 +8,8 @@
 #   data/embedded/<molecule>_<level>.h5                  final data, committed to git
 #
 # Everything upstream of the final files is temp(), so that once they exist (e.g. from
-# git) nothing is regenerated; `snakemake --forcerun embedded_sample <final files>` does.
+# git) nothing is regenerated. `snakemake --forcerun embedded_sample` regenerates them and
+# reruns everything downstream; add `--until embedded_merge` to stop at the data files.
 # Labelling runs one job per chunk of `chunk_size` structures, so a cluster parallelises it.
 #
 # Depends on rules/common.smk (embedded_data_file, LEVELS) and on the `level` wildcard
