@@ -126,7 +126,7 @@ rule train_cc:
         n=r"\d+",
     conda:
         "../envs/gmnn.yaml"
-    threads: 2
+    threads: 1
     resources:
         mem_mb=4000,
         runtime=lambda wc: int(
@@ -169,7 +169,7 @@ rule evaluate:
         n=r"\d+",
     conda:
         "../envs/gmnn.yaml"
-    threads: 2
+    threads: 1
     resources:
         mem_mb=4000,
         runtime=30,
@@ -201,7 +201,7 @@ rule evaluate_pretrain:
         "benchmarks/rules/evaluate_pretrain/{molecule}/seed{seed}_{level}.tsv"
     conda:
         "../envs/gmnn.yaml"
-    threads: 2
+    threads: 1
     resources:
         # the DFT test set is every remaining rMD17 structure (about 90,000)
         mem_mb=lambda wc: 16000 if wc.level == "dft" else 4000,

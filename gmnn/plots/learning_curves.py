@@ -156,7 +156,7 @@ def plot_learning_curves(
         [handles[lab] for lab in labels],
         labels,
         loc="outside lower center",
-        ncol=min(len(labels), {1: 2, 2: 3}.get(ncol, 5)),  # fits the figure's width
+        ncol=min(len(labels), {1: 1, 2: 2, 3: 3}.get(ncol, 5)),  # fits the figure's width
         frameon=False,
     )
     return fig
