@@ -112,8 +112,9 @@ def test_dry_run_paper_grid(tmp_path):
 
 
 def stand_in(n: int, seed: int, energy_shift: float = 0.0, force_scale: float = 1.0):
-    """EMT-labelled ethanol, optionally relabelled as a "different level of theory"."""
-    s = emt_structures("CH3CH2OH", n, seed)
+    """EMT-labelled methanol (the embedded molecule), optionally relabelled as a
+    "different level of theory"."""
+    s = emt_structures("CH3OH", n, seed)
     return Structures(
         numbers=s.numbers,
         positions=s.positions,
@@ -127,7 +128,7 @@ def stand_in(n: int, seed: int, energy_shift: float = 0.0, force_scale: float = 
 
 TINY = {
     "md17": {
-        "molecules": ["ethanol"],
+        "molecules": ["methanol"],
         "dft": {"n_train": 16, "n_valid": 8},
         "cc": {"train_sizes": [8], "n_valid": 8},
         "seeds": [0],
@@ -143,8 +144,8 @@ def embedded_run(tmp_path_factory):
     work = tmp_path_factory.mktemp("fig2_embedded")
     # rules/data.smk reads the embedded data from data/embedded/ of the working directory
     (work / "data" / "embedded").mkdir(parents=True)
-    write_h5(stand_in(36, seed=1), work / "data" / "embedded" / "ethanol_dft.h5")
-    write_h5(stand_in(28, 2, -0.3, 1.05), work / "data" / "embedded" / "ethanol_cc.h5")
+    write_h5(stand_in(36, seed=1), work / "data" / "embedded" / "methanol_dft.h5")
+    write_h5(stand_in(28, 2, -0.3, 1.05), work / "data" / "embedded" / "methanol_cc.h5")
     (work / "tiny.yaml").write_text(yaml.safe_dump(TINY))
     configfiles = [str(REPO / "config.yaml"), str(REPO / "presets/embedded.yaml")]
     configfiles.append(str(work / "tiny.yaml"))
@@ -181,7 +182,7 @@ def test_embedded_end_to_end(embedded_run):
         "finetune_EF",
     }
     for row in curves:
-        assert (row["molecule"], row["n_train"], row["n_seeds"]) == ("ethanol", 8, 1)
+        assert (row["molecule"], row["n_train"], row["n_seeds"]) == ("methanol", 8, 1)
         assert math.isfinite(row["energy_rmse_mean"]) and math.isfinite(row["force_rmse_mean"])
         assert math.isnan(row["energy_rmse_sem"])  # one seed: no standard error
     reference = read_table(work / "results/md17/fig2_dft_reference.csv")
@@ -192,12 +193,12 @@ def test_embedded_end_to_end(embedded_run):
     # the same seed's pre-trained model
     for setting in ("scratch_E", "scratch_EF", "finetune_E", "finetune_EF"):
         record = json.loads(
-            (work / f"results/md17/ethanol/{setting}/n8/seed0/metrics.json").read_text()
+            (work / f"results/md17/methanol/{setting}/n8/seed0/metrics.json").read_text()
         )
         assert (record["setting"], record["n_train"], record["seed"]) == (setting, 8, 0)
         assert record["n_structures"] == 28 - 8 - 8  # the coupled-cluster test set
         meta = json.loads(
-            (work / f"models/md17/ethanol/{setting}/n8/seed0/model/model.json").read_text()
+            (work / f"models/md17/methanol/{setting}/n8/seed0/model/model.json").read_text()
         )
         prov = meta["provenance"]
         assert prov["training"]["loss"] == setting.split("_")[1]
@@ -205,10 +206,10 @@ def test_embedded_end_to_end(embedded_run):
         if setting.endswith("_E"):
             assert prov["loss_weights"]["forces"] == 0.0
         if setting.startswith("finetune"):
-            assert prov["finetune"]["pretrained"] == "models/md17/ethanol/pretrain/seed0/model"
+            assert prov["finetune"]["pretrained"] == "models/md17/methanol/pretrain/seed0/model"
             assert prov["learning_rates"]["embed"] == 0.0
         # resume state is kept beside the declared outputs
-        assert (work / f"models/md17/ethanol/{setting}/n8/seed0/checkpoint.npz").is_file()
+        assert (work / f"models/md17/methanol/{setting}/n8/seed0/checkpoint.npz").is_file()
 
 
 def test_rerun_is_a_no_op_and_figure_needs_only_results(embedded_run):
