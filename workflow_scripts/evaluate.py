@@ -4,22 +4,11 @@ The test set is the split's test part of the input data; errors in kcal/mol and
 kcal/mol/Angstrom (gmnn.analysis.error_metrics), forces evaluated for every setting.
 """
 
-import logging
 import math
-import os
-import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
-_log = open(snakemake.log[0], "w", buffering=1)  # noqa: SIM115 (kept open: fds 1 and 2)
-os.dup2(_log.fileno(), 1)
-os.dup2(_log.fileno(), 2)
-logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(message)s")
-log = logging.getLogger("gmnn.workflow")
+from gmnn.workflow import start_job
 
-import tensorflow as tf  # noqa: E402
-
-tf.config.threading.set_intra_op_parallelism_threads(snakemake.threads)
-tf.config.threading.set_inter_op_parallelism_threads(min(2, snakemake.threads))
+log = start_job(snakemake.log[0], snakemake.threads, append=False)
 
 from pathlib import Path  # noqa: E402
 
