@@ -54,7 +54,9 @@ def finetune_learning_rates(
 def prepare_finetune(pretrained, train, keep_energy_scale: bool = True):
     """A copy of ``pretrained`` ready for fine-tuning on ``train``.
 
-    Weights are copied; σ and μ are re-initialised on the ``train`` energies.
+    Weights are copied; σ is reset to 1 and μ is re-fitted by ridge regression on the
+    ``train`` energies minus what the pre-trained network predicts with σ = 1, so that
+    fine-tuning starts without an energy offset.
     The constant c of Eq. (3) is kept from pre-training by default, so that the
     network output keeps the units it was trained in (``keep_energy_scale=False``
     recomputes it from ``train``).
@@ -67,10 +69,20 @@ def prepare_finetune(pretrained, train, keep_energy_scale: bool = True):
             f"fine-tuning data contain element(s) Z={missing} that the pre-trained model "
             f"(species {list(map(int, pretrained.species))}) never saw"
         )
+    from gmnn.analysis.metrics import predict
+
     model = GMNN(**pretrained.config)
     model.set_weights(pretrained.get_weights())
     scale = float(pretrained.energy_scale.numpy()) if keep_energy_scale else None
     model.init_scale_shift(train, energy_scale=scale)
+    # The regression above treats the network output as zero; the pre-trained network's
+    # output is not, so regress the shift once more on what the model still misses.
+    residual = train.energy - predict(model, train, forces=False)["energy"]
+    model.init_scale_shift(
+        train.with_labels(energy=residual),
+        energy_scale=float(model.energy_scale.numpy()),
+        add_to_shift=True,
+    )
     return model
 
 

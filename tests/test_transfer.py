@@ -65,8 +65,20 @@ def test_prepare_reinitialises_scale_and_shift(pretrained, target):
     assert float(model.energy_scale.numpy()) == float(pre.energy_scale.numpy())
     for k in ("descriptor/beta", "dense_0/w", "dense_2/b"):
         np.testing.assert_array_equal(model.get_weights()[k], pre.get_weights()[k])
+    # fine-tuning starts without an energy offset: the shift absorbs the mean error of the
+    # pre-trained network on the new labels
+    from gmnn.analysis import predict
+
+    start_error = target.energy - predict(model, target, forces=False)["energy"]
+    assert abs(start_error.mean()) < 1e-3 * abs(target.energy.mean() - pre_mean(pre, target))
     recomputed = prepare_finetune(pre, target, keep_energy_scale=False)
     assert float(recomputed.energy_scale.numpy()) != float(pre.energy_scale.numpy())
+
+
+def pre_mean(pre, data):
+    from gmnn.analysis import predict
+
+    return predict(pre, data, forces=False)["energy"].mean()
 
 
 @pytest.mark.parametrize("loss", ["E", "EF"])

@@ -170,7 +170,9 @@ class GMNN(tf.Module):
                 raise ValueError(f"weight {k}: shape {value.shape}, model expects {v.shape}")
             v.assign(value.astype(v.dtype.as_numpy_dtype))
 
-    def init_scale_shift(self, structures, regularisation: float = 1.0, energy_scale=None):
+    def init_scale_shift(
+        self, structures, regularisation: float = 1.0, energy_scale=None, add_to_shift=False
+    ):
         """Initialise σ = 1 and μ_Z by ridge regression on ``structures`` energies.
 
         ``energy_scale`` (c, eV) is recomputed from the data unless given.  With
@@ -194,7 +196,8 @@ class GMNN(tf.Module):
         lhs = counts.T @ counts + regularisation * np.eye(len(self.species))
         w = np.linalg.solve(lhs, counts.T @ resid)
         self.energy_scale.assign(float(energy_scale))
-        self.shift.assign((w + mean_atomic) / energy_scale)
+        shift = (w + mean_atomic) / energy_scale
+        self.shift.assign(self.shift.numpy() + shift if add_to_shift else shift)
         self.scale.assign(np.ones(len(self.species)))
 
     # ------------------------------------------------------------------ forward
