@@ -18,7 +18,7 @@ import numpy as np
 from ase.calculators.calculator import Calculator, all_changes
 from ase.stress import full_3x3_to_voigt_6_stress
 
-from gmnn.model.batch import single_structure_inputs
+from gmnn.model.batch import atoms_inputs
 
 
 def _as_model(model, dtype=None):
@@ -30,16 +30,7 @@ def _as_model(model, dtype=None):
 
 
 def _evaluate(model, atoms, want_stress: bool) -> dict:
-    inputs = single_structure_inputs(
-        atoms.positions,
-        atoms.numbers,
-        atoms.cell.array,
-        atoms.pbc,
-        model.cutoff,
-        model.species,
-        dtype=model.dtype.as_numpy_dtype,
-    )
-    out = model.predict(inputs, forces=True, stress=want_stress)
+    out = model.predict(atoms_inputs(model, atoms), forces=True, stress=want_stress)
     res = {
         "energy": float(out["energy"][0]),
         "forces": out["forces"].astype(np.float64),

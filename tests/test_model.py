@@ -11,19 +11,9 @@ from scipy.spatial.transform import Rotation
 from gmnn.data import Structures
 from gmnn.io import load_model, save_model
 from gmnn.model import GMNN, n_features
-from gmnn.model.batch import GraphData, single_structure_inputs
+from gmnn.model.batch import GraphData, atoms_inputs
 
-
-def inputs_for(model, atoms):
-    return single_structure_inputs(
-        atoms.positions,
-        atoms.numbers,
-        atoms.cell.array,
-        atoms.pbc,
-        model.cutoff,
-        model.species,
-        dtype=model.dtype.as_numpy_dtype,
-    )
+inputs_for = atoms_inputs
 
 
 def energy_forces(model, atoms, stress=False):

@@ -145,3 +145,16 @@ def single_structure_inputs(
         "n_structures": np.int32(1),
         "n_atoms": np.array([n], np.int32),
     }
+
+
+def atoms_inputs(model, atoms) -> dict:
+    """Model inputs for one ``ase.Atoms`` in the model's cutoff, species and precision."""
+    return single_structure_inputs(
+        atoms.positions,
+        atoms.numbers,
+        atoms.cell.array,
+        atoms.pbc,
+        model.cutoff,
+        model.species,
+        dtype=model.dtype.as_numpy_dtype,
+    )

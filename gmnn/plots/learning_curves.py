@@ -8,7 +8,6 @@ so this works on headless nodes and in threads.
 
 from __future__ import annotations
 
-import csv
 import math
 import os
 import uuid
@@ -18,6 +17,8 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import NullLocator
+
+from gmnn.analysis.aggregate import read_table
 
 # Column order of Fig. 2 (the paper's order of the MD17 molecules); others follow, sorted.
 MOLECULE_ORDER = ("ethanol", "malonaldehyde", "benzene", "toluene", "aspirin")
@@ -35,27 +36,6 @@ ROWS = {
     "energy": ("energy_{metric}", "Energy {METRIC} [kcal/mol]"),
     "force": ("force_{metric}", "Force {METRIC} [kcal/mol/Å]"),
 }
-
-
-def read_table(path) -> list[dict]:
-    """Rows of a tidy CSV table (``#`` comment lines skipped, numbers parsed).
-
-    The same format as :func:`gmnn.analysis.aggregate.read_table`, read here without
-    importing :mod:`gmnn.analysis` (whose package imports TensorFlow), so that a figure is
-    redrawn in seconds.
-    """
-    with open(path, newline="") as fh:
-        rows = list(csv.DictReader(line for line in fh if not line.startswith("#")))
-    return [{k: _parse(v) for k, v in row.items()} for row in rows]
-
-
-def _parse(text: str):
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    return text
 
 
 def _rows(table) -> list[dict]:
