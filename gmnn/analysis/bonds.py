@@ -1,0 +1,281 @@
+"""Bond-length statistics and one-dimensional bond-stretch scans (pure numpy/scipy).
+
+Used for the O-H and C-H distance distributions of a data set (Figs. S1 and S2,
+left) and for the rigid O-H stretch scans with a harmonic (quadratic) fit of
+the energy around the minimum (Fig. S1, right), which gives a rough harmonic
+wavenumber ``nu = sqrt(k / mu) / (2 pi c)``.
+
+Units: Å, eV, eV/Å^2, amu, cm^-1.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from ase import units
+from ase.data import atomic_masses, atomic_numbers, covalent_radii
+from numpy.typing import ArrayLike
+
+SPEED_OF_LIGHT_CM_PER_FS: float = 2.99792458e-5
+"""Speed of light in cm/fs."""
+
+
+def _element(symbol_or_number: str | int) -> int:
+    if isinstance(symbol_or_number, str):
+        try:
+            return atomic_numbers[symbol_or_number]
+        except KeyError:
+            raise ValueError(f"unknown element {symbol_or_number!r}") from None
+    return int(symbol_or_number)
+
+
+def _mass(mass: float | str) -> float:
+    """A mass in amu, or an element symbol (its standard atomic mass)."""
+    if isinstance(mass, str):
+        return float(atomic_masses[_element(mass)])
+    mass = float(mass)
+    if not mass > 0:
+        raise ValueError(f"masses must be positive, got {mass}")
+    return mass
+
+
+def reduced_mass(mass_a: float | str, mass_b: float | str) -> float:
+    """Reduced mass ``m_a m_b / (m_a + m_b)`` in amu (masses in amu or element symbols)."""
+    ma, mb = _mass(mass_a), _mass(mass_b)
+    return ma * mb / (ma + mb)
+
+
+def bonded_pairs(
+    numbers: ArrayLike,
+    positions: ArrayLike,
+    a: str | int = "O",
+    b: str | int = "H",
+    factor: float = 1.25,
+) -> np.ndarray:
+    """Bonded atom pairs of elements ``a`` and ``b`` in one geometry.
+
+    Atoms ``i`` (element ``a``) and ``j`` (element ``b``) are bonded if
+    ``|r_i - r_j| < factor * (R_a + R_b)`` with the covalent radii of
+    :data:`ase.data.covalent_radii`.
+
+    Parameters
+    ----------
+    numbers
+        ``(n_atoms,)`` atomic numbers.
+    positions
+        ``(n_atoms, 3)`` positions in Å (a reference geometry; no periodic images).
+    a, b
+        Element symbols or atomic numbers. For ``a == b`` each pair appears once,
+        with ``i < j``.
+    factor
+        Tolerance on the sum of covalent radii.
+
+    Returns
+    -------
+    ``(k, 2)`` integer array of ``(i, j)``, sorted by ``i`` then ``j``.
+    """
+    z = np.asarray(numbers, dtype=int).reshape(-1)
+    pos = np.asarray(positions, dtype=float)
+    if pos.shape != (len(z), 3):
+        raise ValueError(f"positions must have shape ({len(z)}, 3), got {pos.shape}")
+    za, zb = _element(a), _element(b)
+    ia, jb = np.flatnonzero(z == za), np.flatnonzero(z == zb)
+    if len(ia) == 0 or len(jb) == 0:
+        return np.zeros((0, 2), dtype=int)
+    d = np.linalg.norm(pos[ia, None, :] - pos[None, jb, :], axis=-1)
+    cutoff = float(factor) * (covalent_radii[za] + covalent_radii[zb])
+    close = d < cutoff
+    if za == zb:
+        close &= ia[:, None] < jb[None, :]
+    ii, jj = np.nonzero(close)
+    return np.stack([ia[ii], jb[jj]], axis=1).astype(int)
+
+
+def pair_distances(positions: ArrayLike, pairs: ArrayLike) -> np.ndarray:
+    """Distances of atom pairs.
+
+    Parameters
+    ----------
+    positions
+        ``(n_structures, n_atoms, 3)`` or ``(n_atoms, 3)`` in Å.
+    pairs
+        ``(k, 2)`` atom indices, e.g. from :func:`bonded_pairs`.
+
+    Returns
+    -------
+    ``(n_structures, k)`` distances, or ``(k,)`` for a single geometry.
+    """
+    pos = np.asarray(positions, dtype=float)
+    idx = np.asarray(pairs, dtype=int).reshape(-1, 2)
+    if pos.ndim not in (2, 3) or pos.shape[-1] != 3:
+        raise ValueError(f"positions must be (n_atoms, 3) or (n, n_atoms, 3), got {pos.shape}")
+    diff = pos[..., idx[:, 1], :] - pos[..., idx[:, 0], :]
+    return np.linalg.norm(diff, axis=-1)
+
+
+def distance_histogram(
+    distances: ArrayLike,
+    bins: int | ArrayLike = 50,
+    range: tuple[float, float] | None = None,  # numpy.histogram's name
+) -> list[dict[str, float | int]]:
+    """Histogram of distances as table rows.
+
+    Parameters
+    ----------
+    distances
+        Any shape; flattened, non-finite values dropped.
+    bins, range
+        As in :func:`numpy.histogram` (number of bins or bin edges; default range
+        the data's min-max).
+
+    Returns
+    -------
+    list of dict
+        One row per bin with ``bin_lo``, ``bin_hi`` (Å), ``count`` and ``density``
+        (``count / (n_in_range * width)``, which integrates to 1 over the
+        histogram range; values outside ``range`` are not counted).
+    """
+    d = np.asarray(distances, dtype=float).reshape(-1)
+    d = d[np.isfinite(d)]
+    if len(d) == 0:
+        raise ValueError("no finite distances to histogram")
+    counts, edges = np.histogram(d, bins=bins, range=range)
+    total = counts.sum()
+    widths = np.diff(edges)
+    density = counts / (total * widths) if total > 0 else np.zeros(len(counts))
+    return [
+        {
+            "bin_lo": float(edges[k]),
+            "bin_hi": float(edges[k + 1]),
+            "count": int(counts[k]),
+            "density": float(density[k]),
+        }
+        for k in np.arange(len(counts))
+    ]
+
+
+def stretch_scan(positions: ArrayLike, i: int, j: int, distances: ArrayLike) -> np.ndarray:
+    """Rigid bond scan: atom ``j`` moved along the ``i -> j`` bond to each distance.
+
+    Parameters
+    ----------
+    positions
+        ``(n_atoms, 3)`` reference geometry in Å.
+    i, j
+        The fixed atom and the moved atom.
+    distances
+        ``(n,)`` target distances ``|r_j - r_i|`` in Å.
+
+    Returns
+    -------
+    ``(n, n_atoms, 3)`` geometries; all atoms but ``j`` are unchanged.
+    """
+    pos = np.asarray(positions, dtype=float)
+    if pos.ndim != 2 or pos.shape[1] != 3:
+        raise ValueError(f"positions must have shape (n_atoms, 3), got {pos.shape}")
+    i, j = int(i), int(j)
+    if i == j:
+        raise ValueError("i and j must be different atoms")
+    bond = pos[j] - pos[i]
+    length = np.linalg.norm(bond)
+    if not length > 0:
+        raise ValueError(f"atoms {i} and {j} coincide; the bond direction is undefined")
+    unit = bond / length
+    d = np.asarray(distances, dtype=float).reshape(-1)
+    out = np.repeat(pos[None], len(d), axis=0)
+    out[:, j] = pos[i] + d[:, None] * unit
+    return out
+
+
+def harmonic_frequency(
+    distances: ArrayLike,
+    energies_eV: ArrayLike,
+    mass_a: float | str,
+    mass_b: float | str,
+    window: float = 0.05,
+) -> dict[str, float | int]:
+    """Harmonic wavenumber from a 1-D bond scan by a quadratic fit around the minimum.
+
+    The minimum ``r_min`` is the vertex of a parabola through the lowest scan point
+    and its two neighbours (in distance order). Then ``E = E0 + k/2 (r - r0)^2``
+    is fitted by linear least squares to all points with
+    ``|r - r_min| <= window`` and converted to ``nu = sqrt(k / mu) / (2 pi c)``
+    with ``mu = m_a m_b / (m_a + m_b)``. As the paper notes, the result depends
+    on the fit window (anharmonicity) and is only a rough estimate.
+
+    Parameters
+    ----------
+    distances, energies_eV
+        ``(n,)`` scan distances (Å) and energies (eV).
+    mass_a, mass_b
+        Masses in amu, or element symbols.
+    window
+        Half-width (Å) of the fit window around ``r_min``.
+
+    Returns
+    -------
+    dict
+        ``wavenumber_cm1``, ``force_constant_eV_A2``, ``r0_A`` (fitted minimum),
+        ``e0_eV``, ``fit_lo_A``/``fit_hi_A`` (smallest/largest distance used),
+        ``n_points`` and ``rms_residual_eV``.
+
+    Raises
+    ------
+    ValueError
+        If the minimum is at an end of the scan, fewer than 3 points lie in the
+        window, or the fitted curvature is not positive.
+    """
+    r = np.asarray(distances, dtype=float).reshape(-1)
+    e = np.asarray(energies_eV, dtype=float).reshape(-1)
+    if r.shape != e.shape:
+        raise ValueError(f"distances {r.shape} and energies {e.shape} differ in shape")
+    ok = np.isfinite(r) & np.isfinite(e)
+    r, e = r[ok], e[ok]
+    order = np.argsort(r, kind="stable")
+    r, e = r[order], e[order]
+    if len(r) < 3:
+        raise ValueError(f"a harmonic fit needs at least 3 scan points, got {len(r)}")
+    m = int(np.argmin(e))
+    if m == 0 or m == len(r) - 1:
+        raise ValueError(
+            f"the lowest energy is at the end of the scan (r = {r[m]:.4f} Å); "
+            "extend the scan so that it brackets the minimum"
+        )
+    a2, a1, _ = np.polyfit(r[m - 1 : m + 2] - r[m], e[m - 1 : m + 2], 2)
+    r_min = r[m] - a1 / (2.0 * a2) if a2 > 0 else r[m]
+    r_min = float(np.clip(r_min, r[m - 1], r[m + 1]))
+
+    sel = np.abs(r - r_min) <= float(window)
+    n = int(sel.sum())
+    if n < 3:
+        raise ValueError(
+            f"only {n} scan point(s) within ±{window} Å of the minimum at {r_min:.4f} Å; "
+            "a quadratic fit needs at least 3: use a finer scan or a larger window"
+        )
+    x, y = r[sel] - r_min, e[sel]
+    c2, c1, c0 = np.polyfit(x, y, 2)
+    if not c2 > 0:
+        raise ValueError(f"fitted curvature {2 * c2:.4g} eV/Å^2 is not positive")
+    k = 2.0 * c2
+    r0 = r_min - c1 / (2.0 * c2)
+    e0 = c0 - c1**2 / (4.0 * c2)
+    residual = y - (c2 * x**2 + c1 * x + c0)
+    return {
+        "wavenumber_cm1": harmonic_wavenumber(k, reduced_mass(mass_a, mass_b)),
+        "force_constant_eV_A2": float(k),
+        "r0_A": float(r0),
+        "e0_eV": float(e0),
+        "fit_lo_A": float(r[sel].min()),
+        "fit_hi_A": float(r[sel].max()),
+        "n_points": n,
+        "rms_residual_eV": float(np.sqrt(np.mean(residual**2))),
+    }
+
+
+def harmonic_wavenumber(force_constant_eV_A2: float, mu_amu: float) -> float:
+    """``sqrt(k / mu) / (2 pi c)`` in cm^-1 for ``k`` in eV/Å^2 and ``mu`` in amu.
+
+    ``sqrt(eV / (Å^2 amu))`` is one inverse ASE time unit; one fs is ``ase.units.fs``
+    ASE time units, so the angular frequency per fs is ``sqrt(k / mu) * units.fs``.
+    """
+    omega_per_fs = np.sqrt(float(force_constant_eV_A2) / float(mu_amu)) * units.fs
+    return float(omega_per_fs / (2.0 * np.pi * SPEED_OF_LIGHT_CM_PER_FS))
