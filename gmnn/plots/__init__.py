@@ -4,6 +4,17 @@ Figures are :class:`matplotlib.figure.Figure` objects (no pyplot state); save th
 :func:`save_figure`, which writes every requested format atomically.
 """
 
+from gmnn.plots.bonds import frequency_table_markdown, plot_bond_analysis
 from gmnn.plots.learning_curves import plot_learning_curves, save_figure
+from gmnn.plots.pretrain_size import plot_pretrain_size
+from gmnn.plots.spectra import peaks_table_markdown, plot_spectra
 
-__all__ = ["plot_learning_curves", "save_figure"]
+__all__ = [
+    "frequency_table_markdown",
+    "peaks_table_markdown",
+    "plot_bond_analysis",
+    "plot_learning_curves",
+    "plot_pretrain_size",
+    "plot_spectra",
+    "save_figure",
+]

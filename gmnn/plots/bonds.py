@@ -1,0 +1,192 @@
+"""O–H and C–H bond analysis (Figs. S1 and S2): sampled distances and 1D energy scans.
+
+Reads the tidy tables of the bond analysis (CSV paths or lists of row dicts):
+
+- ``histograms``: molecule, bond (O-H | C-H), bin_lo, bin_hi, count, density: distances of
+  the bond in the coupled-cluster data set;
+- ``scans``: molecule, bond, setting (pretrain | scratch_EF | finetune_EF | ...), n_train,
+  distance_A, energy_rel_kcal_mol: a model's energy along the stretched bond;
+- ``frequencies``: molecule, bond, setting, n_train, wavenumber_cm1, force_constant_eV_A2,
+  r0_A, fit_lo_A, fit_hi_A: harmonic fits of the scans.
+
+Figures are plain :class:`matplotlib.figure.Figure` objects (no pyplot state).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from gmnn.plots.spectra import (
+    finite,
+    load_rows,
+    markdown_table,
+    model_colours,
+    model_label,
+    model_linestyle,
+    model_sort_key,
+    pick_molecule,
+    pretty_bond,
+)
+
+HISTOGRAM_COLUMNS = ("molecule", "bond", "bin_lo", "bin_hi", "count", "density")
+SCAN_COLUMNS = ("molecule", "bond", "setting", "n_train", "distance_A", "energy_rel_kcal_mol")
+FREQUENCY_COLUMNS = ("molecule", "bond", "setting", "n_train", "wavenumber_cm1")
+BOND_ORDER = ("O-H", "C-H")
+
+
+def _fmt(value, digits: int) -> str:
+    return f"{float(value):.{digits}f}" if finite(value) else "n/a"
+
+
+def plot_bond_analysis(
+    histograms,
+    scans,
+    frequencies,
+    bond: str,
+    *,
+    molecule: str | None = None,
+    ylim: tuple[float, float] | None = None,
+    panel_size: tuple[float, float] = (3.3, 2.9),
+) -> Figure:
+    """Fig. S1 (``bond="O-H"``) / S2 (``"C-H"``): (left) density of the bond's distances in
+    the coupled-cluster data set; (right) relative energy vs distance for every model of
+    ``scans``, labelled with the harmonic wavenumber from ``frequencies``. The two panels
+    share the distance axis; the right one shades the range the data set samples.
+    ``molecule`` defaults to the only one in ``histograms``.
+    """
+    hist, hist_src = load_rows(histograms, "bond histograms", HISTOGRAM_COLUMNS)
+    scan_rows, scan_src = load_rows(scans, "bond scans", SCAN_COLUMNS)
+    freq_rows, freq_src = load_rows(frequencies, "harmonic frequencies", FREQUENCY_COLUMNS)
+    if not hist:
+        raise ValueError(f"{hist_src}: no histogram rows")
+    molecule = pick_molecule(hist, molecule, hist_src)
+    hist = sorted(
+        (r for r in hist if r["molecule"] == molecule and r["bond"] == bond),
+        key=lambda r: float(r["bin_lo"]),
+    )
+    if not hist:
+        raise ValueError(f"{hist_src}: no histogram of {bond} distances for {molecule}")
+    scan_rows = [r for r in scan_rows if r["molecule"] == molecule and r["bond"] == bond]
+    if not scan_rows:
+        raise ValueError(f"{scan_src}: no {bond} scan for {molecule}")
+    models = sorted({(r["setting"], int(r["n_train"])) for r in scan_rows}, key=model_sort_key)
+    freqs = {
+        (r["setting"], int(r["n_train"])): r
+        for r in freq_rows
+        if r["molecule"] == molecule and r["bond"] == bond
+    }
+    missing = [m for m in models if m not in freqs]
+    if missing:
+        raise ValueError(
+            f"{freq_src}: no harmonic frequency of the {bond} bond of {molecule} for "
+            f"(setting, n_train) {missing}"
+        )
+
+    name = pretty_bond(bond)
+    fig = Figure(figsize=(panel_size[0] * 2, panel_size[1] + 0.5), layout="constrained")
+    ax_hist, ax_scan = fig.subplots(1, 2, sharex=True)
+    lo = np.array([float(r["bin_lo"]) for r in hist])
+    hi = np.array([float(r["bin_hi"]) for r in hist])
+    density = np.array([float(r["density"]) for r in hist])
+    ax_hist.bar(
+        lo, density, width=hi - lo, align="edge", color="#7f8c8d", edgecolor="white", lw=0.3
+    )
+    ax_hist.set_xlabel(f"{name} distance [Å]")
+    ax_hist.set_ylabel("Density [1/Å]")
+    ax_hist.set_title(f"Coupled-cluster data ({molecule})", fontsize=10)
+
+    counts = np.array([float(r["count"]) for r in hist])
+    sampled = counts > 0
+    if np.any(sampled):
+        ax_scan.axvspan(
+            lo[sampled].min(),
+            hi[sampled].max(),
+            color="#7f8c8d",
+            alpha=0.12,
+            lw=0,
+            zorder=0,
+            label="sampled by the data set",
+        )
+    colours = model_colours(models)
+    for model in models:
+        pts = sorted(
+            (r for r in scan_rows if (r["setting"], int(r["n_train"])) == model),
+            key=lambda r: float(r["distance_A"]),
+        )
+        x = np.array([float(r["distance_A"]) for r in pts])
+        y = np.array([float(r["energy_rel_kcal_mol"]) for r in pts])
+        wavenumber = freqs[model]["wavenumber_cm1"]
+        label = f"{model_label(*model)}: {_fmt(wavenumber, 0)} cm⁻¹"
+        ax_scan.plot(
+            x, y, color=colours[model], linestyle=model_linestyle(model[0]), lw=1.3, label=label
+        )
+    ax_scan.set_xlabel(f"{name} distance [Å]")
+    ax_scan.set_ylabel("Relative energy [kcal/mol]")
+    ax_scan.set_title(f"{name} stretch, energy scan", fontsize=10)
+    if ylim is not None:
+        ax_scan.set_ylim(*ylim)
+    else:  # headroom for the legend above the curves
+        bottom, top = ax_scan.get_ylim()
+        n_entries = len(models) + int(np.any(sampled))
+        free = 0.12 / max(panel_size[1] - 0.6, 0.5) * n_entries + 0.04
+        ax_scan.set_ylim(bottom, bottom + (top - bottom) / max(1.0 - free, 0.4))
+    ax_scan.legend(fontsize=7, frameon=False, loc="upper center")
+    for ax in (ax_hist, ax_scan):
+        ax.grid(True, alpha=0.3)
+    return fig
+
+
+def frequency_table_markdown(
+    frequencies, *, molecule: str | None = None, bonds: Sequence[str] | None = None
+) -> str:
+    """Markdown table of harmonic wavenumbers (cm^-1), one row per model, one column per
+    bond. With a single bond (``bonds=["O-H"]``) the fit's force constant, equilibrium
+    distance and fit range are given as well."""
+    rows, source = load_rows(frequencies, "harmonic frequencies", FREQUENCY_COLUMNS)
+    if molecule is not None:
+        rows = [r for r in rows if r["molecule"] == molecule]
+    if bonds is not None:
+        rows = [r for r in rows if r["bond"] in bonds]
+    title = "Harmonic wavenumbers of 1D bond scans [cm⁻¹]"
+    if not rows:
+        return f"{title}\n\n_No harmonic frequencies in {source}._\n"
+    molecules = sorted({r["molecule"] for r in rows})
+    found = sorted(
+        {r["bond"] for r in rows},
+        key=lambda b: (BOND_ORDER.index(b) if b in BOND_ORDER else len(BOND_ORDER), str(b)),
+    )
+    detail = len(found) == 1
+    lead = ["Molecule"] if len(molecules) > 1 else []
+    if detail:
+        header = [*lead, "Model", f"{pretty_bond(found[0])} wavenumber [cm⁻¹]"]
+        header += ["Force constant [eV/Å²]", "r₀ [Å]", "Fit range [Å]"]
+    else:
+        header = [*lead, "Model", *(f"{pretty_bond(b)} [cm⁻¹]" for b in found)]
+    body = []
+    for mol in molecules:
+        by_key = {
+            (r["setting"], int(r["n_train"]), r["bond"]): r for r in rows if r["molecule"] == mol
+        }
+        for model in sorted({k[:2] for k in by_key}, key=model_sort_key):
+            cells = [*([mol] if lead else []), model_label(*model)]
+            if detail:
+                r = by_key[(*model, found[0])]
+                cells += [
+                    _fmt(r["wavenumber_cm1"], 0),
+                    _fmt(r.get("force_constant_eV_A2"), 2),
+                    _fmt(r.get("r0_A"), 4),
+                    f"{_fmt(r.get('fit_lo_A'), 3)}–{_fmt(r.get('fit_hi_A'), 3)}",
+                ]
+            else:
+                cells += [
+                    _fmt(by_key[(*model, b)]["wavenumber_cm1"], 0) if (*model, b) in by_key else "–"
+                    for b in found
+                ]
+            body.append(cells)
+    return f"{title}\n\n" + markdown_table(header, body)
+
+
+__all__ = ["frequency_table_markdown", "plot_bond_analysis"]

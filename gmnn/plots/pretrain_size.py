@@ -1,0 +1,170 @@
+"""Fig. 3: test RMSE of fine-tuned models against the pre-training set size.
+
+Reads two tidy tables of :mod:`gmnn.analysis.aggregate` (CSV paths or lists of row dicts):
+
+- ``table``: molecule, setting (finetune_E | finetune_EF), n_train (fine-tuning set size),
+  n_pretrain (pre-training set size), n_seeds, ``{energy,force}_{rmse,mae}_{mean,sem}``;
+- ``fig2_curves``: the learning curves of Fig. 2 (molecule, setting, n_train, ...), whose
+  ``scratch_EF`` rows at the fine-tuning sizes are the from-scratch reference lines.
+
+Figures are plain :class:`matplotlib.figure.Figure` objects (no pyplot state).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.ticker import NullLocator
+
+from gmnn.plots.learning_curves import ROWS, SETTING_STYLE, _ordered
+from gmnn.plots.spectra import finite, load_rows
+
+# Columns of Fig. 3 (the paper: aspirin and malonaldehyde); others follow, sorted.
+MOLECULE_ORDER = ("aspirin", "malonaldehyde")
+# Curve colour per fine-tuning set size (ascending) and colour of its from-scratch line
+# (the paper: black for 128, red for 950).
+CURVE_COLOURS = ("#1f4e9c", "#2ca02c", "#8e44ad", "#e6862b")
+REFERENCE_COLOURS = ("black", "red", "#7f8c8d", "#8c564b")
+REFERENCE_SETTING = "scratch_EF"
+KEY_COLUMNS = ("molecule", "setting", "n_train", "n_pretrain")
+
+
+def _positive_band(y, sem):
+    """Lower/upper edges of y ± sem, NaN SEM -> no width; lower edge kept positive (log)."""
+    sem = np.where(np.isfinite(sem), sem, 0.0)
+    return np.maximum(y - sem, y * 0.05), y + sem
+
+
+def plot_pretrain_size(
+    table,
+    fig2_curves,
+    metric: str = "rmse",
+    *,
+    molecules: Sequence[str] | None = None,
+    settings: Sequence[str] | None = None,
+    panel_size: tuple[float, float] = (3.1, 2.5),
+) -> Figure:
+    """Fig. 3: columns = molecules, rows = energy / force ``metric`` (rmse or mae), against
+    the pre-training set size (log2 axis, log y). One line per (setting, n_train), E+F solid
+    and E dashed, colour per fine-tuning size, with a ±1 SEM band (none for one seed).
+    Horizontal lines: from-scratch E+F models of Fig. 2 at each fine-tuning size, with
+    their SEM as a light band. A missing reference row is a ValueError naming it.
+    """
+    if metric not in ("rmse", "mae"):
+        raise ValueError(f"metric must be 'rmse' or 'mae', got {metric!r}")
+    columns = [f"{c.format(metric=metric)}_{s}" for c, _ in ROWS.values() for s in ("mean", "sem")]
+    rows, source = load_rows(table, "pre-training size", [*KEY_COLUMNS, *columns])
+    refs, ref_source = load_rows(
+        fig2_curves, "Fig. 2 learning curves", ["molecule", "setting", "n_train", *columns]
+    )
+    if not rows:
+        raise ValueError(f"{source}: no rows to plot")
+    present = _ordered((r["molecule"] for r in rows), MOLECULE_ORDER)
+    molecules = list(molecules) if molecules else present
+    absent = [m for m in molecules if m not in present]
+    if absent:
+        raise ValueError(f"{source}: no rows for molecule(s) {absent}")
+    settings = list(settings) if settings else _ordered((r["setting"] for r in rows), SETTING_STYLE)
+    sizes = sorted({int(r["n_train"]) for r in rows})
+    pretrain_sizes = sorted({int(r["n_pretrain"]) for r in rows})
+
+    reference = {}
+    for molecule in molecules:
+        for n_train in sorted({int(r["n_train"]) for r in rows if r["molecule"] == molecule}):
+            match = [
+                r
+                for r in refs
+                if r["molecule"] == molecule
+                and r["setting"] == REFERENCE_SETTING
+                and int(r["n_train"]) == n_train
+            ]
+            if not match or not all(finite(match[0][c]) for c in columns if c.endswith("_mean")):
+                raise ValueError(
+                    f"{ref_source}: no {REFERENCE_SETTING} reference for "
+                    f"(molecule, n_train) = ({molecule!r}, {n_train}) with finite {metric} means"
+                )
+            reference[molecule, n_train] = match[0]
+
+    ncol = len(molecules)
+    fig = Figure(
+        figsize=(panel_size[0] * ncol + 0.6, panel_size[1] * 2 + 1.0), layout="constrained"
+    )
+    axes = fig.subplots(2, ncol, squeeze=False, sharex=True)
+    for col, molecule in enumerate(molecules):
+        for row_i, (column, ylabel) in enumerate(ROWS.values()):
+            ax = axes[row_i, col]
+            column = column.format(metric=metric)
+            for setting in settings:
+                label0, _, style, marker = SETTING_STYLE.get(setting, (setting, None, "-", "^"))
+                for k, n_train in enumerate(sizes):
+                    pts = sorted(
+                        (
+                            r
+                            for r in rows
+                            if r["molecule"] == molecule
+                            and r["setting"] == setting
+                            and int(r["n_train"]) == n_train
+                        ),
+                        key=lambda r: int(r["n_pretrain"]),
+                    )
+                    if not pts:
+                        continue
+                    colour = CURVE_COLOURS[k % len(CURVE_COLOURS)]
+                    x = np.array([int(r["n_pretrain"]) for r in pts], float)
+                    y = np.array([float(r[f"{column}_mean"]) for r in pts])
+                    sem = np.array([float(r[f"{column}_sem"]) for r in pts])
+                    ax.plot(
+                        x,
+                        y,
+                        linestyle=style,
+                        marker=marker,
+                        markersize=3.5,
+                        color=colour,
+                        label=f"{label0}, {n_train}",
+                    )
+                    if np.any(np.isfinite(sem) & (sem > 0)):
+                        ax.fill_between(x, *_positive_band(y, sem), color=colour, alpha=0.2, lw=0)
+            for k, n_train in enumerate(sizes):
+                ref = reference.get((molecule, n_train))
+                if ref is None:
+                    continue
+                colour = REFERENCE_COLOURS[k % len(REFERENCE_COLOURS)]
+                value, sem = float(ref[f"{column}_mean"]), float(ref[f"{column}_sem"])
+                ax.axhline(value, color=colour, lw=1.2, label=f"from scratch (E+F), {n_train}")
+                if finite(sem) and sem > 0:
+                    ax.axhspan(*_positive_band(value, sem), color=colour, alpha=0.1, lw=0)
+            ax.set_xscale("log", base=2)
+            ax.set_yscale("log")
+            ax.grid(True, which="major", alpha=0.3)
+            if col == 0:
+                ax.set_ylabel(ylabel.format(METRIC=metric.upper()))
+            if row_i == 0:
+                ax.set_title(molecule.capitalize())
+            else:
+                ax.set_xlabel("Pre-training set size")
+            ax.set_xticks(
+                pretrain_sizes,
+                [str(s) for s in pretrain_sizes],
+                rotation=45 if len(pretrain_sizes) > 3 else 0,
+            )
+            ax.xaxis.set_minor_locator(NullLocator())
+    handles, labels = {}, []
+    for ax in axes.flat:
+        for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
+            if lab not in handles:
+                handles[lab] = h
+                labels.append(lab)
+    fig.legend(
+        [handles[lab] for lab in labels],
+        labels,
+        loc="outside lower center",
+        ncol=min(len(labels), 3 if ncol > 1 else 2),
+        frameon=False,
+        fontsize=8,
+    )
+    return fig
+
+
+__all__ = ["plot_pretrain_size"]

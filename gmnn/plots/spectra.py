@@ -1,0 +1,393 @@
+"""Vibrational power spectra of MD runs (Fig. 4, Figs. S3-S5) and their fitted peaks.
+
+Reads the tidy tables of the MD analysis (CSV paths or lists of row dicts):
+
+- ``spectra``: molecule, setting, n_train, temperature_K, seed, wavenumber_cm1, intensity
+  (each run's spectrum normalised to unit area on a common grid);
+- ``runs``: one row per MD run: molecule, setting, n_train, temperature_K, seed,
+  steps_requested, steps_done, time_ps, diverged (0/1), reason, seconds_per_step,
+  production_ps (a run that diverged before its production period has no spectrum);
+- ``peaks`` (optional): molecule, setting, n_train, temperature_K, seed, band (C-H | O-H),
+  center_cm1, fwhm_cm1, method.
+
+A diverged run is shown, never dropped: its legend entry says when and why it diverged,
+and without a spectrum it is a legend entry without a curve. The helpers for model labels
+and colours here are shared by the other MD figures (:mod:`gmnn.plots.bonds`).
+Figures are plain :class:`matplotlib.figure.Figure` objects (no pyplot state).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+
+from gmnn.analysis.aggregate import mean_sem, read_table
+from gmnn.plots.learning_curves import SETTING_STYLE
+
+# Characteristic stretch regions (cm^-1), shaded lightly: (label, low, high, colour).
+BANDS = (
+    ("C–H", 2600.0, 3400.0, "#7f8c8d"),
+    ("O–H", 3300.0, 4200.0, "#b7950b"),
+)
+BAND_ORDER = ("C-H", "O-H")
+
+# Order of models in legends and tables: pre-trained, then the paper's settings.
+SETTING_ORDER = ("pretrain", "scratch_EF", "finetune_EF", "finetune_E", "scratch_E")
+PRETRAIN_COLOUR = "black"
+# Colours for a second model of the same setting (e.g. fine-tuned on 128 and on 950).
+EXTRA_COLOURS = ("#2ca02c", "#8e44ad", "#e6862b", "#17becf", "#8c564b", "#bcbd22")
+SEED_STYLES = ("-", "--", ":", "-.")
+
+_PREFIX = {"scratch": "from scratch", "finetune": "fine-tuned"}
+_SUFFIX = {"E": "(E)", "EF": "(E+F)", "F": "(F)"}
+
+SPECTRA_COLUMNS = (
+    "molecule",
+    "setting",
+    "n_train",
+    "temperature_K",
+    "seed",
+    "wavenumber_cm1",
+    "intensity",
+)
+RUN_COLUMNS = ("molecule", "setting", "n_train", "temperature_K", "seed", "time_ps", "diverged")
+PEAK_COLUMNS = ("molecule", "setting", "n_train", "temperature_K", "seed", "band", "center_cm1")
+
+
+# --- helpers shared by the MD figures -------------------------------------------------------
+
+
+def load_rows(table, name: str, columns: Sequence[str] = ()) -> tuple[list[dict], str]:
+    """Rows of ``table`` (CSV path or rows) and a name for messages (the path, or ``name``).
+
+    Raises ValueError naming the file when it lacks one of ``columns``.
+    """
+    if table is None:
+        rows, source = [], f"the {name} table"
+    elif isinstance(table, (str, os.PathLike)):
+        rows, source = read_table(table), str(table)
+    else:
+        rows, source = list(table), f"the {name} table"
+    if rows and columns:
+        missing = [c for c in columns if c not in rows[0]]
+        if missing:
+            raise ValueError(f"{source}: missing column(s) {missing}")
+    return rows, source
+
+
+def model_label(setting: str, n_train) -> str:
+    """Legend label of a model: ``fine-tuned, 128 (E+F)``, ``pre-trained (DFT)``."""
+    if setting == "pretrain":
+        return "pre-trained (DFT)"
+    kind, _, labels = setting.partition("_")
+    if kind in _PREFIX and labels in _SUFFIX:
+        return f"{_PREFIX[kind]}, {int(n_train)} {_SUFFIX[labels]}"
+    return f"{setting}, {n_train}"
+
+
+def model_sort_key(model: tuple) -> tuple:
+    setting, n_train = model
+    rank = SETTING_ORDER.index(setting) if setting in SETTING_ORDER else len(SETTING_ORDER)
+    return rank, setting, int(n_train)
+
+
+def model_colours(models: Sequence[tuple]) -> dict:
+    """A colour per (setting, n_train): the setting's colour of Fig. 2, black for the
+    pre-trained model; further models of an already coloured setting get extra colours."""
+    colours, used, extra = {}, set(), iter(EXTRA_COLOURS * 4)
+    for model in dict.fromkeys(models):
+        setting = model[0]
+        colour = (
+            PRETRAIN_COLOUR if setting == "pretrain" else SETTING_STYLE.get(setting, (0, None))[1]
+        )
+        if colour is None or colour in used:
+            colour = next(c for c in extra if c not in used)
+        colours[model] = colour
+        used.add(colour)
+    return colours
+
+
+def model_linestyle(setting: str) -> str:
+    return SETTING_STYLE[setting][2] if setting in SETTING_STYLE else "-"
+
+
+def truthy(value) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "y")
+    return bool(value) and not (isinstance(value, float) and math.isnan(value))
+
+
+def finite(value) -> bool:
+    try:
+        return math.isfinite(float(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def same_temperature(a, b) -> bool:
+    return math.isclose(float(a), float(b), rel_tol=0, abs_tol=1e-6)
+
+
+def pick_molecule(rows: Sequence[dict], molecule: str | None, source: str) -> str:
+    """``molecule``, or the only molecule of ``rows`` (ValueError when ambiguous or absent)."""
+    names = sorted({str(r["molecule"]) for r in rows})
+    if molecule is not None:
+        if molecule not in names:
+            raise ValueError(f"{source}: no rows for molecule {molecule!r} (has {names})")
+        return molecule
+    if len(names) != 1:
+        raise ValueError(f"{source}: {len(names) or 'no'} molecules {names}; pass molecule=")
+    return names[0]
+
+
+def pretty_bond(bond: str) -> str:
+    return str(bond).replace("-", "–")
+
+
+def _fmt(value, digits: int = 0) -> str:
+    return f"{float(value):.{digits}f}" if finite(value) else "n/a"
+
+
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+# --- spectra ---------------------------------------------------------------------------------
+
+
+def _normalise_panels(panels) -> list[list[tuple[str, int]]]:
+    out = []
+    for panel in panels:
+        models = [(str(setting), int(n_train)) for setting, n_train in panel]
+        if not models:
+            raise ValueError("every panel needs at least one (setting, n_train) model")
+        out.append(models)
+    if not out:
+        raise ValueError("no panels to plot")
+    return out
+
+
+def _divergence_note(run: dict) -> str:
+    note = f"diverged at {float(run['time_ps']):.1f} ps"
+    reason = str(run.get("reason", "") or "").strip()
+    if reason and reason.lower() != "nan":
+        note += f" ({reason})"
+    return note
+
+
+def plot_spectra(
+    spectra,
+    runs,
+    panels,
+    temperature_K: float,
+    xlim: tuple[float, float] = (0, 4200),
+    *,
+    peaks=None,
+    molecule: str | None = None,
+    title: str | None = None,
+    average_seeds: bool = False,
+    bands=BANDS,
+    panel_size: tuple[float, float] = (6.4, 2.4),
+) -> Figure:
+    """Fig. 4 / S3-S5: power spectra at ``temperature_K``, one panel per entry of ``panels``.
+
+    ``panels`` lists the models to overlay per panel, each a (setting, n_train) pair, e.g.
+    Fig. 4 = ``[[("scratch_EF", 950), ("finetune_EF", 128)], [("scratch_E", 950),
+    ("finetune_E", 950)]]``. Every MD run of a model is a curve (line style per seed when
+    there are several); with ``average_seeds`` the runs that did not diverge are averaged
+    into one curve. Diverged runs keep their own entry, "diverged at X ps (reason)", without
+    a curve when they have no spectrum. ``peaks`` marks fitted peak centres with ticks at
+    the bottom of the panel. ``molecule`` defaults to the only one in ``runs``.
+    """
+    panels = _normalise_panels(panels)
+    run_rows, run_src = load_rows(runs, "MD runs", RUN_COLUMNS)
+    spec_rows, spec_src = load_rows(spectra, "spectra", SPECTRA_COLUMNS)
+    peak_rows, _ = load_rows(peaks, "peaks", PEAK_COLUMNS)
+    if not run_rows:
+        raise ValueError(f"{run_src}: no MD runs")
+    molecule = pick_molecule(run_rows, molecule, run_src)
+
+    def here(r):
+        return r["molecule"] == molecule and same_temperature(r["temperature_K"], temperature_K)
+
+    run_rows = [r for r in run_rows if here(r)]
+    curves: dict[tuple, list] = {}
+    for r in spec_rows:
+        if here(r):
+            key = (r["setting"], int(r["n_train"]), r["seed"])
+            curves.setdefault(key, []).append((float(r["wavenumber_cm1"]), float(r["intensity"])))
+    curves = {k: np.array(sorted(v)).T for k, v in curves.items()}
+    peak_rows = [r for r in peak_rows if here(r) and finite(r["center_cm1"])]
+
+    colours = model_colours([m for panel in panels for m in panel])
+    fig = Figure(figsize=(panel_size[0], panel_size[1] * len(panels) + 0.5), layout="constrained")
+    axes = fig.subplots(len(panels), 1, squeeze=False, sharex=True)[:, 0]
+    for ax, models in zip(axes, panels, strict=True):
+        handles, labels, ymax = [], [], 0.0
+        for model in models:
+            setting, n_train = model
+            colour = colours[model]
+            base = model_label(setting, n_train)
+            model_runs = sorted(
+                (r for r in run_rows if r["setting"] == setting and int(r["n_train"]) == n_train),
+                key=lambda r: r["seed"],
+            )
+            if not model_runs:
+                raise ValueError(
+                    f"{run_src}: no MD run of {molecule} {setting} n_train={n_train} "
+                    f"at {temperature_K:g} K"
+                )
+            drawn = []  # (run, label, linestyle, spectrum, diverged)
+            for i, run in enumerate(model_runs):
+                diverged = truthy(run["diverged"])
+                spectrum = curves.get((setting, n_train, run["seed"]))
+                if (
+                    spectrum is None
+                    and not diverged
+                    and float(run.get("production_ps", 1) or 0) > 0
+                ):
+                    raise ValueError(
+                        f"{spec_src}: no spectrum of {molecule} {setting} n_train={n_train} "
+                        f"seed={run['seed']} at {temperature_K:g} K (the run did not diverge)"
+                    )
+                label = base + (f", seed {run['seed']}" if len(model_runs) > 1 else "")
+                if diverged:
+                    label += ": " + _divergence_note(run)
+                if spectrum is None:
+                    label += ", no spectrum" if diverged else ": no spectrum (no production)"
+                    handles.append(Line2D([], [], color=colour, linestyle="none", marker="x"))
+                    labels.append(label)
+                    continue
+                drawn.append((run, label, SEED_STYLES[i % len(SEED_STYLES)], spectrum, diverged))
+            if average_seeds:
+                good = [d for d in drawn if not d[4]]
+                if good:
+                    grid = good[0][3][0]
+                    mean = np.mean([np.interp(grid, *d[3]) for d in good], axis=0)
+                    label = base + (f" (mean of {len(good)} runs)" if len(good) > 1 else "")
+                    (line,) = ax.plot(grid, mean, color=colour, lw=1.1, label=label)
+                    handles.append(line)
+                    labels.append(label)
+                    ymax = max(ymax, _max_in(grid, mean, xlim))
+                drawn = [(run, lab, ":", s, d) for run, lab, _, s, d in drawn if d]
+            for _run, label, style, spectrum, _ in drawn:
+                (line,) = ax.plot(
+                    spectrum[0], spectrum[1], color=colour, lw=1.0, linestyle=style, label=label
+                )
+                handles.append(line)
+                labels.append(label)
+                ymax = max(ymax, _max_in(spectrum[0], spectrum[1], xlim))
+            seeds = [d[0]["seed"] for d in drawn] + (
+                [r["seed"] for r in model_runs if not truthy(r["diverged"])]
+                if average_seeds
+                else []
+            )
+            centres = [
+                float(p["center_cm1"])
+                for p in peak_rows
+                if p["setting"] == setting and int(p["n_train"]) == n_train and p["seed"] in seeds
+            ]
+            if centres:
+                ax.vlines(
+                    centres, 0.0, 0.07, colors=colour, lw=1.4, transform=ax.get_xaxis_transform()
+                )
+        # headroom above the curves: band names, then the legend (one line per entry)
+        line = 0.14 / max(panel_size[1] - 0.45, 0.5)
+        data_top = max(0.35, 1.0 - line * len(labels) - 0.16)
+        for name, lo, hi, colour in bands:
+            if hi > xlim[0] and lo < xlim[1]:
+                ax.axvspan(lo, hi, color=colour, alpha=0.08, lw=0, zorder=0)
+                ax.text(
+                    (max(lo, xlim[0]) + min(hi, xlim[1])) / 2,
+                    data_top + 0.01,
+                    name,
+                    transform=ax.get_xaxis_transform(),
+                    ha="center",
+                    va="bottom",
+                    fontsize=8,
+                    color=colour,
+                )
+        ax.set_xlim(*xlim)
+        ax.set_ylim(0, (ymax if ymax > 0 else 1.0) * 1.02 / data_top)
+        ax.set_yticks([])
+        ax.set_ylabel("Intensity [arb. units]")
+        ax.legend(handles, labels, loc="upper left", fontsize=7.5, frameon=False)
+    axes[-1].set_xlabel("Wavenumber [cm$^{-1}$]")
+    fig.suptitle(title if title is not None else f"{molecule.capitalize()}, {temperature_K:g} K")
+    return fig
+
+
+def _max_in(x, y, xlim) -> float:
+    inside = (x >= xlim[0]) & (x <= xlim[1]) & np.isfinite(y)
+    return float(np.max(y[inside])) if np.any(inside) else 0.0
+
+
+def peaks_table_markdown(
+    peaks,
+    *,
+    molecule: str | None = None,
+    models: Sequence[tuple] | None = None,
+    temperatures: Sequence[float] | None = None,
+) -> str:
+    """Markdown table of fitted peak centres (cm^-1): one row per model, one column per
+    (band, temperature); mean ± SEM (n) over seeds where there are several."""
+    rows, source = load_rows(peaks, "peaks", PEAK_COLUMNS)
+    if models is not None:
+        wanted = {(str(s), int(n)) for s, n in models}
+        rows = [r for r in rows if (r["setting"], int(r["n_train"])) in wanted]
+    if temperatures is not None:
+        rows = [
+            r for r in rows if any(same_temperature(r["temperature_K"], t) for t in temperatures)
+        ]
+    if molecule is not None:
+        rows = [r for r in rows if r["molecule"] == molecule]
+    title = "Fitted peak centres [cm⁻¹]"
+    if not rows:
+        return f"{title}\n\n_No fitted peaks in {source}._\n"
+    molecules = sorted({r["molecule"] for r in rows})
+    bands = sorted({r["band"] for r in rows}, key=lambda b: (b not in BAND_ORDER, str(b)))
+    temps = sorted({float(r["temperature_K"]) for r in rows})
+    columns = [(b, t) for t in temps for b in bands]
+    header = (["Molecule"] if len(molecules) > 1 else []) + ["Model"]
+    header += [f"{pretty_bond(b)}, {t:g} K" for b, t in columns]
+    body = []
+    for mol in molecules:
+        mol_rows = [r for r in rows if r["molecule"] == mol]
+        for model in sorted(
+            {(r["setting"], int(r["n_train"])) for r in mol_rows}, key=model_sort_key
+        ):
+            cells = []
+            for band, temp in columns:
+                values = [
+                    float(r["center_cm1"])
+                    for r in mol_rows
+                    if (r["setting"], int(r["n_train"])) == model
+                    and r["band"] == band
+                    and same_temperature(r["temperature_K"], temp)
+                    and finite(r["center_cm1"])
+                ]
+                mean, sem = mean_sem(values)
+                if not values:
+                    cells.append("–")
+                elif len(values) == 1:
+                    cells.append(_fmt(mean))
+                else:
+                    cells.append(f"{_fmt(mean)} ± {_fmt(sem)} (n={len(values)})")
+            body.append(([mol] if len(molecules) > 1 else []) + [model_label(*model), *cells])
+    methods = sorted({str(r.get("method", "")) for r in rows} - {""})
+    note = (
+        f"\n\nPeak fit: {', '.join(methods)}; mean ± SEM over seeds where several."
+        if methods
+        else ""
+    )
+    return f"{title}{note}\n\n" + markdown_table(header, body)
+
+
+__all__ = ["BANDS", "model_label", "peaks_table_markdown", "plot_spectra"]
