@@ -180,7 +180,7 @@ def test_fig4_spectra_with_diverged_run(tmp_path):
     assert len(top.get_lines()) == 2 and len(bottom.get_lines()) == 1  # diverged: no curve
     assert _legend(top) == ["from scratch, 950 (E+F)", "fine-tuned, 128 (E+F)"]
     assert _legend(bottom) == [
-        "from scratch, 950 (E): diverged at 2.5 ps (max force > 20 eV/Å), no spectrum",
+        "from scratch, 950 (E): diverged at 2.5 ps:\nmax force > 20 eV/Å, no spectrum",
         "fine-tuned, 950 (E)",
     ]
     assert bottom.get_xlabel() == "Wavenumber [cm$^{-1}$]"
@@ -198,7 +198,7 @@ def test_spectra_diverged_with_spectrum_and_seeds(tmp_path):
     fig = plot_spectra(spectra, runs, FIG4, 100, title="S3")
     bottom = fig.axes[1]
     assert len(bottom.get_lines()) == 4  # 2 models x 2 seeds, diverged run drawn at 100 K
-    assert "from scratch, 950 (E), seed 0: diverged at 14.0 ps (max force > 20 eV/Å)" in (
+    assert "from scratch, 950 (E), seed 0: diverged at 14.0 ps:\nmax force > 20 eV/Å" in (
         _legend(bottom)
     )
     assert fig.get_suptitle() == "S3"

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import os
+import textwrap
 from collections.abc import Sequence
 
 import numpy as np
@@ -178,7 +179,8 @@ def _divergence_note(run: dict) -> str:
     note = f"diverged at {float(run['time_ps']):.1f} ps"
     reason = str(run.get("reason", "") or "").strip()
     if reason and reason.lower() != "nan":
-        note += f" ({reason})"
+        # on lines of its own, so that a long reason does not widen the figure
+        note += ":\n" + textwrap.fill(reason, width=60)
     return note
 
 
