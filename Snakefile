@@ -26,7 +26,7 @@ include: "rules/data.smk"
 
 
 # Rule files written alongside this one; each is used once it exists.
-for optional in ("embedded", "experiments", "figures"):
+for optional in ("embedded", "experiments", "pretrain_size", "md", "figures"):
     if (Path(workflow.basedir) / "rules" / f"{optional}.smk").exists():
 
         include: f"rules/{optional}.smk"

@@ -175,6 +175,8 @@ def cmd_md(args):
         seed=args.seed,
         trajectory=args.trajectory,
         interval=args.interval,
+        checkpoint=args.checkpoint,
+        checkpoint_interval=args.checkpoint_interval,
     )
     if args.summary:
         atomic_write_json(args.summary, summary)
@@ -238,6 +240,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--interval", type=int, default=10, help="steps between frames")
     p.add_argument("--trajectory", default=None, help="ASE .traj output")
     p.add_argument("--summary", default=None, help="JSON summary output")
+    p.add_argument(
+        "--checkpoint",
+        default=None,
+        help="resumable state (.npz): rerunning the same command continues from it",
+    )
+    p.add_argument("--checkpoint-interval", type=int, default=1000, help="steps")
     p.set_defaults(func=cmd_md)
 
     p = sub.add_parser("info", help="print a model's metadata")

@@ -53,3 +53,48 @@ def claim_checkpoint(out_dir, request: dict, log: logging.Logger) -> dict:
             log.info("%s: resuming from checkpoint", out_dir)
     atomic_write_json(request_file, request)
     return request
+
+
+def evaluate_on_split(model_dir, data_path, split_path, record: dict, log=None) -> dict:
+    """Test errors of the model in ``model_dir`` on the test part of a split.
+
+    ``record`` (molecule, setting, n_train, seed, test_set, ...) is returned with the
+    errors of :func:`gmnn.analysis.error_metrics` (kcal/mol, kcal/mol/Å), the data's
+    checksum and the model's training summary added: one ``metrics.json`` of the pipeline.
+    """
+    import math
+
+    from gmnn.analysis import error_metrics
+    from gmnn.data import file_sha256, load_split, read_h5
+    from gmnn.io import load_model
+
+    model_dir = Path(model_dir)
+    model = load_model(model_dir)
+    trained = model.provenance
+    if record.get("n_train") is not None and trained.get("n_train") != record["n_train"]:
+        raise ValueError(
+            f"{model_dir}: trained on {trained.get('n_train')} structures, "
+            f"expected {record['n_train']}"
+        )
+    test = read_h5(data_path)[load_split(split_path).test]
+    if log:
+        log.info(
+            "evaluating %s on %d %s test structures", model_dir, len(test), record.get("test_set")
+        )
+    metrics = error_metrics(model, test)
+    training = {k: trained.get(k) for k in ("epochs_run", "best_epoch", "n_valid")}
+    # strict JSON: validation metrics a run lacks (E-only: forces) are left out, not NaN
+    best_valid = trained.get("best_valid") or {}
+    training["best_valid"] = {k: v for k, v in best_valid.items() if math.isfinite(v)}
+    out = dict(record)
+    out.update(metrics)
+    out.update(
+        {
+            "model": str(model_dir),
+            "test_data": str(data_path),
+            "test_data_sha256": file_sha256(data_path),
+            "split": str(split_path),
+            "training": training,
+        }
+    )
+    return out

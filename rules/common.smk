@@ -29,6 +29,16 @@ def md17_data(molecule, level):
     return f"data/md17/{molecule}/{level}.h5"
 
 
+def dft_train_sizes(molecule):
+    """Pre-training set sizes of `molecule`: md17.dft.n_train, and Fig. 3's grid for its
+    molecules (nested in one split: train[:N])."""
+    sizes = {MD17["dft"]["n_train"]}
+    fig3 = config.get("pretrain_size")
+    if fig3 and molecule in fig3["molecules"]:
+        sizes.update(fig3["sizes"])
+    return sorted(sizes)
+
+
 def md17_split(molecule, level, seed):
     """Split JSON of `md17_data(molecule, level)`; cc: `train[:n]` for every n in train_sizes."""
     return f"data/splits/md17/{molecule}/{level}_seed{seed}.json"
@@ -226,6 +236,92 @@ def md17_raw(wildcards):
 
 
 # --------------------------------------------------------------------------------------------
+# Figs. 3, 4 and S1-S5 (rules/pretrain_size.smk, rules/md.smk, rules/figures.smk); the path
+# constants they use (FIG2_*, FIG3_*) are defined in those rule files.
+
+
+def fig3_pretrained(molecule, npre, seed):
+    """Directory of the model pre-trained on `npre` DFT structures (Fig. 2's at n_train)."""
+    if int(npre) == MD17["dft"]["n_train"]:
+        return FIG2_PRETRAINED.format(molecule=molecule, seed=seed)
+    return FIG3_PRETRAINED.format(molecule=molecule, npre=npre, seed=seed)
+
+
+def fig3_metrics(molecule, npre, setting, n, seed):
+    if int(npre) == MD17["dft"]["n_train"]:
+        return FIG2_METRICS.format(molecule=molecule, setting=setting, n=n, seed=seed)
+    return FIG3_METRICS.format(
+        molecule=molecule, npre=npre, setting=setting, n=n, seed=seed
+    )
+
+
+def md_models():
+    """(setting, n) of the five models the spectra compare (Figs. 4, S3-S5)."""
+    small, large = MD["sizes"]["small"], MD["sizes"]["large"]
+    return [
+        ("scratch_EF", large),
+        ("finetune_EF", small),
+        ("scratch_E", large),
+        ("finetune_E", large),
+        ("finetune_EF", large),
+    ]
+
+
+def bond_models():
+    """(setting, n) of the four potentials of Figs. S1/S2 (pretrain: DFT set size)."""
+    small, large = MD["sizes"]["small"], MD["sizes"]["large"]
+    return [
+        ("pretrain", MD17["dft"]["n_train"]),
+        ("scratch_EF", large),
+        ("finetune_EF", small),
+        ("finetune_E", large),
+    ]
+
+
+def md_paths(pattern):
+    return [
+        pattern.format(molecule=MD["molecule"], setting=s, n=n, seed=MD["seed"], temp=t)
+        for s, n in md_models()
+        for t in MD["temperatures_K"]
+    ]
+
+
+def md_steps():
+    return int(
+        round((MD["equilibration_ps"] + MD["production_ps"]) * 1000 / MD["timestep_fs"])
+    )
+
+
+def model_files(molecule, setting, n, seed):
+    if setting == "pretrain":
+        directory = FIG2_PRETRAINED.format(molecule=molecule, seed=seed)
+    else:
+        directory = FIG2_MODEL.format(
+            molecule=molecule, setting=setting, n=n, seed=seed
+        )
+    return [f"{directory}/model.json", f"{directory}/weights.npz"]
+
+
+# Spectra figures: name -> temperature and panels of (setting, size) pairs (Sec. 3.1, SI).
+def spectra_figures():
+    if not MD:
+        return {}
+    small, large = MD["sizes"]["small"], MD["sizes"]["large"]
+    hot, cold = max(MD["temperatures_K"]), min(MD["temperatures_K"])
+    main = [
+        [["scratch_EF", large], ["finetune_EF", small]],
+        [["scratch_E", large], ["finetune_E", large]],
+    ]
+    sizes = [[["finetune_EF", small], ["finetune_EF", large]]]
+    return {
+        "fig4": (hot, main),
+        "figS3": (cold, main),
+        "figS4": (hot, sizes),
+        "figS5": (cold, sizes),
+    }
+
+
+# --------------------------------------------------------------------------------------------
 # Checks the schema cannot express (run at start-up, errors name the key).
 
 
@@ -246,7 +342,11 @@ def check_config():
             n_structures = (
                 config.get("embedded_data", {}).get(level, {}).get("n_structures")
             )
-            n_train = max(sizes) if level == "cc" else MD17[level]["n_train"]
+            n_train = (
+                max(sizes)
+                if level == "cc"
+                else max(max(dft_train_sizes(m)) for m in MOLECULES)
+            )
             needed = n_train + MD17[level]["n_valid"] + (MD17[level].get("n_test") or 0)
             if n_structures is not None and needed > n_structures:
                 problems.append(
@@ -259,8 +359,49 @@ def check_config():
             problems.append(
                 f"sources.md17_ccsd has no entry for md17.molecules {missing}"
             )
+    problems += check_figure_config()
     if problems:
         raise WorkflowError("Invalid configuration:\n  " + "\n  ".join(problems))
+
+
+def check_figure_config():
+    """Figs. 3-4 and S1-S5 use the Fig. 2 grid: their molecules, sizes and settings must
+    be in it."""
+    problems = []
+    fig3 = config.get("pretrain_size")
+    if fig3:
+        missing = [m for m in fig3["molecules"] if m not in MOLECULES]
+        if missing:
+            problems.append(
+                f"pretrain_size.molecules {missing} are not in md17.molecules {MOLECULES}"
+            )
+        sizes = [n for n in fig3["finetune_sizes"] if n not in TRAIN_SIZES]
+        if sizes:
+            problems.append(
+                f"pretrain_size.finetune_sizes {sizes} are not in md17.cc.train_sizes "
+                f"{TRAIN_SIZES} (the from-scratch lines are the Fig. 2 runs)"
+            )
+        if "scratch_EF" not in SETTINGS:
+            problems.append("pretrain_size needs md17.settings to include scratch_EF")
+    md = config.get("md")
+    if md:
+        if md["molecule"] not in MOLECULES:
+            problems.append(
+                f"md.molecule {md['molecule']!r} is not in md17.molecules {MOLECULES}"
+            )
+        for key, n in md["sizes"].items():
+            if n not in TRAIN_SIZES:
+                problems.append(
+                    f"md.sizes.{key}={n} is not in md17.cc.train_sizes {TRAIN_SIZES}"
+                )
+        if md["seed"] not in SEEDS:
+            problems.append(f"md.seed={md['seed']} is not in md17.seeds {SEEDS}")
+        needed = {"scratch_E", "scratch_EF", "finetune_E", "finetune_EF"} - set(
+            SETTINGS
+        )
+        if needed:
+            problems.append(f"md needs md17.settings to include {sorted(needed)}")
+    return problems
 
 
 check_config()

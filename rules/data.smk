@@ -163,7 +163,7 @@ rule split_md17:
         runtime=10,
     params:
         train_sizes=lambda wc: (
-            TRAIN_SIZES if wc.level == "cc" else [MD17["dft"]["n_train"]]
+            TRAIN_SIZES if wc.level == "cc" else dft_train_sizes(wc.molecule)
         ),
         n_valid=lambda wc: MD17[wc.level]["n_valid"],
         n_test=lambda wc: MD17[wc.level].get("n_test"),

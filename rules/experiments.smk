@@ -1,6 +1,6 @@
 # Fig. 2 experiment (Sec. 3.1): pre-train on DFT, train from scratch or fine-tune on
 # coupled-cluster data for every setting, training-set size and seed, evaluate on the
-# coupled-cluster test set, aggregate over seeds.
+# coupled-cluster test set (in the training job), aggregate over seeds.
 #
 #   models/md17/<molecule>/pretrain/seed<S>/model/{model.json,weights.npz}
 #   models/md17/<molecule>/<setting>/n<N>/seed<S>/model/{model.json,weights.npz}
@@ -100,6 +100,7 @@ rule pretrain:
 rule train_cc:
     """Train from scratch (scratch_*) or fine-tune the seed's pre-trained model (finetune_*)
     on the first n coupled-cluster training structures; *_E: energies only, *_EF: both.
+    The same job evaluates the model on the coupled-cluster test set (metrics.json).
     """
     input:
         data=md17_data("{molecule}", "cc"),
@@ -117,6 +118,7 @@ rule train_cc:
     output:
         model_json=f"{FIG2_MODEL}/model.json",
         weights=f"{FIG2_MODEL}/weights.npz",
+        metrics=FIG2_METRICS,
     log:
         "logs/train_cc/{molecule}/{setting}/n{n}/seed{seed}.log",
     benchmark:
@@ -147,42 +149,18 @@ rule train_cc:
         finetune=lambda wc: (
             config["finetune"] if wc.setting.startswith("finetune") else None
         ),
-    script:
-        "../workflow_scripts/train_cc.py"
-
-
-rule evaluate:
-    """Test errors of one coupled-cluster model on the coupled-cluster test set."""
-    input:
-        model_json=f"{FIG2_MODEL}/model.json",
-        weights=f"{FIG2_MODEL}/weights.npz",
-        data=md17_data("{molecule}", "cc"),
-        split=md17_split("{molecule}", "cc", "{seed}"),
-    output:
-        FIG2_METRICS,
-    log:
-        "logs/evaluate/{molecule}/{setting}/n{n}/seed{seed}.log",
-    benchmark:
-        "benchmarks/rules/evaluate/{molecule}/{setting}/n{n}/seed{seed}.tsv"
-    wildcard_constraints:
-        setting=alternatives(FIG2_SETTINGS_KNOWN),
-        n=r"\d+",
-    conda:
-        "../envs/gmnn.yaml"
-    threads: 1
-    resources:
-        mem_mb=4000,
-        runtime=30,
-    params:
         record=lambda wc: {
             "molecule": wc.molecule,
             "setting": wc.setting,
             "n_train": int(wc.n),
             "seed": int(wc.seed),
             "test_set": "cc",
+            "n_pretrain": (
+                MD17["dft"]["n_train"] if wc.setting.startswith("finetune") else None
+            ),
         },
     script:
-        "../workflow_scripts/evaluate.py"
+        "../workflow_scripts/train_cc.py"
 
 
 rule evaluate_pretrain:

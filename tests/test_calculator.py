@@ -190,10 +190,15 @@ def test_cli_train_evaluate_md_info(tmp_path, capsys):
             "5",
             "--summary",
             str(tmp_path / "md.json"),
+            "--checkpoint",
+            str(tmp_path / "md.ckpt.npz"),
+            "--checkpoint-interval",
+            "5",
         ]
     )
     assert rc == 0
     assert json.loads((tmp_path / "md.json").read_text())["steps_done"] == 10
+    assert (tmp_path / "md.ckpt.npz").exists()  # written at step 5
     assert main(["info", str(tmp_path / "ft" / "model")]) == 0
     # bad input: a clear error and exit code 2
     (tmp_path / "bad.xyz").write_text("garbage\n")

@@ -76,6 +76,10 @@ def test_schema_accepts_config_and_embedded_preset():
         ({"sources": {"rmd17": {"sha256": "abc"}}}, "'abc' does not match"),
         ({"embedded_data": {"dft": {"n_structure": 5}}}, "'n_structure' was unexpected"),
         ({"download": {"local_mode": "hardlink"}}, "'hardlink' is not one of"),
+        ({"md": {"temperatures_K": [300, 0]}}, "0 is less than the minimum of 1"),
+        ({"md": {"frction_per_fs": 0.1}}, "'frction_per_fs' was unexpected"),
+        ({"spectra": {"window": "hamming"}}, "'hamming' is not one of"),
+        ({"pretrain_size": {"sizes": [256, 256]}}, "has non-unique elements"),
     ],
 )
 def test_schema_errors_name_the_key_or_value(change, named):
@@ -111,6 +115,14 @@ def test_config_sources_match_the_registry():
             "md17.cc needs 544 structures (training set of 512, n_valid and n_test) but "
             "embedded_data.cc.n_structures is 300",
         ),
+        (  # Figs. 4, S1-S5 use the Fig. 2 models: their molecule must be among them
+            "md:\n  molecule: ethanol\n",
+            "md.molecule 'ethanol' is not in md17.molecules ['methanol']",
+        ),
+        (
+            "pretrain_size:\n  finetune_sizes: [100]\n",
+            "pretrain_size.finetune_sizes [100] are not in md17.cc.train_sizes",
+        ),
         (  # a molecule without a coupled-cluster source (paper-scale config)
             "md17:\n  molecules: [ethanoll]\n",
             "sources.md17_ccsd has no entry for md17.molecules ['ethanoll']",
@@ -125,6 +137,18 @@ def test_dry_run_with_a_bad_config_names_the_key(tmp_path, bad, named):
     result = snakemake("-n", "--configfile", *map(str, configs))
     assert result.returncode != 0
     assert named in result.stderr + result.stdout
+
+
+def test_figure_groups_can_be_switched_off(tmp_path):
+    """`md: null` and `pretrain_size: null`: Fig. 2 alone, no MD or Fig. 3 jobs."""
+    (tmp_path / "off.yaml").write_text("md: null\npretrain_size: null\n")
+    configs = [REPO / "config.yaml", REPO / "presets/embedded.yaml", tmp_path / "off.yaml"]
+    result = snakemake("-n", "--configfile", *map(str, configs), "-d", str(tmp_path / "w"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = result.stdout
+    assert "rule fig2:" in out
+    for rule in ("rule md:", "rule pretrain_size:", "rule spectra_figure:", "rule fig3:"):
+        assert rule not in out
 
 
 def test_dry_run_of_the_data_targets():
@@ -233,6 +257,9 @@ def small_config(fake, rmd17_sha256):
             "cc": {"source": "md17_ccsd", "train_sizes": [8, 16, 32], "n_valid": 8},
             "seeds": [0],
         },
+        # data steps only: the figure groups, whose sizes refer to the paper's grid, are off
+        "pretrain_size": None,
+        "md": None,
     }
 
 

@@ -1,5 +1,6 @@
-"""The Fig. 2 rules (rules/experiments.smk, rules/figures.smk): the paper-scale job graph
-(dry run) and the embedded preset end to end on a tiny grid with stand-in data."""
+"""The pipeline's experiment rules (rules/experiments.smk, pretrain_size.smk, md.smk,
+figures.smk): the paper-scale job graph (dry run), and the embedded preset end to end on a
+tiny grid with stand-in data, every figure included."""
 
 from __future__ import annotations
 
@@ -20,8 +21,10 @@ from _synthetic import emt_structures
 from gmnn.analysis.aggregate import read_table
 from gmnn.data import Structures, write_h5
 
+FIG2_CURVES = "results/md17/fig2_learning_curves.csv"
+
 REPO = Path(__file__).resolve().parents[1]
-EXPERIMENT_RULES = ("pretrain", "train_cc", "evaluate", "evaluate_pretrain", "aggregate", "fig2")
+FIGURES = ("fig2", "fig3", "fig4", "figS1", "figS2", "figS3", "figS4", "figS5")
 
 
 def snakemake(workdir: Path, *args: str, timeout: int = 300) -> subprocess.CompletedProcess:
@@ -63,11 +66,35 @@ def expected_experiment_jobs(config: dict) -> dict[str, int]:
     runs = molecules * len(md17["settings"]) * len(md17["cc"]["train_sizes"]) * seeds
     return {
         "pretrain": molecules * seeds,
-        "train_cc": runs,
-        "evaluate": runs,
+        "train_cc": runs,  # evaluation on the coupled-cluster test set included
         "evaluate_pretrain": 2 * molecules * seeds,  # on the cc and on the dft test set
         "aggregate": 1,
         "fig2": 1,
+    }
+
+
+def expected_figure_jobs(config: dict) -> dict[str, int]:
+    """Jobs of Figs. 3, 4 and S1-S5 on top of Fig. 2's."""
+    fig3, md, seeds = config["pretrain_size"], config["md"], len(config["md17"]["seeds"])
+    n_train = config["md17"]["dft"]["n_train"]
+    new_sizes = len([n for n in fig3["sizes"] if n != n_train])  # n_train: Fig. 2's models
+    molecules = len(fig3["molecules"])
+    runs = 5 * len(md["temperatures_K"])  # five models
+    return {
+        "pretrain_size": molecules * new_sizes * seeds,
+        "finetune_pretrain_size": molecules
+        * new_sizes
+        * len(fig3["settings"])
+        * len(fig3["finetune_sizes"])
+        * seeds,
+        "aggregate_pretrain_size": 1,
+        "fig3": 1,
+        "md": runs,
+        "power_spectrum": runs,
+        "collect_md": 1,
+        "spectra_figure": 4,
+        "bond_analysis": 1,
+        "bond_figure": 2,
     }
 
 
@@ -103,9 +130,26 @@ def test_dry_run_paper_grid(tmp_path):
     assert counts["total"] == sum(v for k, v in counts.items() if k != "total")
     n_experiment = sum(expected.values())
     print(f"config.yaml: {n_experiment} Fig. 2 jobs, {counts['total']} with data preparation")
-    # 5 molecules x 4 settings x 6 sizes x 5 seeds = 600 training + 600 evaluation jobs,
-    # 25 pre-training, 50 pre-trained evaluations, aggregation and figure
-    assert n_experiment == 2 * expected["train_cc"] + 3 * expected["pretrain"] + 2
+    # 5 molecules x 4 settings x 6 sizes x 5 seeds = 600 training jobs (each evaluates its
+    # model), 25 pre-training, 50 pre-trained evaluations, aggregation and figure
+    assert n_experiment == expected["train_cc"] + 3 * expected["pretrain"] + 2 == 677
+
+    # every figure: Fig. 3's grid (2 molecules x 8 new pre-training sizes x 2 settings x
+    # 2 fine-tuning sizes x 5 seeds) and the ten MD runs come on top
+    proc = snakemake(
+        tmp_path,
+        "-n",
+        "--quiet",
+        "rules",
+        "--configfile",
+        str(REPO / "config.yaml"),
+        str(tmp_path / "override.yaml"),
+    )
+    counts = job_stats(proc.stdout)
+    expected.update(expected_figure_jobs(config))
+    assert {rule: counts.get(rule, 0) for rule in expected} == expected
+    assert expected["finetune_pretrain_size"] == 320 and expected["md"] == 10
+    print(f"config.yaml: {counts['total']} jobs for every figure")
 
 
 # ------------------------------------------------------------------------------ end to end
@@ -130,13 +174,24 @@ TINY = {
     "md17": {
         "molecules": ["methanol"],
         "dft": {"n_train": 16, "n_valid": 8},
-        "cc": {"train_sizes": [8], "n_valid": 8},
+        "cc": {"train_sizes": [4, 8], "n_valid": 8},
         "seeds": [0],
     },
     "training": {"epochs": 2, "batch_size": 8},
     "model": {"hidden": [16, 16]},
     "embedded_data": {"dft": {"n_structures": 36}, "cc": {"n_structures": 28}},
+    "pretrain_size": {"molecules": ["methanol"], "sizes": [8, 16], "finetune_sizes": [8]},
+    "md": {
+        "molecule": "methanol",
+        "sizes": {"small": 4, "large": 8},
+        "equilibration_ps": 0.05,
+        "production_ps": 0.2,
+        "checkpoint_interval": 100,
+    },
+    "spectra": {"max_lag_ps": 0.05},
+    "bond_scan": {"points": 21},
 }
+TINY_SETTINGS = ["scratch_E", "scratch_EF", "finetune_E", "finetune_EF"]
 
 
 @pytest.fixture(scope="module")
@@ -151,28 +206,30 @@ def embedded_run(tmp_path_factory):
     configfiles.append(str(work / "tiny.yaml"))
     # one thread per job: these jobs are dominated by TensorFlow's start-up, so two at a
     # time on two cores beats one job with two threads
-    threads = [f"{rule}=1" for rule in ("pretrain", "train_cc", "evaluate", "evaluate_pretrain")]
+    rules = ("pretrain", "pretrain_size", "train_cc", "finetune_pretrain_size")
+    threads = [f"{rule}=1" for rule in (*rules, "evaluate_pretrain")]
     args = ("--set-threads", *threads, "--configfile", *configfiles, "--")
-    proc = snakemake(work, "--cores", "2", *args, "figures/fig2.pdf", timeout=600)
+    proc = snakemake(work, "--cores", "2", *args, timeout=900)  # the default target: all
     return work, args, proc
 
 
 def test_embedded_end_to_end(embedded_run):
     work, _, proc = embedded_run
     counts = job_stats(proc.stdout + proc.stderr)
-    expected = expected_experiment_jobs(
-        {
-            "md17": {
-                **TINY["md17"],
-                "settings": ["scratch_E", "scratch_EF", "finetune_E", "finetune_EF"],
-            }
-        }
-    )
+    config = {
+        **TINY,
+        "md17": {**TINY["md17"], "settings": TINY_SETTINGS},
+        "pretrain_size": {**TINY["pretrain_size"], "settings": ["finetune_E", "finetune_EF"]},
+        "md": {**TINY["md"], "temperatures_K": [100, 300]},
+    }
+    expected = expected_experiment_jobs(config)
+    expected.update(expected_figure_jobs(config))
     assert {rule: counts.get(rule, 0) for rule in expected} == expected
 
-    pdf, png = work / "figures/fig2.pdf", work / "figures/fig2.png"
-    assert pdf.read_bytes()[:4] == b"%PDF"
-    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    for name in FIGURES:
+        pdf, png = work / f"figures/{name}.pdf", work / f"figures/{name}.png"
+        assert pdf.read_bytes()[:4] == b"%PDF", name
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
 
     curves = read_table(work / "results/md17/fig2_learning_curves.csv")
     assert {r["setting"] for r in curves} == {
@@ -182,7 +239,8 @@ def test_embedded_end_to_end(embedded_run):
         "finetune_EF",
     }
     for row in curves:
-        assert (row["molecule"], row["n_train"], row["n_seeds"]) == ("methanol", 8, 1)
+        assert row["molecule"] == "methanol" and row["n_seeds"] == 1
+        assert row["n_train"] in (4, 8)
         assert math.isfinite(row["energy_rmse_mean"]) and math.isfinite(row["force_rmse_mean"])
         assert math.isnan(row["energy_rmse_sem"])  # one seed: no standard error
     reference = read_table(work / "results/md17/fig2_dft_reference.csv")
@@ -212,20 +270,111 @@ def test_embedded_end_to_end(embedded_run):
         assert (work / f"models/md17/methanol/{setting}/n8/seed0/checkpoint.npz").is_file()
 
 
-def test_rerun_is_a_no_op_and_figure_needs_only_results(embedded_run):
+def test_embedded_pretrain_size_table(embedded_run):
+    """Fig. 3: pre-training on 8 (a new model) and 16 (Fig. 2's model) DFT structures."""
+    work, _, _ = embedded_run
+    rows = read_table(work / "results/md17/fig3_pretrain_size.csv")
+    assert {(r["setting"], r["n_train"], r["n_pretrain"]) for r in rows} == {
+        (s, 8, npre) for s in ("finetune_E", "finetune_EF") for npre in (8, 16)
+    }
+    assert all(math.isfinite(r["force_rmse_mean"]) for r in rows)
+    # the point at md17.dft.n_train is the Fig. 2 run itself
+    fig2 = {(r["setting"], r["n_train"]): r for r in read_table(work / FIG2_CURVES)}
+    for r in rows:
+        if r["n_pretrain"] == 16:
+            assert r["force_rmse_mean"] == fig2[(r["setting"], 8)]["force_rmse_mean"]
+    meta = json.loads(
+        (
+            work / "models/md17_pretrain_size/methanol/pre8/finetune_EF/n8/seed0/model/model.json"
+        ).read_text()
+    )
+    assert meta["provenance"]["finetune"]["pretrained"] == (
+        "models/md17_pretrain_size/methanol/pretrain/n8/seed0/model"
+    )
+
+
+def test_embedded_md_tables(embedded_run):
+    """Ten runs (five models x two temperatures), each finished or recorded as diverged;
+    spectra and peaks for the runs with production data; complete trajectories."""
+    from ase.io import Trajectory
+
+    work, _, _ = embedded_run
+    runs = read_table(work / "results/md17/md_runs.csv")
+    assert len(runs) == 10
+    models = {(r["setting"], r["n_train"]) for r in runs}
+    assert models == {
+        ("scratch_EF", 8),
+        ("finetune_EF", 4),
+        ("scratch_E", 8),
+        ("finetune_E", 8),
+        ("finetune_EF", 8),
+    }
+    spectra = read_table(work / "results/md17/spectra.csv")
+    peaks = read_table(work / "results/md17/spectra_peaks.csv")
+    assert len(peaks) == 2 * len(runs)  # C-H and O-H of every run (NaN without spectrum)
+    for run in runs:
+        key = (run["setting"], run["n_train"], run["temperature_K"])
+        assert run["seconds_per_step"] > 0
+        steps = 500  # (0.05 + 0.2) ps / 0.5 fs
+        if run["diverged"]:
+            assert run["steps_done"] < steps and run["reason"]
+        else:
+            assert run["steps_done"] == steps and run["production_ps"] == pytest.approx(0.2)
+        d = f"trajectories/md17/methanol/{key[0]}/n{key[1]}/seed0/T{key[2]}K"
+        with Trajectory(str(work / d / "md.traj")) as traj:
+            assert len(traj) == run["steps_done"] // 2 + 1  # a frame every 2 steps
+        assert not (work / d / "md.ckpt.npz").exists()
+        rows = [r for r in spectra if (r["setting"], r["n_train"], r["temperature_K"]) == key]
+        if run["production_ps"] >= 0.1:
+            assert len(rows) == len(np.arange(0, 4501, 2.0))
+            w = np.array([r["wavenumber_cm1"] for r in rows])
+            y = np.array([r["intensity"] for r in rows])
+            assert np.trapezoid(y, w) == pytest.approx(1.0, rel=1e-6)
+        else:
+            assert rows == []
+
+
+def test_embedded_bond_tables(embedded_run):
+    work, _, _ = embedded_run
+    hist = read_table(work / "results/md17/bond_histograms.csv")
+    assert {r["bond"] for r in hist} == {"O-H", "C-H"}
+    assert {r["n_bonds"] for r in hist if r["bond"] == "C-H"} == {3}
+    assert sum(r["count"] for r in hist if r["bond"] == "O-H") == 28  # one O-H per structure
+    freq = read_table(work / "results/md17/harmonic_frequencies.csv")
+    assert {(r["setting"], r["n_train"]) for r in freq} == {
+        ("pretrain", 16),
+        ("scratch_EF", 8),
+        ("finetune_EF", 4),
+        ("finetune_E", 8),
+    }
+    assert len(freq) == 8
+    scans = read_table(work / "results/md17/bond_scans.csv")
+    assert len(scans) == 8 * 21
+    assert min(r["energy_rel_kcal_mol"] for r in scans) == 0.0
+    assert (work / "figures/figS1_frequencies.md").read_text().count("|") > 8
+    assert "O–H, 300 K" in (work / "figures/fig4_peaks.md").read_text()
+
+
+def test_rerun_is_a_no_op_and_figures_need_only_results(embedded_run):
     work, args, _ = embedded_run
-    proc = snakemake(work, "-n", *args, "figures/fig2.pdf")
+    proc = snakemake(work, "-n", *args)
     assert "Nothing to be done" in proc.stdout + proc.stderr
 
-    # cached results only: the figure is redrawn without retraining or data
-    shutil.rmtree(work / "models")
-    shutil.rmtree(work / "data")
-    for f in ("fig2.pdf", "fig2.png"):
-        (work / "figures" / f).unlink()
-    proc = snakemake(work, "-n", "--quiet", "rules", *args, "figures/fig2.pdf")
-    assert job_stats(proc.stdout) == {"fig2": 1, "total": 1}
-    snakemake(work, "--cores", "1", *args, "figures/fig2.pdf")
-    assert (work / "figures/fig2.pdf").stat().st_size > 1000
+    # cached results only: every figure is redrawn without models, data or trajectories
+    for directory in ("models", "data", "trajectories", "figures"):
+        shutil.rmtree(work / directory)
+    proc = snakemake(work, "-n", "--quiet", "rules", *args, "figures")
+    assert job_stats(proc.stdout) == {
+        "fig2": 1,
+        "fig3": 1,
+        "spectra_figure": 4,
+        "bond_figure": 2,
+        "figures": 1,
+        "total": 9,
+    }
+    snakemake(work, "--cores", "1", *args, "figures")
+    for name in FIGURES:
+        assert (work / f"figures/{name}.pdf").stat().st_size > 1000
     assert np.isfinite(
         read_table(work / "results/md17/fig2_learning_curves.csv")[0]["energy_rmse_mean"]
     )

@@ -1,8 +1,10 @@
-"""Rule `train_cc`: train from scratch or fine-tune on the first n coupled-cluster structures.
+"""Rules `train_cc` and `finetune_pretrain_size`: train from scratch or fine-tune on the
+first n coupled-cluster structures, then evaluate on the coupled-cluster test set.
 
 scratch_*: gmnn.train.fit; finetune_*: gmnn.transfer.finetune (discriminative) from the
-seed's pre-trained model. *_E: energies only, so training AND validation structures are
-stripped of their forces; *_EF: energies and forces.
+given pre-trained model. *_E: energies only, so training AND validation structures are
+stripped of their forces; *_EF: energies and forces. The test errors are computed in the
+same job (one TensorFlow start-up instead of two) and written to metrics.json.
 """
 
 from pathlib import Path
@@ -12,16 +14,18 @@ from gmnn.workflow import claim_checkpoint, start_job
 log = start_job(snakemake.log[0], snakemake.threads)
 
 from gmnn.data import file_sha256, load_split, read_h5  # noqa: E402
+from gmnn.io import atomic_write_json  # noqa: E402
 from gmnn.train import TrainConfig, fit  # noqa: E402
 from gmnn.transfer import finetune  # noqa: E402
+from gmnn.workflow import evaluate_on_split  # noqa: E402
 
 inp, p, wc = snakemake.input, snakemake.params, snakemake.wildcards
 out_dir = Path(snakemake.output.model_json).parent.parent
 kind = wc.setting.split("_")[0]
 pretrained = Path(inp.pretrained[0]).parent if kind == "finetune" else None
 
-# A checkpoint is resumed only if it was written for this very request (parameters and
-# input files, the pre-trained weights included); otherwise training starts over.
+# A checkpoint is resumed only if it was written for this very request (parameters
+# and input files, the pre-trained weights included); otherwise training starts over.
 inputs = {"data": inp.data, "split": inp.split}
 if pretrained is not None:
     inputs.update({f"pretrained/{Path(f).name}": f for f in inp.pretrained})
@@ -63,3 +67,7 @@ else:
         provenance=provenance,
     )
 log.info("wrote %s", snakemake.output.model_json)
+
+record = evaluate_on_split(out_dir / "model", inp.data, inp.split, dict(p.record), log)
+atomic_write_json(snakemake.output.metrics, record)
+log.info("%s: %s", snakemake.output.metrics, {k: record[k] for k in ("energy_rmse", "force_rmse")})

@@ -1,0 +1,175 @@
+# Molecular dynamics and bond analysis of Sec. 3.1 and the SI (Figs. 4, S1-S5): Langevin
+# NVT with the Fig. 2 models of seed md.seed, vibrational power spectra, bond-length
+# histograms of the coupled-cluster data and rigid bond scans with harmonic wavenumbers.
+#
+#   trajectories/md17/<molecule>/<setting>/n<N>/seed<S>/T<T>K/md.traj      (ASE, large)
+#   results/md17/md/<molecule>/<setting>/n<N>/seed<S>/T<T>K/summary.json   (one run)
+#   results/md17/md/<molecule>/<setting>/n<N>/seed<S>/T<T>K/{spectrum,peaks}.csv
+#   results/md17/{md_runs,spectra,spectra_peaks}.csv                        (tidy)
+#   results/md17/{bond_histograms,bond_scans,harmonic_frequencies}.csv     (tidy)
+#
+# A run writes its trajectory to md.partial.traj and checkpoints to md.ckpt.npz beside it
+# (both undeclared, so that Snakemake keeps them when it reruns a killed job with
+# --rerun-incomplete); the finished trajectory is renamed to md.traj. A run that diverges
+# is not a failed job: it ends early and its summary records when and why.
+#
+# Depends on rules/experiments.smk (FIG2_MODEL, FIG2_PRETRAINED, FIG2_ATOMS) and
+# rules/common.smk.
+
+MD = config.get("md")
+SPECTRA = config.get("spectra")
+BOND_SCAN = config.get("bond_scan")
+
+MD_DIR = "md17/{molecule}/{setting}/n{n}/seed{seed}/T{temp}K"
+MD_TRAJECTORY = f"trajectories/{MD_DIR}/md.traj"
+MD_SUMMARY = (
+    "results/md17/md/{molecule}/{setting}/n{n}/seed{seed}/T{temp}K/summary.json"
+)
+MD_SPECTRUM = MD_SUMMARY.replace("summary.json", "spectrum.csv")
+MD_PEAKS = MD_SUMMARY.replace("summary.json", "peaks.csv")
+MD_TABLES = {
+    "runs": "results/md17/md_runs.csv",
+    "spectra": "results/md17/spectra.csv",
+    "peaks": "results/md17/spectra_peaks.csv",
+}
+BOND_TABLES = {
+    "histograms": "results/md17/bond_histograms.csv",
+    "scans": "results/md17/bond_scans.csv",
+    "frequencies": "results/md17/harmonic_frequencies.csv",
+}
+
+
+rule md:
+    """Langevin NVT run of one model at one temperature (checkpointed, resumable)."""
+    input:
+        model=lambda wc: model_files(wc.molecule, wc.setting, wc.n, wc.seed),
+        data=md17_data("{molecule}", "cc"),
+    output:
+        trajectory=MD_TRAJECTORY,
+        summary=MD_SUMMARY,
+    log:
+        f"logs/md/{MD_DIR}.log",
+    benchmark:
+        f"benchmarks/rules/md/{MD_DIR}.tsv"
+    wildcard_constraints:
+        setting=alternatives(FIG2_SETTINGS_KNOWN),
+        n=r"\d+",
+        temp=r"\d+",
+    conda:
+        "../envs/gmnn.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        # about 5 ms + 0.5 ms per atom per step on one core, doubled
+        runtime=lambda wc: int(
+            10
+            + md_steps() * (0.005 + 0.0005 * FIG2_ATOMS.get(wc.molecule, 25)) * 2 / 60
+        ),
+    params:
+        steps=md_steps() if MD else None,
+        md=lambda wc: {
+            "temperature_K": float(wc.temp),
+            "timestep_fs": MD["timestep_fs"],
+            "friction_per_fs": MD["friction_per_fs"],
+            "interval": MD["write_interval"],
+            "checkpoint_interval": MD["checkpoint_interval"],
+            "seed": int(wc.seed),
+        },
+        divergence=MD["divergence"] if MD else None,
+        record=lambda wc: {
+            "molecule": wc.molecule,
+            "setting": wc.setting,
+            "n_train": int(wc.n),
+            "seed": int(wc.seed),
+            "temperature_K": int(wc.temp),
+            "equilibration_ps": MD["equilibration_ps"],
+            "production_ps": MD["production_ps"],
+        },
+    script:
+        "../workflow_scripts/md_run.py"
+
+
+rule power_spectrum:
+    """Power spectrum (Fourier transform of the VACF) of one run's production part, and
+    the fitted C-H and O-H stretch peaks."""
+    input:
+        trajectory=MD_TRAJECTORY,
+        summary=MD_SUMMARY,
+    output:
+        spectrum=MD_SPECTRUM,
+        peaks=MD_PEAKS,
+    log:
+        f"logs/power_spectrum/{MD_DIR}.log",
+    benchmark:
+        f"benchmarks/rules/power_spectrum/{MD_DIR}.tsv"
+    wildcard_constraints:
+        setting=alternatives(FIG2_SETTINGS_KNOWN),
+        n=r"\d+",
+        temp=r"\d+",
+    conda:
+        "../envs/gmnn.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    params:
+        spectra=SPECTRA,
+    script:
+        "../workflow_scripts/power_spectrum.py"
+
+
+rule collect_md:
+    """The tidy MD tables: one row per run, the spectra on a common grid, the peaks."""
+    input:
+        summaries=md_paths(MD_SUMMARY) if MD else [],
+        spectra=md_paths(MD_SPECTRUM) if MD else [],
+        peaks=md_paths(MD_PEAKS) if MD else [],
+    output:
+        **MD_TABLES,
+    log:
+        "logs/collect_md.log",
+    benchmark:
+        "benchmarks/rules/collect_md.tsv"
+    conda:
+        "../envs/gmnn.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    script:
+        "../workflow_scripts/collect_md.py"
+
+
+rule bond_analysis:
+    """Figs. S1/S2 tables: bond-length histograms of the coupled-cluster data, rigid scans
+    of one O-H and one C-H bond with four potentials, harmonic wavenumbers."""
+    input:
+        data=lambda wc: md17_data(MD["molecule"], "cc"),
+        models=lambda wc: [
+            f
+            for s, n in bond_models()
+            for f in model_files(MD["molecule"], s, n, MD["seed"])
+        ],
+    output:
+        **BOND_TABLES,
+    log:
+        "logs/bond_analysis.log",
+    benchmark:
+        "benchmarks/rules/bond_analysis.tsv"
+    conda:
+        "../envs/gmnn.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    params:
+        molecule=MD["molecule"] if MD else None,
+        models=[list(m) for m in bond_models()] if MD else [],
+        bond_scan=BOND_SCAN,
+    script:
+        "../workflow_scripts/bond_analysis.py"
+
+
+if MD:
+
+    ALL_TARGETS += list(MD_TABLES.values()) + list(BOND_TABLES.values())
