@@ -126,8 +126,15 @@ def plot_learning_curves(
                 ax.set_xlabel("Training set size")
             ax.set_xticks(sizes, [str(s) for s in sizes], rotation=45 if len(sizes) > 4 else 0)
             ax.xaxis.set_minor_locator(NullLocator())
+    shared_legend(fig, axes, lambda n: min(n, {1: 1, 2: 2, 3: 3}.get(ncol, 5)))
+    return fig
+
+
+def shared_legend(fig: Figure, axes, columns, **kwargs) -> None:
+    """One legend below the panels with every distinct label of ``axes`` (first handle
+    wins); ``columns(n_labels)`` gives the number of legend columns (fit to the width)."""
     handles, labels = {}, []
-    for ax in axes.flat:
+    for ax in np.ravel(axes):
         for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
             if lab not in handles:
                 handles[lab] = h
@@ -136,10 +143,10 @@ def plot_learning_curves(
         [handles[lab] for lab in labels],
         labels,
         loc="outside lower center",
-        ncol=min(len(labels), {1: 1, 2: 2, 3: 3}.get(ncol, 5)),  # fits the figure's width
+        ncol=columns(len(labels)),
         frameon=False,
+        **kwargs,
     )
-    return fig
 
 
 def save_figure(fig: Figure, paths, dpi: int = 200) -> list[Path]:

@@ -18,7 +18,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import NullLocator
 
-from gmnn.plots.learning_curves import ROWS, SETTING_STYLE, _ordered
+from gmnn.plots.learning_curves import ROWS, SETTING_STYLE, _ordered, shared_legend
 from gmnn.plots.spectra import finite, load_rows
 
 # Columns of Fig. 3 (the paper: aspirin and malonaldehyde); others follow, sorted.
@@ -150,20 +150,7 @@ def plot_pretrain_size(
                 rotation=45 if len(pretrain_sizes) > 3 else 0,
             )
             ax.xaxis.set_minor_locator(NullLocator())
-    handles, labels = {}, []
-    for ax in axes.flat:
-        for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
-            if lab not in handles:
-                handles[lab] = h
-                labels.append(lab)
-    fig.legend(
-        [handles[lab] for lab in labels],
-        labels,
-        loc="outside lower center",
-        ncol=min(len(labels), 3 if ncol > 1 else 2),
-        frameon=False,
-        fontsize=8,
-    )
+    shared_legend(fig, axes, lambda n: min(n, 3 if ncol > 1 else 2), fontsize=8)
     return fig
 
 
