@@ -81,6 +81,8 @@ rule pretrain:
     conda:
         "../envs/gmnn.yaml"
     threads: 4
+    # first among ready jobs: every fine-tuning (and its MD) waits for it
+    priority: 10
     resources:
         mem_mb=8000,
         runtime=lambda wc: int(

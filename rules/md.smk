@@ -58,6 +58,7 @@ rule md:
     conda:
         "../envs/gmnn.yaml"
     threads: 1
+    priority: 5  # long single jobs: start them before the short ones
     resources:
         mem_mb=4000,
         # about 5 ms + 0.5 ms per atom per step on one core, doubled
