@@ -78,11 +78,11 @@ rule pretrain:
         "logs/pretrain/{molecule}/seed{seed}.log",
     benchmark:
         "benchmarks/rules/pretrain/{molecule}/seed{seed}.tsv"
+    # first among ready jobs: every fine-tuning (and its MD) waits for it
+    priority: 10
     conda:
         "../envs/gmnn.yaml"
     threads: 4
-    # first among ready jobs: every fine-tuning (and its MD) waits for it
-    priority: 10
     resources:
         mem_mb=8000,
         runtime=lambda wc: int(

@@ -55,10 +55,10 @@ rule md:
         setting=alternatives(FIG2_SETTINGS_KNOWN),
         n=r"\d+",
         temp=r"\d+",
+    priority: 5  # long single jobs: start them before the short ones
     conda:
         "../envs/gmnn.yaml"
     threads: 1
-    priority: 5  # long single jobs: start them before the short ones
     resources:
         mem_mb=4000,
         # about 5 ms + 0.5 ms per atom per step on one core, doubled
