@@ -338,7 +338,7 @@ def bench_md(structures, model_asp, args, log) -> dict:
 
     from gmnn.calculator import GMNNCalculator
     from gmnn.model import GMNN
-    from gmnn.model.batch import single_structure_inputs
+    from gmnn.model.batch import atoms_inputs
 
     out = {"cutoff_molecule": CUTOFF_MOLECULE, "cutoff_water": CUTOFF_WATER, "systems": []}
     n0 = int(structures.n_atoms[0])
@@ -363,14 +363,7 @@ def bench_md(structures, model_asp, args, log) -> dict:
         inp_t, force_t = [], []
         for _ in range(min(3, steps)):
             t0 = time.perf_counter()
-            inputs = single_structure_inputs(
-                atoms.positions,
-                atoms.numbers,
-                atoms.cell.array,
-                atoms.pbc,
-                model.cutoff,
-                model.species,
-            )
+            inputs = atoms_inputs(model, atoms)
             t1 = time.perf_counter()
             model.predict(inputs)
             inp_t.append(t1 - t0)

@@ -30,6 +30,7 @@ from ase.data import covalent_radii
 from ase.io import Trajectory
 from ase.md.langevin import Langevin
 from ase.md.velocitydistribution import Stationary, ZeroRotation
+from scipy.spatial import cKDTree
 
 from gmnn.io import atomic_save_npz
 
@@ -51,16 +52,17 @@ class DivergenceMonitor:
         self.bond_factor = float(bond_factor)
         self.escape_distance = float(escape_distance)
         self.molecular = not np.any(atoms.pbc)
-        pos = atoms.positions
-        d = np.linalg.norm(pos[:, None] - pos[None, :], axis=-1) if self.molecular else None
-        if self.molecular:
-            radii = covalent_radii[atoms.numbers]
-            bonded = d < 1.2 * (radii[:, None] + radii[None, :])
-            np.fill_diagonal(bonded, False)
-            self.bonds = np.argwhere(np.triu(bonded))
-            self.bond_length = d[self.bonds[:, 0], self.bonds[:, 1]]
-        else:
-            self.bonds = np.zeros((0, 2), int)
+        self.bonds = np.zeros((0, 2), int)
+        if self.molecular and len(atoms) > 1:
+            # k-d tree pairs, not an all-pairs matrix: a large cluster stays O(N log N)
+            pos, radii = atoms.positions, covalent_radii[atoms.numbers]
+            pairs = np.array(sorted(cKDTree(pos).query_pairs(1.2 * 2 * radii.max())), int)
+            if len(pairs):
+                d = np.linalg.norm(pos[pairs[:, 0]] - pos[pairs[:, 1]], axis=1)
+                self.bonds = pairs[d < 1.2 * (radii[pairs[:, 0]] + radii[pairs[:, 1]])]
+        self.bond_length = np.linalg.norm(
+            atoms.positions[self.bonds[:, 0]] - atoms.positions[self.bonds[:, 1]], axis=1
+        )
 
     def settings(self) -> dict:
         return {
@@ -94,9 +96,7 @@ class DivergenceMonitor:
                         f"({ratio[k]:.1f}x its initial length)"
                     )
             if len(atoms) > 1:
-                d = np.linalg.norm(pos[:, None] - pos[None, :], axis=-1)
-                np.fill_diagonal(d, np.inf)
-                nearest = d.min(axis=1)
+                nearest = cKDTree(pos).query(pos, k=2)[0][:, 1]
                 k = int(np.argmax(nearest))
                 if nearest[k] > self.escape_distance:
                     return f"atom {k} flew off: {nearest[k]:.1f} Å from its nearest neighbour"

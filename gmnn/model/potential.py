@@ -305,9 +305,8 @@ class GMNN(tf.Module):
 
     def _feed_tensors(self, feed: dict) -> dict:
         return {
-            k: tf.convert_to_tensor(v, dtype=self.dtype if t == "float" else t)
+            k: tf.convert_to_tensor(feed[k], dtype=self.dtype if t == "float" else t)
             for k, (_, t) in INPUT_SIGNATURE.items()
-            for v in (feed[k],)
         }
 
     def predict(self, inputs: dict, forces: bool = True, stress: bool = False) -> dict:
