@@ -15,6 +15,7 @@ from gmnn.analysis.bonds import (
     harmonic_wavenumber,
     pair_distances,
     reduced_mass,
+    scan_bond,
     stretch_scan,
 )
 
@@ -184,3 +185,24 @@ def test_harmonic_frequency_errors():
         stretch_scan(np.zeros((2, 3)), 1, 1, [1.0])
     with pytest.raises(ValueError, match="coincide"):
         stretch_scan(np.zeros((2, 3)), 0, 1, [1.0])
+
+
+def test_scan_bond_fits_or_records_why_not():
+    meoh = molecule("CH3OH")
+    ((i, j),) = bonded_pairs(meoh.numbers, meoh.positions, "O", "H")
+
+    def energy(numbers, geometries):  # a Morse O-H bond, whatever the rest does
+        assert np.array_equal(numbers, meoh.numbers)
+        return morse(pair_distances(geometries, [[i, j]])[:, 0]) + 7.0
+
+    scan = scan_bond(energy, meoh.numbers, meoh.positions, (i, j), np.linspace(0.85, 1.1, 51))
+    mu = reduced_mass("O", "H")
+    nu_exact = A * np.sqrt(2 * D / mu) * units.fs / (2 * np.pi * C)
+    assert scan["fit"]["wavenumber_cm1"] == pytest.approx(nu_exact, rel=0.01)
+    assert scan["fit"]["note"] == ""
+    assert scan["energy_rel_eV"].min() == 0.0
+    np.testing.assert_allclose(scan["energy_rel_eV"], morse(scan["distance_A"]) - morse(0.97))
+
+    # all points on the stretched side: no minimum inside the scan, recorded as NaN
+    far = scan_bond(energy, meoh.numbers, meoh.positions, (i, j), np.linspace(1.1, 1.3, 21))
+    assert np.isnan(far["fit"]["wavenumber_cm1"]) and far["fit"]["note"]

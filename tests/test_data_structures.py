@@ -218,3 +218,21 @@ def test_units():
     assert units.length_unit_in_angstrom("bohr") == units.BOHR
     with pytest.raises(KeyError, match="unknown energy unit"):
         units.energy_unit_in_ev("furlong")
+
+
+def test_lowest_energy_and_molecule_arrays():
+    pos = np.arange(3 * 3 * 3, dtype=float).reshape(3, 3, 3)
+    s = Structures(
+        numbers=np.tile([8, 1, 1], 3),
+        positions=pos.reshape(-1, 3),
+        n_atoms=[3, 3, 3],
+        energy=[-1.0, -0.5, -2.0],
+    )
+    assert s.lowest_energy() == 2
+    numbers, positions = s.molecule_arrays()
+    assert numbers.tolist() == [8, 1, 1] and np.array_equal(positions, pos)
+    with pytest.raises(ValueError, match="no energy labels"):
+        s.without_labels(energy=True).lowest_energy()
+    mixed = Structures(numbers=[8, 1, 1, 1, 8, 1], positions=np.zeros((6, 3)), n_atoms=[3, 3])
+    with pytest.raises(ValueError, match="not one molecule"):
+        mixed.molecule_arrays()

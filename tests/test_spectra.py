@@ -19,6 +19,7 @@ from gmnn.analysis.spectra import (
     power_spectrum,
     read_trajectory,
     spectrum_on_grid,
+    trajectory_spectrum,
     vacf,
 )
 
@@ -202,6 +203,16 @@ def test_harmonic_diatomic_md_spectrum(tmp_path):
     # The transverse (bending-like) line at nu0 / 4.
     bend = fit_peak(w, s, (700.0, 1100.0))
     assert abs(bend["center"] - nu0 / 4) / (nu0 / 4) < 0.01, bend
+
+    # the pipeline's entry point: the same line after skipping 1 ps of the 4 ps; no
+    # spectrum when less than two VACF windows of data remain
+    grid = np.arange(0.0, 4501.0, 2.0)
+    res = trajectory_spectrum(traj, timestep * interval, 1.0, grid, max_lag_ps=1.0)
+    assert res["production_ps"] == pytest.approx(3.0)
+    assert np.trapezoid(res["intensity"], grid) == pytest.approx(1.0)
+    assert abs(res["peaks"]["O-H"]["center"] - nu0) / nu0 < 0.01, res["peaks"]
+    short = trajectory_spectrum(traj, timestep * interval, 3.5, grid, max_lag_ps=1.0)
+    assert short["intensity"] is None and short["peaks"]["O-H"]["method"] == "none"
 
 
 def test_fit_peak_without_a_peak():

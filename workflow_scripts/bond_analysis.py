@@ -14,83 +14,56 @@ from gmnn.workflow import start_job
 
 log = start_job(snakemake.log[0], snakemake.threads)
 
-from ase import Atoms  # noqa: E402
-
-from gmnn.analysis import predict  # noqa: E402
 from gmnn.analysis.aggregate import write_table  # noqa: E402
 from gmnn.analysis.bonds import (  # noqa: E402
     bonded_pairs,
     distance_histogram,
-    harmonic_frequency,
     pair_distances,
-    stretch_scan,
+    scan_bond,
 )
-from gmnn.data import Structures, read_h5  # noqa: E402
+from gmnn.analysis.metrics import predict_geometries  # noqa: E402
+from gmnn.data import read_h5  # noqa: E402
 from gmnn.io import load_model  # noqa: E402
 from gmnn.units import ev_to_kcal_mol  # noqa: E402
 
 inp, out, p = snakemake.input, snakemake.output, snakemake.params
 cfg, molecule = p.bond_scan, p.molecule
 data = read_h5(inp.data)
-n_atoms = np.asarray(data.n_atoms)
-if np.any(n_atoms != n_atoms[0]):
-    raise ValueError(f"{inp.data}: structures of different sizes; one molecule expected")
-positions = np.asarray(data.positions).reshape(len(data), int(n_atoms[0]), 3)
-numbers = np.asarray(data.numbers[: n_atoms[0]])
-ref = int(np.nanargmin(data.energy))
+numbers, positions = data.molecule_arrays()
+ref = data.lowest_energy()
 log.info("%s: %d structures, reference structure %d", inp.data, len(data), ref)
 
 histograms, scans, frequencies = [], [], []
-bonds = {}
+bonds = {}  # bond -> its atom pairs in the reference structure
 for bond in cfg["ranges_A"]:
-    a, b = bond.split("-")
-    pairs = bonded_pairs(numbers, positions[ref], a, b)
+    pairs = bonded_pairs(numbers, positions[ref], *bond.split("-"))
     if len(pairs) == 0:
         log.warning("%s has no %s bond: skipped", molecule, bond)
         continue
-    bonds[bond] = (a, b, pairs)
+    bonds[bond] = pairs
     d = pair_distances(positions, pairs)
     for row in distance_histogram(d, bins=cfg["histogram_bins"]):
         histograms.append({"molecule": molecule, "bond": bond, "n_bonds": len(pairs), **row})
     log.info("%s: %d bonds, %.3f-%.3f A in the data", bond, len(pairs), d.min(), d.max())
 
-model_files = iter(inp.models)
-for setting, n_train in p.models:
-    model_dir = Path(next(model_files)).parent
-    next(model_files)  # weights.npz
-    model = load_model(model_dir)
-    for bond, (a, b, pairs) in bonds.items():
+for (setting, n_train), model_json in zip(p.models, inp.models[::2], strict=True):
+    model = load_model(Path(model_json).parent)
+    for bond, pairs in bonds.items():
         lo, hi = cfg["ranges_A"][bond]
-        r = np.linspace(lo, hi, cfg["points"])
-        i, j = (int(x) for x in pairs[0])
-        geometries = stretch_scan(positions[ref], i, j, r)
-        structures = Structures.from_ase(
-            [Atoms(numbers=numbers, positions=g) for g in geometries], energy=False, forces=False
+        scan = scan_bond(
+            lambda z, geometries, model=model: predict_geometries(model, z, geometries),
+            numbers,
+            positions[ref],
+            pairs[0],
+            np.linspace(lo, hi, cfg["points"]),
+            window=cfg["fit_window_A"],
         )
-        energy = predict(model, structures, forces=False)["energy"].astype(float)
-        rel = ev_to_kcal_mol(energy - energy.min())
-        for x, e in zip(r, rel, strict=True):
-            scans.append(
-                {
-                    "molecule": molecule,
-                    "bond": bond,
-                    "setting": setting,
-                    "n_train": n_train,
-                    "atoms": f"{i}-{j}",
-                    "distance_A": x,
-                    "energy_rel_kcal_mol": e,
-                }
-            )
-        try:
-            fit = {**harmonic_frequency(r, energy, a, b, window=cfg["fit_window_A"]), "note": ""}
-        except ValueError as err:  # e.g. no minimum inside the scanned range: recorded
-            fit = {"wavenumber_cm1": float("nan"), "note": str(err)}
-        frequencies.append(
-            {"molecule": molecule, "bond": bond, "setting": setting, "n_train": n_train, **fit}
-        )
-        log.info(
-            "%s %s n=%d: %.0f cm^-1 %s", bond, setting, n_train, fit["wavenumber_cm1"], fit["note"]
-        )
+        model_keys = {"molecule": molecule, "bond": bond, "setting": setting, "n_train": n_train}
+        atoms = "-".join(str(int(x)) for x in pairs[0])
+        for x, e in zip(scan["distance_A"], ev_to_kcal_mol(scan["energy_rel_eV"]), strict=True):
+            scans.append({**model_keys, "atoms": atoms, "distance_A": x, "energy_rel_kcal_mol": e})
+        frequencies.append({**model_keys, **scan["fit"]})
+        log.info("%s %s n=%d: %s", bond, setting, n_train, scan["fit"])
 
 write_table(
     histograms,

@@ -9,8 +9,6 @@ recorded (summary.json: diverged, reason, diverged_at_ps), not raised.
 import os
 from pathlib import Path
 
-import numpy as np
-
 from gmnn.workflow import start_job
 
 log = start_job(snakemake.log[0], snakemake.threads)
@@ -27,9 +25,7 @@ checkpoint = trajectory.with_name("md.ckpt.npz")
 model_dir = Path(inp.model[0]).parent
 
 data = read_h5(inp.data)
-if not data.has_energy:
-    raise ValueError(f"{inp.data}: no energies to choose the start structure by")
-start = int(np.nanargmin(data.energy))
+start = data.lowest_energy()
 atoms = data.atoms(start)
 atoms.calc = None
 monitor = DivergenceMonitor(atoms, **p.divergence)

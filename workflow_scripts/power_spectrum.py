@@ -8,47 +8,33 @@ of production data gets an empty spectrum (header only) and NaN peaks.
 
 import json
 import logging
-import math
 
 import numpy as np
 
 from gmnn.analysis.aggregate import write_table
-from gmnn.analysis.spectra import (
-    STRETCH_BANDS,
-    fit_peak,
-    power_spectrum,
-    read_trajectory,
-    spectrum_on_grid,
-)
+from gmnn.analysis.spectra import trajectory_spectrum
 
 logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(asctime)s %(message)s")
 inp, out, cfg = snakemake.input, snakemake.output, snakemake.params.spectra
 run = json.loads(open(inp.summary).read())
 keys = {k: run[k] for k in ("molecule", "setting", "n_train", "temperature_K", "seed")}
-dt_frame = run["timestep_fs"] * run["interval"]
-first = int(math.ceil(run["equilibration_ps"] * 1000 / dt_frame))
-production_ps = 0.0
+grid = np.arange(0.0, cfg["grid_max_cm1"] + cfg["grid_step_cm1"] / 2, cfg["grid_step_cm1"])
+result = trajectory_spectrum(
+    inp.trajectory,
+    frame_dt_fs=run["timestep_fs"] * run["interval"],
+    skip_ps=run["equilibration_ps"],
+    grid=grid,
+    max_lag_ps=cfg["max_lag_ps"],
+    window=cfg["window"],
+    pad_factor=cfg["pad_factor"],
+)
+production_ps, peaks = result["production_ps"], result["peaks"]
 rows = []
-peaks = {band: fit_peak([], [], limits) for band, limits in STRETCH_BANDS.items()}
-velocities, masses = read_trajectory(inp.trajectory, start_frame=first)
-if len(velocities) > 1:
-    production_ps = (len(velocities) - 1) * dt_frame / 1000
-if production_ps >= 2 * cfg["max_lag_ps"]:
-    wavenumber, intensity = power_spectrum(
-        velocities,
-        dt_frame,
-        masses=masses,
-        max_lag_ps=cfg["max_lag_ps"],
-        window=cfg["window"],
-        pad_factor=cfg["pad_factor"],
-        normalize=None,
-    )
-    grid = np.arange(0.0, cfg["grid_max_cm1"] + cfg["grid_step_cm1"] / 2, cfg["grid_step_cm1"])
-    on_grid = spectrum_on_grid(wavenumber, intensity, grid, normalize="area")
+if result["intensity"] is not None:
     rows = [
-        {**keys, "wavenumber_cm1": w, "intensity": i} for w, i in zip(grid, on_grid, strict=True)
+        {**keys, "wavenumber_cm1": w, "intensity": i}
+        for w, i in zip(grid, result["intensity"], strict=True)
     ]
-    peaks = {band: fit_peak(grid, on_grid, limits) for band, limits in STRETCH_BANDS.items()}
 else:
     logging.warning(
         "%s: %.2f ps of production data (diverged: %s), less than twice max_lag_ps=%s: no spectrum",
@@ -57,7 +43,6 @@ else:
         run["diverged"],
         cfg["max_lag_ps"],
     )
-
 
 write_table(
     rows,

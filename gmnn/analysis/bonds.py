@@ -10,9 +10,11 @@ Units: Å, eV, eV/Å^2, amu, cm^-1.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 import numpy as np
 from ase import units
-from ase.data import atomic_masses, atomic_numbers, covalent_radii
+from ase.data import atomic_masses, atomic_numbers, chemical_symbols, covalent_radii
 from numpy.typing import ArrayLike
 
 SPEED_OF_LIGHT_CM_PER_FS: float = 2.99792458e-5
@@ -279,3 +281,32 @@ def harmonic_wavenumber(force_constant_eV_A2: float, mu_amu: float) -> float:
     """
     omega_per_fs = np.sqrt(float(force_constant_eV_A2) / float(mu_amu)) * units.fs
     return float(omega_per_fs / (2.0 * np.pi * SPEED_OF_LIGHT_CM_PER_FS))
+
+
+def scan_bond(
+    energy_fn: Callable[[np.ndarray, np.ndarray], ArrayLike],
+    numbers: ArrayLike,
+    positions: ArrayLike,
+    pair: Sequence[int],
+    distances: ArrayLike,
+    window: float = 0.05,
+) -> dict:
+    """Rigid scan of the bond ``pair = (i, j)`` and its harmonic wavenumber.
+
+    ``energy_fn(numbers, geometries)`` returns the energies (eV) of the ``(n, A, 3)``
+    geometries of :func:`stretch_scan` (e.g. a model's predictions). Returns
+    ``distance_A``, ``energy_rel_eV`` (relative to the scan's lowest point) and ``fit``:
+    :func:`harmonic_frequency` with ``note`` empty, or, when the fit is impossible (no
+    minimum inside the scan, too few points), ``wavenumber_cm1`` NaN and the reason in
+    ``note``.
+    """
+    numbers = np.asarray(numbers)
+    i, j = (int(x) for x in pair)
+    r = np.asarray(distances, dtype=float)
+    energy = np.asarray(energy_fn(numbers, stretch_scan(positions, i, j, r)), dtype=float)
+    a, b = chemical_symbols[numbers[i]], chemical_symbols[numbers[j]]
+    try:
+        fit = {**harmonic_frequency(r, energy, a, b, window=window), "note": ""}
+    except ValueError as err:
+        fit = {"wavenumber_cm1": float("nan"), "note": str(err)}
+    return {"distance_A": r, "energy_rel_eV": energy - energy.min(), "fit": fit}

@@ -46,3 +46,17 @@ def error_metrics(model, structures, batch_size: int = 128) -> dict:
         out["force_mae"] = float(np.mean(np.abs(df)))
         out["force_rmse"] = float(np.sqrt(np.mean(df**2)))
     return out
+
+
+def predict_geometries(model, numbers, geometries, batch_size: int = 128) -> np.ndarray:
+    """Energies (eV) of one molecule's ``(n, A, 3)`` geometries with atomic ``numbers``."""
+    from gmnn.data import Structures
+
+    geometries = np.asarray(geometries, dtype=float)
+    n, n_atoms = geometries.shape[:2]
+    structures = Structures(
+        numbers=np.tile(np.asarray(numbers), n),
+        positions=geometries.reshape(-1, 3),
+        n_atoms=np.full(n, n_atoms),
+    )
+    return predict(model, structures, batch_size, forces=False)["energy"].astype(float)

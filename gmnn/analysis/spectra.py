@@ -398,3 +398,52 @@ def read_trajectory(
                 raise ValueError(f"frame {i} of {path} has no momenta (velocities)")
             velocities[k] = atoms.get_velocities()
     return velocities, masses
+
+
+def trajectory_spectrum(
+    path: str | Path,
+    frame_dt_fs: float,
+    skip_ps: float,
+    grid: ArrayLike,
+    max_lag_ps: float,
+    window: str | None = "hann",
+    pad_factor: int = 4,
+    bands: dict[str, Sequence[float]] = STRETCH_BANDS,
+) -> dict:
+    """Power spectrum and stretch-band peaks of an MD trajectory after ``skip_ps``.
+
+    The frames after the first ``skip_ps`` (equilibration) are the production part. With
+    at least ``2 * max_lag_ps`` of it, the spectrum (:func:`power_spectrum`, then
+    :func:`spectrum_on_grid` with unit area on ``grid``) and :func:`fit_peak` in each of
+    ``bands`` are returned; with less (e.g. a run that diverged early) ``intensity`` is
+    None and every peak is the "none" fit.
+
+    Returns
+    -------
+    dict
+        ``production_ps``, ``intensity`` (on ``grid``, or None), ``peaks`` (band -> fit).
+    """
+    first = int(np.ceil(skip_ps * 1000 / frame_dt_fs))
+    velocities, masses = read_trajectory(path, start_frame=first)
+    production_ps = max(len(velocities) - 1, 0) * frame_dt_fs / 1000
+    out = {
+        "production_ps": production_ps,
+        "intensity": None,
+        "peaks": {band: fit_peak([], [], limits) for band, limits in bands.items()},
+    }
+    if production_ps < 2 * max_lag_ps:
+        return out
+    wavenumber, intensity = power_spectrum(
+        velocities,
+        frame_dt_fs,
+        masses=masses,
+        max_lag_ps=max_lag_ps,
+        window=window,
+        pad_factor=pad_factor,
+        normalize=None,
+    )
+    grid = np.asarray(grid, dtype=float)
+    on_grid = spectrum_on_grid(wavenumber, intensity, grid, normalize="area")
+    out["intensity"] = on_grid
+    out["peaks"] = {band: fit_peak(grid, on_grid, limits) for band, limits in bands.items()}
+    return out

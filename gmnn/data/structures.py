@@ -249,6 +249,25 @@ class Structures:
             f"source={self.meta.get('source')!r})"
         )
 
+    def lowest_energy(self) -> int:
+        """Index of the structure with the lowest energy label."""
+        if self.energy is None or len(self) == 0:
+            raise ValueError(f"{self._source or 'structures'}: no energy labels to rank by")
+        return int(np.argmin(self.energy))
+
+    def molecule_arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(numbers (A,), positions (M, A, 3))`` of a set of one molecule's geometries.
+
+        Raises ValueError if the structures differ in size or atom order.
+        """
+        n = int(self.n_atoms[0])
+        numbers = self.numbers.reshape(len(self), -1) if np.all(self.n_atoms == n) else None
+        if numbers is None or np.any(numbers != numbers[0]):
+            raise ValueError(
+                f"{self._source or 'structures'}: not one molecule (sizes or atom order differ)"
+            )
+        return numbers[0].copy(), self.positions.reshape(len(self), n, 3)
+
     def species_counts(self, species: ArrayLike | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Count the atoms of each species in each structure.
 
