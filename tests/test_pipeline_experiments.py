@@ -109,18 +109,12 @@ def test_dry_run_paper_grid(tmp_path):
         override["sources"]["md17_ccsd"][molecule] = {"local": str(local / "ccsd" / molecule)}
     (tmp_path / "override.yaml").write_text(yaml.safe_dump(override))
 
-    proc = snakemake(
-        tmp_path,
-        "-n",
-        "--quiet",
-        "rules",
-        "--configfile",
-        str(REPO / "config.yaml"),
-        str(tmp_path / "override.yaml"),
-        "--",
-        "figures/fig2.pdf",
-    )
-    counts = job_stats(proc.stdout)
+    def dry_run_jobs(*targets):
+        configs = (str(REPO / "config.yaml"), str(tmp_path / "override.yaml"))
+        args = ("-n", "--quiet", "rules", "--configfile", *configs, "--", *targets)
+        return job_stats(snakemake(tmp_path, *args).stdout)
+
+    counts = dry_run_jobs("figures/fig2.pdf")
     expected = expected_experiment_jobs(config)
     assert {rule: counts.get(rule, 0) for rule in expected} == expected
     md17 = config["md17"]
@@ -136,16 +130,7 @@ def test_dry_run_paper_grid(tmp_path):
 
     # every figure: Fig. 3's grid (2 molecules x 8 new pre-training sizes x 2 settings x
     # 2 fine-tuning sizes x 5 seeds) and the ten MD runs come on top
-    proc = snakemake(
-        tmp_path,
-        "-n",
-        "--quiet",
-        "rules",
-        "--configfile",
-        str(REPO / "config.yaml"),
-        str(tmp_path / "override.yaml"),
-    )
-    counts = job_stats(proc.stdout)
+    counts = dry_run_jobs()  # the default target
     expected.update(expected_figure_jobs(config))
     assert {rule: counts.get(rule, 0) for rule in expected} == expected
     assert expected["finetune_pretrain_size"] == 320 and expected["md"] == 10

@@ -118,16 +118,26 @@ def plot_learning_curves(
             ax.set_xscale("log")
             ax.set_yscale("log")
             ax.grid(True, which="major", alpha=0.3)
-            if col == 0:
-                ax.set_ylabel(ylabel.format(METRIC=metric.upper()))
-            if row_i == 0:
-                ax.set_title(molecule.capitalize())
-            else:
-                ax.set_xlabel("Training set size")
-            ax.set_xticks(sizes, [str(s) for s in sizes], rotation=45 if len(sizes) > 4 else 0)
-            ax.xaxis.set_minor_locator(NullLocator())
+            label_panel(ax, row_i, col, molecule, ylabel.format(METRIC=metric.upper()))
+            size_ticks(ax, sizes, "Training set size", rotate_above=4, bottom=row_i > 0)
     shared_legend(fig, axes, lambda n: min(n, {1: 1, 2: 2, 3: 3}.get(ncol, 5)))
     return fig
+
+
+def label_panel(ax, row: int, col: int, molecule: str, ylabel: str) -> None:
+    """Molecule name over the top row, the quantity's label left of the first column."""
+    if col == 0:
+        ax.set_ylabel(ylabel)
+    if row == 0:
+        ax.set_title(molecule.capitalize())
+
+
+def size_ticks(ax, sizes, xlabel: str, rotate_above: int, bottom: bool) -> None:
+    """One tick per set size (log axis, no minor ticks); the axis label on the bottom row."""
+    if bottom:
+        ax.set_xlabel(xlabel)
+    ax.set_xticks(sizes, [str(s) for s in sizes], rotation=45 if len(sizes) > rotate_above else 0)
+    ax.xaxis.set_minor_locator(NullLocator())
 
 
 def shared_legend(fig: Figure, axes, columns, **kwargs) -> None:

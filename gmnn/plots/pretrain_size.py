@@ -16,9 +16,15 @@ from collections.abc import Sequence
 
 import numpy as np
 from matplotlib.figure import Figure
-from matplotlib.ticker import NullLocator
 
-from gmnn.plots.learning_curves import ROWS, SETTING_STYLE, _ordered, shared_legend
+from gmnn.plots.learning_curves import (
+    ROWS,
+    SETTING_STYLE,
+    _ordered,
+    label_panel,
+    shared_legend,
+    size_ticks,
+)
 from gmnn.plots.spectra import finite, load_rows
 
 # Columns of Fig. 3 (the paper: aspirin and malonaldehyde); others follow, sorted.
@@ -138,18 +144,10 @@ def plot_pretrain_size(
             ax.set_xscale("log", base=2)
             ax.set_yscale("log")
             ax.grid(True, which="major", alpha=0.3)
-            if col == 0:
-                ax.set_ylabel(ylabel.format(METRIC=metric.upper()))
-            if row_i == 0:
-                ax.set_title(molecule.capitalize())
-            else:
-                ax.set_xlabel("Pre-training set size")
-            ax.set_xticks(
-                pretrain_sizes,
-                [str(s) for s in pretrain_sizes],
-                rotation=45 if len(pretrain_sizes) > 3 else 0,
+            label_panel(ax, row_i, col, molecule, ylabel.format(METRIC=metric.upper()))
+            size_ticks(
+                ax, pretrain_sizes, "Pre-training set size", rotate_above=3, bottom=row_i > 0
             )
-            ax.xaxis.set_minor_locator(NullLocator())
     shared_legend(fig, axes, lambda n: min(n, 3 if ncol > 1 else 2), fontsize=8)
     return fig
 
