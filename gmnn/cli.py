@@ -94,10 +94,10 @@ def _parse_lrs(items):
 
 
 def cmd_train(args):
-    from gmnn.train import DEFAULT_LEARNING_RATES, fit
+    from gmnn.train import TrainConfig, fit
 
     train, valid = _load_train_valid(args)
-    lrs = {**DEFAULT_LEARNING_RATES, **_parse_lrs(args.lr)}
+    lrs = {**TrainConfig().learning_rates, **_parse_lrs(args.lr)}
     model_cfg = {
         "cutoff": args.cutoff,
         "n_basis": args.n_basis,

@@ -7,10 +7,12 @@ with :func:`load_model` without any training configuration.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -32,60 +34,31 @@ def _publish(path, directory: bool = False) -> None:
 FORMAT_VERSION = 1
 
 
-def atomic_write_text(path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and a rename."""
+@contextlib.contextmanager
+def atomic_path(path, directory: bool = False) -> Iterator[Path]:
+    """The one way ``gmnn`` writes an output: yield a temporary path next to ``path``,
+    and when the body succeeds give it normal permissions (0666/0777 less the umask) and
+    rename it onto ``path``; if the body raises, remove it and leave ``path`` as it was.
+
+    The temporary file is created empty (the body may open it for writing or replace
+    it); with ``directory=True`` it is an empty directory that replaces ``path`` (an
+    existing directory is moved aside first and removed after the swap).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    if directory:
+        tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
+    else:
+        fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        os.close(fd)
+        tmp = Path(name)
     try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-        _publish(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def atomic_write_json(path, data) -> None:
-    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
-
-
-def atomic_save_npz(path, arrays: dict) -> None:
-    """``np.savez`` to ``path`` atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays)
-        _publish(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def save_model(model, path, provenance: dict | None = None) -> Path:
-    """Write ``model`` to the directory ``path`` (replaced atomically)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
-    try:
-        weights = model.get_weights()
-        meta = {
-            "format": FORMAT,
-            "format_version": FORMAT_VERSION,
-            "architecture": "GM-NN",
-            "config": model.config,
-            "energy_scale_eV": float(weights["energy_scale"]),
-            "units": {"energy": "eV", "length": "Angstrom", "forces": "eV/Angstrom"},
-            "provenance": provenance or {},
-        }
-        np.savez(tmp / "weights.npz", **weights)
-        (tmp / "model.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
-        _publish(tmp, directory=True)
-        if path.exists():
+        yield tmp
+        if tmp.is_symlink():
+            pass  # a link keeps its target's permissions
+        elif tmp.exists():
+            _publish(tmp, directory=directory)
+        if directory and path.is_dir() and not path.is_symlink():
             old = path.with_name(f".{path.name}.old")
             shutil.rmtree(old, ignore_errors=True)
             os.replace(path, old)
@@ -94,9 +67,45 @@ def save_model(model, path, provenance: dict | None = None) -> Path:
         else:
             os.replace(tmp, path)
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        if tmp.is_dir() and not tmp.is_symlink():
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            tmp.unlink(missing_ok=True)
         raise
-    return path
+
+
+def atomic_write_text(path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically (:func:`atomic_path`)."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text)
+
+
+def atomic_write_json(path, data) -> None:
+    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+def atomic_save_npz(path, arrays: dict) -> None:
+    """``np.savez`` to ``path`` atomically."""
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        np.savez(fh, **arrays)
+
+
+def save_model(model, path, provenance: dict | None = None) -> Path:
+    """Write ``model`` to the directory ``path`` (replaced atomically)."""
+    weights = model.get_weights()
+    meta = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "architecture": "GM-NN",
+        "config": model.config,
+        "energy_scale_eV": float(weights["energy_scale"]),
+        "units": {"energy": "eV", "length": "Angstrom", "forces": "eV/Angstrom"},
+        "provenance": provenance or {},
+    }
+    with atomic_path(path, directory=True) as tmp:
+        np.savez(tmp / "weights.npz", **weights)
+        (tmp / "model.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+    return Path(path)
 
 
 def read_model_meta(path) -> dict:

@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from gmnn.train.config import DEFAULT_LEARNING_RATES, TrainConfig
+from gmnn.train.config import TrainConfig
 
 MODES = ("discriminative", "non_discriminative", "linear_probe")
 
@@ -34,7 +34,7 @@ def finetune_learning_rates(
     """Per-group initial learning rates for fine-tuning ``model`` in ``mode``."""
     if mode not in MODES:
         raise ValueError(f"unknown fine-tuning mode {mode!r}; choose one of {MODES}")
-    base = {**DEFAULT_LEARNING_RATES, **(base or {})}
+    base = {**TrainConfig().learning_rates, **(base or {})}
     dense = [g for g in model.variable_groups() if g.startswith("dense_")]
     rates = {"scale": base["scale"], "shift": base["shift"]}
     if mode == "non_discriminative":

@@ -29,7 +29,7 @@ def config(**kw):
 def test_config_validation():
     with pytest.raises(ValueError, match="loss"):
         TrainConfig(loss="F")
-    with pytest.raises(ValueError, match="unknown training setting"):
+    with pytest.raises(ValueError, match="unknown setting"):
         TrainConfig.from_dict({"epoch": 3})
     with pytest.raises(ValueError, match="learning rate of group 'nn'"):
         TrainConfig(learning_rates={"nn": -1})

@@ -20,6 +20,7 @@ import math
 import numpy as np
 import tensorflow as tf
 
+from gmnn.model.config import ModelConfig
 from gmnn.model.descriptor import GaussianMoments
 
 ACTIVATION_SCALE = 1.6765324703310907  # E[φ(z)^2] ≈ 1 for z ~ N(0, 1)
@@ -80,14 +81,10 @@ class GMNN(tf.Module):
     ----------
     species:
         Atomic numbers the model handles (sorted internally).
-    cutoff:
-        Cutoff radius in Å (4.0 for MD17, 5.0 for ANI in the paper).
-    n_basis, n_radial, r_min:
-        Gaussian primitives, radial functions and the first Gaussian centre (Å).
-    hidden:
-        Widths of the hidden layers.
-    dtype:
-        ``"float32"`` (default) or ``"float64"`` for descriptor and network.
+    config:
+        :class:`gmnn.model.config.ModelConfig` (cutoff, basis, radial functions, hidden
+        widths, dtype; its defaults are the paper's) or a mapping of its fields; single
+        fields may also be given as keywords (``GMNN(species, cutoff=5.0)``).
     energy_scale:
         The constant c of Eq. (3) in eV; set from data by :meth:`init_scale_shift`.
     """
@@ -95,27 +92,26 @@ class GMNN(tf.Module):
     def __init__(
         self,
         species,
-        cutoff: float = 4.0,
-        n_basis: int = 7,
-        n_radial: int = 5,
-        r_min: float = 0.5,
-        hidden=(512, 512),
-        dtype: str = "float32",
+        config: ModelConfig | dict | None = None,
+        *,
         energy_scale: float = 1.0,
         seed: int = 0,
+        **settings,
     ):
         super().__init__(name="gmnn")
         self.species = np.array(sorted({int(z) for z in species}), dtype=np.int64)
         if len(self.species) == 0 or self.species[0] < 1 or self.species[-1] > 118:
             raise ValueError(f"invalid species list {list(species)}")
+        if isinstance(config, dict):
+            config = ModelConfig.from_dict(config)
+        if settings:  # ModelConfig fields given one by one (as stored in model.json)
+            config = ModelConfig.from_dict({**(config or ModelConfig()).to_dict(), **settings})
+        self.settings = config = config or ModelConfig()
+        cutoff, n_basis, n_radial = config.cutoff, config.n_basis, config.n_radial
+        r_min, dtype = config.r_min, config.dtype
         self.config = {
             "species": [int(z) for z in self.species],
-            "cutoff": float(cutoff),
-            "n_basis": int(n_basis),
-            "n_radial": int(n_radial),
-            "r_min": float(r_min),
-            "hidden": [int(h) for h in hidden],
-            "dtype": str(tf.as_dtype(dtype).name),
+            **config.to_dict(),
             "seed": int(seed),
         }
         self.dtype = tf.as_dtype(dtype)

@@ -12,7 +12,7 @@ from gmnn.io import save_model
 from gmnn.train.config import TrainConfig
 from gmnn.train.trainer import Trainer
 
-MODEL_DEFAULTS = {"cutoff": 4.0, "n_basis": 7, "n_radial": 5, "r_min": 0.5, "hidden": (512, 512)}
+
 
 
 def _versions() -> dict:
@@ -33,7 +33,7 @@ def build_model(train, valid=None, model_config: dict | None = None, seed: int =
     scale and shift initialised from the training energies."""
     from gmnn.model import GMNN
 
-    cfg = {**MODEL_DEFAULTS, **(model_config or {})}
+    cfg = dict(model_config or {})
     species = set(cfg.pop("species", []) or [])
     species |= {int(z) for z in train.species}
     if valid is not None:

@@ -1,16 +1,21 @@
-"""Training settings (paper, Section 2.1) with validation."""
+"""Training settings (paper, Section 2.1): the one home of their defaults and ranges."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from typing import ClassVar
 
-# Learning rates of the paper for training from scratch.
-DEFAULT_LEARNING_RATES = {"nn": 0.03, "embed": 0.02, "scale": 0.001, "shift": 0.05}
+from gmnn.settings import Settings, SettingsError, option
+
+# Learning rates of the paper for training from scratch (Sec. 2.1).
+PAPER_LEARNING_RATES = (("nn", 0.03), ("embed", 0.02), ("scale", 0.001), ("shift", 0.05))
 
 
-@dataclass
-class TrainConfig:
-    """How to train a GM-NN model.
+def _paper_rates() -> dict[str, float]:
+    return dict(PAPER_LEARNING_RATES)
+
+
+class TrainConfig(Settings):
+    """How to train a GM-NN model (config section ``training``).
 
     ``loss`` is ``"EF"`` (energies and forces) or ``"E"`` (energies only).  Loss
     weights default to the paper's: λ_E = 1 and λ_F = 4 Å² for data sets of
@@ -22,33 +27,37 @@ class TrainConfig:
     bit-identical.  All rates decay linearly to zero over the run.
     """
 
-    epochs: int = 1000
-    batch_size: int = 32
-    valid_batch_size: int = 128
-    loss: str = "EF"
-    energy_weight: float | None = None
-    force_weight: float | None = None
-    learning_rates: dict = field(default_factory=lambda: dict(DEFAULT_LEARNING_RATES))
-    beta1: float = 0.9
-    beta2: float = 0.999
-    epsilon: float = 1e-7
-    patience: int | None = None
-    min_delta: float = 0.0
-    checkpoint_every: int = 10
-    seed: int = 0
-    progress: bool = True
+    section: ClassVar[str] = "training"
 
-    def __post_init__(self):
-        if self.loss not in ("E", "EF"):
-            raise ValueError(f"loss must be 'E' or 'EF', got {self.loss!r}")
-        for name in ("epochs", "batch_size", "valid_batch_size", "checkpoint_every"):
-            if int(getattr(self, name)) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)!r}")
-        if self.patience is not None and self.patience < 1:
-            raise ValueError(f"patience must be >= 1 or None, got {self.patience!r}")
+    epochs: int = option(1000, ge=1, doc="training epochs (paper: 1000 for MD17)")
+    batch_size: int = option(32, ge=1, doc="structures per step (paper: 32 for MD17)")
+    valid_batch_size: int = option(128, ge=1, doc="structures per validation batch")
+    loss: str = option("EF", choices=("E", "EF"), doc="E: energies only; EF: and forces")
+    energy_weight: float | None = option(
+        None, ge=0.0, doc="lambda_E; null: 1 (per atom for mixed sizes)"
+    )
+    force_weight: float | None = option(
+        None, ge=0.0, doc="lambda_F in Angstrom^2; null: 4 (0.01 for mixed sizes)"
+    )
+    learning_rates: dict[str, float] = option(
+        default_factory=_paper_rates, doc="initial rate per group (nn, embed, scale, shift)"
+    )
+    beta1: float = option(0.9, ge=0.0, lt=1.0, doc="Adam beta_1")
+    beta2: float = option(0.999, ge=0.0, lt=1.0, doc="Adam beta_2")
+    epsilon: float = option(1e-7, gt=0.0, doc="Adam epsilon")
+    patience: int | None = option(None, ge=1, doc="early-stopping patience in epochs")
+    min_delta: float = option(0.0, ge=0.0, doc="improvement that resets the patience")
+    checkpoint_every: int = option(10, ge=1, doc="epochs between checkpoints")
+    seed: int = option(0, ge=0, doc="seed of the weights and the batch order")
+    progress: bool = option(True, doc="show a progress bar")
+
+    # settings that do not change the result (left out of a run's identity)
+    NOT_IDENTITY: ClassVar[tuple[str, ...]] = ("progress", "checkpoint_every", "valid_batch_size")
+
+    def check(self) -> None:
         for group, lr in self.learning_rates.items():
-            if not (isinstance(lr, (int, float)) and lr >= 0):
-                raise ValueError(f"learning rate of group {group!r} must be >= 0, got {lr!r}")
+            if lr < 0:
+                raise SettingsError(f"learning_rates.{group}", f"must be >= 0, got {lr!r}")
 
     def loss_weights(self, mixed_sizes: bool) -> tuple[float, float]:
         """(λ_E, λ_F) for this run; λ_E multiplies ΔE²/N_at when sizes are mixed."""
@@ -58,13 +67,6 @@ class TrainConfig:
         default_f = 0.01 if mixed_sizes else 4.0
         return lam_e, default_f if self.force_weight is None else float(self.force_weight)
 
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> TrainConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"unknown training setting(s) {unknown}; known: {sorted(known)}")
-        return cls(**data)
+    def identity(self) -> dict:
+        """The settings that determine a run's result."""
+        return {k: v for k, v in self.to_dict().items() if k not in self.NOT_IDENTITY}
