@@ -16,53 +16,79 @@ layer, scale and shift train).
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
+from typing import ClassVar
 
+from gmnn.settings import Settings, option
 from gmnn.train.config import TrainConfig
 
 MODES = ("discriminative", "non_discriminative", "linear_probe")
 
 
+class FinetuneConfig(Settings):
+    """How to fine-tune a pre-trained model (config section ``finetune``).
+
+    ``energy_scale``: ``"keep"`` keeps the constant c of Eq. (3) from pre-training, so
+    the network output keeps the units it was trained in; ``"recompute"`` re-estimates
+    it from the fine-tuning labels (as apax does). ``shift_init``: ``"offset_free"``
+    re-fits μ by ridge regression on the fine-tuning energies and then once more on
+    what the pre-trained network (σ = 1) still misses, so that training starts without
+    an energy offset; ``"regression"`` is the plain regression on the energies alone.
+    σ is reset to 1 either way.
+    """
+
+    section: ClassVar[str] = "finetune"
+
+    mode: str = option("discriminative", choices=MODES, doc="which groups train, at which rates")
+    lr_last: float = option(0.01, gt=0.0, doc="learning rate of the last layer (paper: 0.01)")
+    lr_factor: float = option(
+        5.0, gt=0.0, doc="each lower layer: the rate above divided by this (paper: 5)"
+    )
+    energy_scale: str = option(
+        "keep", choices=("keep", "recompute"), doc="constant c of Eq. (3): keep or re-estimate"
+    )
+    shift_init: str = option(
+        "offset_free",
+        choices=("offset_free", "regression"),
+        doc="re-initialisation of the shift mu",
+    )
+
+
 def finetune_learning_rates(
-    model,
-    mode: str = "discriminative",
-    lr_last: float = 0.01,
-    lr_factor: float = 5.0,
-    base: dict | None = None,
+    model, config: FinetuneConfig | None = None, base: dict | None = None
 ) -> dict[str, float]:
-    """Per-group initial learning rates for fine-tuning ``model`` in ``mode``."""
-    if mode not in MODES:
-        raise ValueError(f"unknown fine-tuning mode {mode!r}; choose one of {MODES}")
+    """Per-group initial learning rates for fine-tuning ``model``.
+
+    ``base`` holds the rates of the groups that train as from scratch (scale, shift and,
+    non-discriminatively, everything): by default the paper's (:class:`TrainConfig`).
+    """
+    config = config or FinetuneConfig()
     base = {**TrainConfig().learning_rates, **(base or {})}
     dense = [g for g in model.variable_groups() if g.startswith("dense_")]
     rates = {"scale": base["scale"], "shift": base["shift"]}
-    if mode == "non_discriminative":
+    if config.mode == "non_discriminative":
         rates["embed"] = base["embed"]
-        rates.update({g: base["nn"] for g in dense})
-    elif mode == "discriminative":
+        rates.update({g: base.get(g, base["nn"]) for g in dense})
+    elif config.mode == "discriminative":
         rates["embed"] = 0.0
         for depth, g in enumerate(reversed(dense)):
-            rates[g] = lr_last / lr_factor**depth
+            rates[g] = config.lr_last / config.lr_factor**depth
     else:  # linear probe
         rates["embed"] = 0.0
         rates.update({g: 0.0 for g in dense})
-        rates[dense[-1]] = lr_last
+        rates[dense[-1]] = config.lr_last
     return rates
 
 
-def prepare_finetune(pretrained, train, keep_energy_scale: bool = True):
+def prepare_finetune(pretrained, train, config: FinetuneConfig | None = None):
     """A copy of ``pretrained`` ready for fine-tuning on ``train``.
 
-    Weights are copied; σ is reset to 1 and μ is re-fitted by ridge regression on the
-    ``train`` energies minus what the pre-trained network predicts with σ = 1, so that
-    fine-tuning starts without an energy offset.
-    The constant c of Eq. (3) is kept from pre-training by default, so that the
-    network output keeps the units it was trained in (``keep_energy_scale=False``
-    recomputes it from ``train``).
+    Weights are copied; σ is reset to 1 and μ re-fitted as ``config.shift_init`` says;
+    c is kept or recomputed as ``config.energy_scale`` says (see :class:`FinetuneConfig`).
     """
     from gmnn.model import GMNN
 
+    config = config or FinetuneConfig()
     missing = sorted(set(int(z) for z in train.species) - set(int(z) for z in pretrained.species))
     if missing:
         raise ValueError(
@@ -73,16 +99,17 @@ def prepare_finetune(pretrained, train, keep_energy_scale: bool = True):
 
     model = GMNN(**pretrained.config)
     model.set_weights(pretrained.get_weights())
-    scale = float(pretrained.energy_scale.numpy()) if keep_energy_scale else None
+    scale = float(pretrained.energy_scale.numpy()) if config.energy_scale == "keep" else None
     model.init_scale_shift(train, energy_scale=scale)
-    # The regression above treats the network output as zero; the pre-trained network's
-    # output is not, so regress the shift once more on what the model still misses.
-    residual = train.energy - predict(model, train, forces=False)["energy"]
-    model.init_scale_shift(
-        train.with_labels(energy=residual),
-        energy_scale=float(model.energy_scale.numpy()),
-        add_to_shift=True,
-    )
+    if config.shift_init == "offset_free":
+        # The regression above treats the network output as zero; the pre-trained
+        # network's output is not, so regress the shift once more on what it misses.
+        residual = train.energy - predict(model, train, forces=False)["energy"]
+        model.init_scale_shift(
+            train.with_labels(energy=residual),
+            energy_scale=float(model.energy_scale.numpy()),
+            add_to_shift=True,
+        )
     return model
 
 
@@ -92,18 +119,19 @@ def finetune(
     valid,
     out_dir,
     config: TrainConfig | None = None,
-    mode: str = "discriminative",
-    lr_last: float = 0.01,
-    lr_factor: float = 5.0,
-    keep_energy_scale: bool = True,
+    finetune_config: FinetuneConfig | None = None,
     provenance: dict | None = None,
-    resume: bool = True,
+    on_mismatch: str = "error",
 ):
     """Fine-tune a pre-trained model (object or model directory) and save it.
 
-    ``config.learning_rates`` is replaced by the rates of ``mode``; all other
-    settings (epochs, loss E or EF, batch size, early stopping) are used as given.
+    The learning rates of the dense layers and β come from ``finetune_config`` (mode,
+    ``lr_last``, ``lr_factor``); scale and shift (and, non-discriminatively, every
+    group) train with ``config.learning_rates``; all other settings (epochs, loss E or
+    EF, batch size, early stopping) are used as given.
     """
+    from dataclasses import replace
+
     from gmnn.io import load_model
     from gmnn.train.api import fit
 
@@ -112,18 +140,18 @@ def finetune(
         source = str(pretrained)
         pretrained = load_model(pretrained)
     config = config or TrainConfig()
-    model = prepare_finetune(pretrained, train, keep_energy_scale=keep_energy_scale)
-    rates = finetune_learning_rates(model, mode, lr_last, lr_factor)
+    finetune_config = finetune_config or FinetuneConfig()
+    model = prepare_finetune(pretrained, train, finetune_config)
+    rates = finetune_learning_rates(model, finetune_config, base=config.learning_rates)
     config = replace(config, learning_rates=rates)
     info = {
         "finetune": {
-            "mode": mode,
+            **finetune_config.to_dict(),
             "pretrained": source,
             "pretrained_provenance": getattr(pretrained, "provenance", None),
-            "lr_last": lr_last,
-            "lr_factor": lr_factor,
-            "keep_energy_scale": keep_energy_scale,
         },
         **(provenance or {}),
     }
-    return fit(train, valid, out_dir, config=config, model=model, provenance=info, resume=resume)
+    return fit(
+        train, valid, out_dir, config=config, model=model, provenance=info, on_mismatch=on_mismatch
+    )

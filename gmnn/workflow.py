@@ -1,18 +1,18 @@
 """Small helpers shared by the pipeline's job scripts (workflow_scripts/).
 
 They hold no science: redirecting a job's output to its log, TensorFlow thread
-settings, and deciding whether a training checkpoint belongs to this job.
+settings, the parser of the pipeline's setting names, and one entry point per kind of
+job that the rules' scripts call.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
-
-from gmnn.io import atomic_write_json
+from typing import ClassVar
 
 _LOG_STREAMS = []  # keeps the log file open for the life of the process
 
@@ -32,27 +32,215 @@ def start_job(log_path, threads: int, append: bool = True) -> logging.Logger:
     return logging.getLogger("gmnn.workflow")
 
 
-def claim_checkpoint(out_dir, request: dict, log: logging.Logger) -> dict:
-    """Keep a checkpoint in ``out_dir`` only if it was written for this ``request``.
+@dataclass(frozen=True)
+class Setting:
+    """An experimental setting of the pipeline, parsed from its name.
 
-    ``request`` (rule, wildcards, parameters, input checksums) is stored as
-    ``request.json``; a checkpoint of another request (e.g. after a config change)
-    is deleted, so that training starts over instead of resuming the wrong run.
-    Returns the request as stored (JSON-normalised).
+    ``pretrain`` (pre-training on DFT, energies and forces), ``scratch_E``,
+    ``scratch_EF`` (from scratch on coupled-cluster labels, energies only or energies
+    and forces) and ``finetune_E``, ``finetune_EF`` (fine-tuning the pre-trained model).
+    The one place where setting names are taken apart.
     """
+
+    name: str
+    kind: str  # pretrain | scratch | finetune
+    loss: str  # E | EF
+
+    KINDS: ClassVar[tuple[str, ...]] = ("pretrain", "scratch", "finetune")
+    LOSSES: ClassVar[tuple[str, ...]] = ("E", "EF")
+
+    @classmethod
+    def parse(cls, name: str) -> Setting:
+        if name == "pretrain":
+            return cls(name, "pretrain", "EF")
+        kind, _, loss = str(name).partition("_")
+        if kind not in ("scratch", "finetune") or loss not in cls.LOSSES:
+            raise ValueError(
+                f"unknown setting {name!r}: expected pretrain or "
+                "scratch_E, scratch_EF, finetune_E, finetune_EF"
+            )
+        return cls(name, kind, loss)
+
+    @property
+    def finetuned(self) -> bool:
+        return self.kind == "finetune"
+
+    @classmethod
+    def names(cls) -> list[str]:
+        return [f"{k}_{loss}" for k in ("scratch", "finetune") for loss in cls.LOSSES]
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """A model of the MD17 grid named in the config as ``<setting>@<size>``, where the
+    size is a number or a key of ``md.sizes`` (``finetune_EF@small``); ``pretrain``
+    alone is the pre-trained model."""
+
+    setting: str
+    n_train: int | None
+
+    @classmethod
+    def parse(cls, text: str, sizes: dict | None = None, where: str = "") -> ModelRef:
+        name, _, size = str(text).partition("@")
+        try:
+            setting = Setting.parse(name)
+        except ValueError as err:
+            raise ValueError(f"{where}: {err}") from None
+        if setting.kind == "pretrain":
+            if size:
+                raise ValueError(f"{where}: 'pretrain' takes no size, got {text!r}")
+            return cls("pretrain", None)
+        if not size:
+            raise ValueError(f"{where}: {text!r} needs a size: {name}@<n or size name>")
+        if size.isdigit():
+            return cls(setting.name, int(size))
+        if sizes is None or size not in sizes:
+            raise ValueError(
+                f"{where}: size {size!r} of {text!r} is not a number or one of "
+                f"{sorted(sizes or {})}"
+            )
+        return cls(setting.name, int(sizes[size]))
+
+
+def typed_settings(config: dict) -> dict:
+    """The typed sections of a pipeline config, checked (errors name the key).
+
+    ``model`` -> :class:`~gmnn.model.config.ModelConfig`, ``training`` ->
+    :class:`~gmnn.train.TrainConfig`, ``finetune`` -> :class:`~gmnn.transfer.FinetuneConfig`
+    and ``md.dynamics`` -> :class:`~gmnn.md.MDConfig` (its per-run fields, temperature
+    and steps, are filled with the first configured temperature and the run length, so
+    that the section's own keys are checked; ``md: null`` leaves it out).
+    """
+    from gmnn.model.config import ModelConfig
+    from gmnn.train import TrainConfig
+    from gmnn.transfer import FinetuneConfig
+
+    out = {
+        "model": ModelConfig.from_dict(config.get("model")),
+        "training": TrainConfig.from_dict(config.get("training")),
+        "finetune": FinetuneConfig.from_dict(config.get("finetune")),
+        "md": None,
+    }
+    md = config.get("md")
+    if md:
+        from gmnn.md import MDConfig
+
+        dynamics = dict(md.get("dynamics") or {})
+        merged = {**MDConfig.defaults(), **dynamics}
+        # per-run placeholders; a bad timestep or interval is then reported by MDConfig
+        interval, timestep = merged.get("write_interval"), merged.get("timestep_fs")
+        interval = interval if isinstance(interval, int) and interval >= 1 else 1
+        ok = isinstance(timestep, (int, float)) and not isinstance(timestep, bool)
+        steps = md_steps(md, timestep) if ok and timestep > 0 else interval
+        steps = max(interval, steps - steps % interval)
+        per_run = {"temperature_K": md["temperatures_K"][0], "steps": steps}
+        out["md"] = MDConfig.from_dict({**dynamics, **per_run}, where="md.dynamics")
+    return out
+
+
+def md_steps(md: dict, timestep_fs: float) -> int:
+    """Steps of an MD run of the pipeline: equilibration plus production."""
+    return int(round((md["equilibration_ps"] + md["production_ps"]) * 1000 / timestep_fs))
+
+
+def train_job(
+    *,
+    data,
+    split,
+    n_train: int,
+    out_dir,
+    setting: str,
+    training: dict,
+    model: dict | None = None,
+    finetune: dict | None = None,
+    pretrained=None,
+    record: dict | None = None,
+    metrics=None,
+    provenance: dict | None = None,
+    log=None,
+) -> dict | None:
+    """One training job of the pipeline: train (pre-train, from scratch) or fine-tune one
+    model on the first ``n_train`` training structures of ``split`` and, if ``metrics``
+    is a path, evaluate it on the split's test set and write the errors there.
+
+    ``training``, ``model`` and ``finetune`` are the config sections (mappings onto
+    :class:`~gmnn.train.TrainConfig`, :class:`~gmnn.model.config.ModelConfig`,
+    :class:`~gmnn.transfer.FinetuneConfig`); the setting fixes the loss (``*_E`` runs
+    see neither training nor validation forces) and ``training["seed"]`` the seed. A
+    fine-tuning run whose configured architecture differs from the pre-trained model's
+    is an error naming both values. A checkpoint in ``out_dir`` of another run (other
+    settings, data or initial weights) is discarded, since the pipeline reran the job
+    because something changed. Returns the metrics record (or None).
+    """
+    from gmnn.data import load_split, read_h5
+    from gmnn.io import atomic_write_json, load_model
+    from gmnn.model.config import ModelConfig
+    from gmnn.train import TrainConfig, fit
+    from gmnn.transfer import FinetuneConfig
+    from gmnn.transfer import finetune as run_finetune
+
+    kind = Setting.parse(setting)
+    config = TrainConfig.from_dict({**training, "loss": kind.loss})
+    model_config = ModelConfig.from_dict(model)
     out_dir = Path(out_dir)
-    request = json.loads(json.dumps(request))
-    request_file = out_dir / "request.json"
-    if (out_dir / "checkpoint.npz").exists():
-        old = json.loads(request_file.read_text()) if request_file.exists() else None
-        if old != request:
-            log.warning("%s: checkpoint of a different request, starting over", out_dir)
-            for name in ("checkpoint.npz", "metrics.csv"):
-                (out_dir / name).unlink(missing_ok=True)
-        else:
-            log.info("%s: resuming from checkpoint", out_dir)
-    atomic_write_json(request_file, request)
-    return request
+    structures = read_h5(data)
+    parts = load_split(split)
+    if len(parts.train) < n_train:
+        raise ValueError(f"{split}: {len(parts.train)} training structures < n_train={n_train}")
+    train, valid = structures[parts.train[:n_train]], structures[parts.valid]
+    if kind.loss == "E":
+        train, valid = train.without_labels(forces=True), valid.without_labels(forces=True)
+    if log:
+        log.info("%s %s: train %d, valid %d, %s", setting, out_dir, len(train), len(valid), config)
+    if kind.finetuned:
+        if pretrained is None:
+            raise ValueError(f"setting {setting!r} needs a pre-trained model")
+        base = load_model(pretrained)
+        check_architecture(model_config, base.config, pretrained)
+        run_finetune(
+            base,
+            train,
+            valid,
+            out_dir,
+            config=config,
+            finetune_config=FinetuneConfig.from_dict(finetune),
+            provenance={**(provenance or {}), "pretrained_model": str(pretrained)},
+            on_mismatch="restart",
+        )
+    else:
+        fit(
+            train,
+            valid,
+            out_dir,
+            config=config,
+            model_config=model_config,
+            provenance=provenance,
+            on_mismatch="restart",
+        )
+    if metrics is None:
+        return None
+    result = evaluate_on_split(out_dir / "model", data, split, dict(record or {}), log)
+    atomic_write_json(metrics, result)
+    return result
+
+
+def check_architecture(config, trained: dict, model_path) -> None:
+    """A configured :class:`ModelConfig` must describe the model at ``model_path``
+    (whose stored config is ``trained``); the error names every value that differs."""
+    wanted = config.to_dict()
+
+    def plain(value):
+        return list(value) if isinstance(value, (list, tuple)) else value
+
+    wrong = [
+        f"model.{k} = {wanted[k]!r} in the config, but {model_path} has {k} = {trained.get(k)!r}"
+        for k in wanted
+        if k != "dtype" and plain(trained.get(k)) != wanted[k]
+    ]
+    if wrong:
+        raise ValueError(
+            "the configured model does not match the pre-trained one:\n  " + "\n  ".join(wrong)
+        )
 
 
 def evaluate_on_split(model_dir, data_path, split_path, record: dict, log=None) -> dict:

@@ -13,39 +13,29 @@
 # from its checkpoint when rerun (--rerun-incomplete) instead of Snakemake deleting it. A
 # checkpoint written for other parameters or inputs is discarded by the script.
 #
-# Depends on rules/common.smk (md17_data, md17_split, alternatives, LEVELS, MOLECULES, SEEDS,
-# SETTINGS, TRAIN_SIZES, ALL_TARGETS) and on the wildcard constraints of rules/data.smk.
-
-FIG2_SETTINGS_KNOWN = ("scratch_E", "scratch_EF", "finetune_E", "finetune_EF")
-
-# Paths (wildcards: molecule, setting, n, seed, level).
-FIG2_PRETRAINED = "models/md17/{molecule}/pretrain/seed{seed}/model"
-FIG2_MODEL = "models/md17/{molecule}/{setting}/n{n}/seed{seed}/model"
-FIG2_METRICS = "results/md17/{molecule}/{setting}/n{n}/seed{seed}/metrics.json"
-FIG2_PRETRAIN_METRICS = (
-    "results/md17/{molecule}/pretrain/seed{seed}/metrics_{level}.json"
-)
-FIG2_CURVES = "results/md17/fig2_learning_curves.csv"
-FIG2_REFERENCE = "results/md17/fig2_dft_reference.csv"
+# Paths, settings and the design come from rules/common.smk.
 
 FIG2_RUNS = expand(
-    FIG2_METRICS, molecule=MOLECULES, setting=SETTINGS, n=TRAIN_SIZES, seed=SEEDS
+    METRICS_CC, molecule=MOLECULES, setting=SETTINGS, n=TRAIN_SIZES, seed=SEEDS
 )
 FIG2_PRETRAIN_RUNS = expand(
-    FIG2_PRETRAIN_METRICS, molecule=MOLECULES, seed=SEEDS, level=LEVELS
+    METRICS_PRETRAINED, molecule=MOLECULES, seed=SEEDS, level=LEVELS
 )
 
-# gmnn.train.TrainConfig of every run (config section `training`); each rule adds the
-# loss ("E" or "EF") and the seed.
-FIG2_TRAINING = {
-    "epochs": config["training"]["epochs"],
-    "batch_size": config["training"]["batch_size"],
-    "patience": config["training"].get("patience"),
-    "learning_rates": dict(config["training"]["lr"]),
-    "energy_weight": config["training"]["loss"]["energy_weight"],
-    "force_weight": config["training"]["loss"]["force_weight"],
-    "progress": False,
-}
+
+def training_params(wildcards):
+    """The `training` section (gmnn.train.TrainConfig) with this job's seed; the loss
+    follows from the setting (gmnn.workflow.train_job)."""
+    return {**config.get("training", {}), "seed": int(wildcards.seed), "progress": False}
+
+
+def pretrained_inputs(wildcards):
+    """Model files of the pre-trained model a fine-tuning job starts from."""
+    if not setting(wildcards).finetuned:
+        return []
+    npre = getattr(wildcards, "npre", MD17["dft"]["n_train"])
+    return model_files(pretrained_model(wildcards.molecule, npre, wildcards.seed))
+
 
 # Runtime resources (minutes; SLURM time limits) of a training run:
 #   10 + epochs x (n_train + n_valid / 3) x atoms x seconds per structure-atom x 1.5 / 60,
@@ -53,17 +43,19 @@ FIG2_TRAINING = {
 # epoch measured for hidden [512, 512] and batch 32 on two shared CPU threads (ethanol, E+F:
 # 0.65 s per epoch of 128 training and 32 validation structures); E-only costs about half.
 # Override per rule with --set-resources, e.g. `--set-resources pretrain:runtime=2880`.
-FIG2_ATOMS = {
+ATOMS = {
     "ethanol": 9,
     "malonaldehyde": 9,
     "benzene": 12,
     "toluene": 15,
     "aspirin": 21,
 }
-FIG2_MINUTES_PER_ATOM = {
-    loss: config["training"]["epochs"] * seconds * 1.5 / 60
-    for loss, seconds in {"EF": 6e-4, "E": 3e-4}.items()
-}
+SECONDS_PER_STRUCTURE_ATOM = {"EF": 6e-4, "E": 3e-4}
+
+
+def training_minutes(molecule, loss, n_train, n_valid):
+    per_atom = TYPED["training"].epochs * SECONDS_PER_STRUCTURE_ATOM[loss] * 1.5 / 60
+    return int(10 + per_atom * (int(n_train) + n_valid / 3) * ATOMS.get(molecule, 25))
 
 
 rule pretrain:
@@ -72,8 +64,8 @@ rule pretrain:
         data=md17_data("{molecule}", "dft"),
         split=md17_split("{molecule}", "dft", "{seed}"),
     output:
-        model_json=f"{FIG2_PRETRAINED}/model.json",
-        weights=f"{FIG2_PRETRAINED}/weights.npz",
+        model_json=f"{MODEL_PRETRAINED}/model.json",
+        weights=f"{MODEL_PRETRAINED}/weights.npz",
     log:
         "logs/pretrain/{molecule}/seed{seed}.log",
     benchmark:
@@ -85,18 +77,18 @@ rule pretrain:
     threads: 4
     resources:
         mem_mb=8000,
-        runtime=lambda wc: int(
-            10
-            + FIG2_MINUTES_PER_ATOM["EF"]
-            * (MD17["dft"]["n_train"] + MD17["dft"]["n_valid"] / 3)
-            * FIG2_ATOMS.get(wc.molecule, 25)
+        runtime=lambda wc: training_minutes(
+            wc.molecule, "EF", MD17["dft"]["n_train"], MD17["dft"]["n_valid"]
         ),
     params:
+        setting="pretrain",
         n_train=MD17["dft"]["n_train"],
-        training=lambda wc: {**FIG2_TRAINING, "loss": "EF", "seed": int(wc.seed)},
-        model=config["model"],
+        training=training_params,
+        model=config.get("model", {}),
+        finetune=None,
+        record=None,
     script:
-        "../workflow_scripts/pretrain.py"
+        "../workflow_scripts/train.py"
 
 
 rule train_cc:
@@ -107,49 +99,36 @@ rule train_cc:
     input:
         data=md17_data("{molecule}", "cc"),
         split=md17_split("{molecule}", "cc", "{seed}"),
-        pretrained=lambda wc: (
-            expand(
-                f"{FIG2_PRETRAINED}/{{name}}",
-                molecule=wc.molecule,
-                seed=wc.seed,
-                name=["model.json", "weights.npz"],
-            )
-            if wc.setting.startswith("finetune")
-            else []
-        ),
+        pretrained=pretrained_inputs,
     output:
-        model_json=f"{FIG2_MODEL}/model.json",
-        weights=f"{FIG2_MODEL}/weights.npz",
-        metrics=FIG2_METRICS,
+        model_json=f"{MODEL_CC}/model.json",
+        weights=f"{MODEL_CC}/weights.npz",
+        metrics=METRICS_CC,
     log:
         "logs/train_cc/{molecule}/{setting}/n{n}/seed{seed}.log",
     benchmark:
         "benchmarks/rules/train_cc/{molecule}/{setting}/n{n}/seed{seed}.tsv"
     wildcard_constraints:
-        setting=alternatives(FIG2_SETTINGS_KNOWN),
+        setting=alternatives(Setting.names()),
         n=r"\d+",
     conda:
         "../envs/gmnn.yaml"
     threads: 1
     resources:
         mem_mb=4000,
-        runtime=lambda wc: int(
-            10
-            + FIG2_MINUTES_PER_ATOM[wc.setting.split("_")[1]]
-            * (int(wc.n) + MD17["cc"]["n_valid"] / 3)
-            * FIG2_ATOMS.get(wc.molecule, 25)
+        runtime=lambda wc: training_minutes(
+            wc.molecule, setting(wc).loss, wc.n, MD17["cc"]["n_valid"]
         ),
     params:
+        setting=lambda wc: wc.setting,
         n_train=lambda wc: int(wc.n),
-        training=lambda wc: {
-            **FIG2_TRAINING,
-            "loss": wc.setting.split("_")[1],
-            "seed": int(wc.seed),
-        },
-        # Only what a setting uses, so that changing it reruns only the runs it affects.
-        model=lambda wc: config["model"] if wc.setting.startswith("scratch") else None,
+        training=training_params,
+        # the model section also for fine-tuning: a configured architecture that differs
+        # from the pre-trained model's is an error (gmnn.workflow.check_architecture)
+        model=config.get("model", {}),
+        # only what a setting uses, so that changing it reruns only the runs it affects
         finetune=lambda wc: (
-            config["finetune"] if wc.setting.startswith("finetune") else None
+            config.get("finetune", {}) if setting(wc).finetuned else None
         ),
         record=lambda wc: {
             "molecule": wc.molecule,
@@ -157,24 +136,22 @@ rule train_cc:
             "n_train": int(wc.n),
             "seed": int(wc.seed),
             "test_set": "cc",
-            "n_pretrain": (
-                MD17["dft"]["n_train"] if wc.setting.startswith("finetune") else None
-            ),
+            "n_pretrain": MD17["dft"]["n_train"] if setting(wc).finetuned else None,
         },
     script:
-        "../workflow_scripts/train_cc.py"
+        "../workflow_scripts/train.py"
 
 
 rule evaluate_pretrain:
     """Test errors of the DFT-only model on the coupled-cluster (Fig. 2, black line) or the
     DFT test set."""
     input:
-        model_json=f"{FIG2_PRETRAINED}/model.json",
-        weights=f"{FIG2_PRETRAINED}/weights.npz",
+        model_json=f"{MODEL_PRETRAINED}/model.json",
+        weights=f"{MODEL_PRETRAINED}/weights.npz",
         data=md17_data("{molecule}", "{level}"),
         split=md17_split("{molecule}", "{level}", "{seed}"),
     output:
-        FIG2_PRETRAIN_METRICS,
+        METRICS_PRETRAINED,
     log:
         "logs/evaluate_pretrain/{molecule}/seed{seed}_{level}.log",
     benchmark:
@@ -204,8 +181,8 @@ rule aggregate:
         runs=FIG2_RUNS,
         pretrain=FIG2_PRETRAIN_RUNS,
     output:
-        curves=FIG2_CURVES,
-        reference=FIG2_REFERENCE,
+        curves=TABLE_FIG2_CURVES,
+        reference=TABLE_FIG2_REFERENCE,
     log:
         "logs/aggregate/fig2.log",
     benchmark:
@@ -220,4 +197,4 @@ rule aggregate:
         "../workflow_scripts/aggregate.py"
 
 
-ALL_TARGETS += [FIG2_CURVES, FIG2_REFERENCE]
+ALL_TARGETS += [TABLE_FIG2_CURVES, TABLE_FIG2_REFERENCE]

@@ -13,46 +13,40 @@
 # --rerun-incomplete); the finished trajectory is renamed to md.traj. A run that diverges
 # is not a failed job: it ends early and its summary records when and why.
 #
-# Depends on rules/experiments.smk (FIG2_MODEL, FIG2_PRETRAINED, FIG2_ATOMS) and
-# rules/common.smk.
+# Which models run (md.models) and which the bond scans compare (bond_scan.models) is
+# data in the config; paths and the parsed design come from rules/common.smk.
 
-MD = config.get("md")
-SPECTRA = config.get("spectra")
-BOND_SCAN = config.get("bond_scan")
 
-MD_DIR = "md17/{molecule}/{setting}/n{n}/seed{seed}/T{temp}K"
-MD_TRAJECTORY = f"trajectories/{MD_DIR}/md.traj"
-MD_SUMMARY = (
-    "results/md17/md/{molecule}/{setting}/n{n}/seed{seed}/T{temp}K/summary.json"
-)
-MD_SPECTRUM = MD_SUMMARY.replace("summary.json", "spectrum.csv")
-MD_PEAKS = MD_SUMMARY.replace("summary.json", "peaks.csv")
-MD_TABLES = {
-    "runs": "results/md17/md_runs.csv",
-    "spectra": "results/md17/spectra.csv",
-    "peaks": "results/md17/spectra_peaks.csv",
-}
-BOND_TABLES = {
-    "histograms": "results/md17/bond_histograms.csv",
-    "scans": "results/md17/bond_scans.csv",
-    "frequencies": "results/md17/harmonic_frequencies.csv",
-}
+def md_params(wildcards):
+    """The md.dynamics section (gmnn.md.MDConfig) with this run's temperature, length
+    and seed."""
+    return {
+        **MD.get("dynamics", {}),
+        "temperature_K": float(wildcards.temp),
+        "steps": md_steps(),
+        "seed": int(wildcards.seed),
+    }
+
+
+def md_model(wildcards):
+    ref = ModelRef(wildcards.setting, int(wildcards.n))
+    return model_files(model_dir(wildcards.molecule, ref, wildcards.seed))
 
 
 rule md:
     """Langevin NVT run of one model at one temperature (checkpointed, resumable)."""
     input:
-        model=lambda wc: model_files(wc.molecule, wc.setting, wc.n, wc.seed),
+        model=md_model,
         data=md17_data("{molecule}", "cc"),
     output:
         trajectory=MD_TRAJECTORY,
         summary=MD_SUMMARY,
     log:
-        f"logs/md/{MD_DIR}.log",
+        f"logs/md/{MD_RUN}.log",
     benchmark:
-        f"benchmarks/rules/md/{MD_DIR}.tsv"
+        f"benchmarks/rules/md/{MD_RUN}.tsv"
     wildcard_constraints:
-        setting=alternatives(FIG2_SETTINGS_KNOWN),
+        setting=alternatives(Setting.names()),
         n=r"\d+",
         temp=r"\d+",
     priority: 5  # long single jobs: start them before the short ones
@@ -63,20 +57,10 @@ rule md:
         mem_mb=4000,
         # about 5 ms + 0.5 ms per atom per step on one core, doubled
         runtime=lambda wc: int(
-            10
-            + md_steps() * (0.005 + 0.0005 * FIG2_ATOMS.get(wc.molecule, 25)) * 2 / 60
+            10 + md_steps() * (0.005 + 0.0005 * ATOMS.get(wc.molecule, 25)) * 2 / 60
         ),
     params:
-        steps=md_steps() if MD else None,
-        md=lambda wc: {
-            "temperature_K": float(wc.temp),
-            "timestep_fs": MD["timestep_fs"],
-            "friction_per_fs": MD["friction_per_fs"],
-            "interval": MD["write_interval"],
-            "checkpoint_interval": MD["checkpoint_interval"],
-            "seed": int(wc.seed),
-        },
-        divergence=MD["divergence"] if MD else None,
+        md=md_params,
         record=lambda wc: {
             "molecule": wc.molecule,
             "setting": wc.setting,
@@ -100,11 +84,11 @@ rule power_spectrum:
         spectrum=MD_SPECTRUM,
         peaks=MD_PEAKS,
     log:
-        f"logs/power_spectrum/{MD_DIR}.log",
+        f"logs/power_spectrum/{MD_RUN}.log",
     benchmark:
-        f"benchmarks/rules/power_spectrum/{MD_DIR}.tsv"
+        f"benchmarks/rules/power_spectrum/{MD_RUN}.tsv"
     wildcard_constraints:
-        setting=alternatives(FIG2_SETTINGS_KNOWN),
+        setting=alternatives(Setting.names()),
         n=r"\d+",
         temp=r"\d+",
     conda:
@@ -126,7 +110,7 @@ rule collect_md:
         spectra=md_paths(MD_SPECTRUM) if MD else [],
         peaks=md_paths(MD_PEAKS) if MD else [],
     output:
-        **MD_TABLES,
+        **TABLES_MD,
     log:
         "logs/collect_md.log",
     benchmark:
@@ -143,16 +127,16 @@ rule collect_md:
 
 rule bond_analysis:
     """Figs. S1/S2 tables: bond-length histograms of the coupled-cluster data, rigid scans
-    of one O-H and one C-H bond with four potentials, harmonic wavenumbers."""
+    of one O-H and one C-H bond with the bond_scan.models, harmonic wavenumbers."""
     input:
         data=lambda wc: md17_data(MD["molecule"], "cc"),
         models=lambda wc: [
             f
-            for s, n in bond_models()
-            for f in model_files(MD["molecule"], s, n, MD["seed"])
+            for m in BOND_MODELS
+            for f in model_files(model_dir(MD["molecule"], m, MD["seed"]))
         ],
     output:
-        **BOND_TABLES,
+        **TABLES_BONDS,
     log:
         "logs/bond_analysis.log",
     benchmark:
@@ -165,7 +149,15 @@ rule bond_analysis:
         runtime=30,
     params:
         molecule=MD["molecule"] if MD else None,
-        models=[list(m) for m in bond_models()] if MD else [],
+        # each model with its name: the script pairs nothing by position
+        models=[
+            {
+                "setting": m.setting,
+                "n_train": m.n_train if m.n_train is not None else MD17["dft"]["n_train"],
+                "model": model_dir(MD["molecule"], m, MD["seed"]),
+            }
+            for m in BOND_MODELS
+        ],
         bond_scan=BOND_SCAN,
     script:
         "../workflow_scripts/bond_analysis.py"
@@ -173,4 +165,4 @@ rule bond_analysis:
 
 if MD:
 
-    ALL_TARGETS += list(MD_TABLES.values()) + list(BOND_TABLES.values())
+    ALL_TARGETS += list(TABLES_MD.values()) + list(TABLES_BONDS.values())

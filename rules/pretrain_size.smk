@@ -9,22 +9,11 @@
 #   results/md17_pretrain_size/<molecule>/pre<N>/<setting>/n<n>/seed<S>/metrics.json
 #   results/md17/fig3_pretrain_size.csv
 #
-# Depends on rules/experiments.smk (rules pretrain and train_cc, FIG2_* paths).
-
-FIG3 = config.get("pretrain_size")
-FIG3_PRETRAINED = (
-    "models/md17_pretrain_size/{molecule}/pretrain/n{npre}/seed{seed}/model"
-)
-FIG3_MODEL = (
-    "models/md17_pretrain_size/{molecule}/pre{npre}/{setting}/n{n}/seed{seed}/model"
-)
-FIG3_METRICS = "results/md17_pretrain_size/{molecule}/pre{npre}/{setting}/n{n}/seed{seed}/metrics.json"
-FIG3_TABLE = "results/md17/fig3_pretrain_size.csv"
-
+# Depends on rules/experiments.smk (rules pretrain and train_cc, which these reuse).
 
 FIG3_RUNS = (
     [
-        (fig3_metrics(m, npre, s, n, seed), int(npre))
+        (finetuned_metrics(m, npre, s, n, seed), int(npre))
         for m in FIG3["molecules"]
         for npre in FIG3["sizes"]
         for s in FIG3["settings"]
@@ -41,8 +30,8 @@ use rule pretrain as pretrain_size with:
         data=md17_data("{molecule}", "dft"),
         split=md17_split("{molecule}", "dft", "{seed}"),
     output:
-        model_json=f"{FIG3_PRETRAINED}/model.json",
-        weights=f"{FIG3_PRETRAINED}/weights.npz",
+        model_json=f"{MODEL_PRETRAINED_N}/model.json",
+        weights=f"{MODEL_PRETRAINED_N}/weights.npz",
     log:
         "logs/pretrain_size/{molecule}/n{npre}/seed{seed}.log",
     benchmark:
@@ -51,30 +40,27 @@ use rule pretrain as pretrain_size with:
         npre=r"\d+",
     resources:
         mem_mb=8000,
-        runtime=lambda wc: int(
-            10
-            + FIG2_MINUTES_PER_ATOM["EF"]
-            * (int(wc.npre) + MD17["dft"]["n_valid"] / 3)
-            * FIG2_ATOMS.get(wc.molecule, 25)
+        runtime=lambda wc: training_minutes(
+            wc.molecule, "EF", wc.npre, MD17["dft"]["n_valid"]
         ),
     params:
+        setting="pretrain",
         n_train=lambda wc: int(wc.npre),
-        training=lambda wc: {**FIG2_TRAINING, "loss": "EF", "seed": int(wc.seed)},
-        model=config["model"],
+        training=training_params,
+        model=config.get("model", {}),
+        finetune=None,
+        record=None,
 
 
 use rule train_cc as finetune_pretrain_size with:
     input:
         data=md17_data("{molecule}", "cc"),
         split=md17_split("{molecule}", "cc", "{seed}"),
-        pretrained=lambda wc: [
-            f"{fig3_pretrained(wc.molecule, wc.npre, wc.seed)}/{name}"
-            for name in ("model.json", "weights.npz")
-        ],
+        pretrained=pretrained_inputs,
     output:
-        model_json=f"{FIG3_MODEL}/model.json",
-        weights=f"{FIG3_MODEL}/weights.npz",
-        metrics=FIG3_METRICS,
+        model_json=f"{MODEL_FINETUNED_N}/model.json",
+        weights=f"{MODEL_FINETUNED_N}/weights.npz",
+        metrics=METRICS_FINETUNED_N,
     log:
         "logs/finetune_pretrain_size/{molecule}/pre{npre}/{setting}/n{n}/seed{seed}.log",
     benchmark:
@@ -84,14 +70,11 @@ use rule train_cc as finetune_pretrain_size with:
         npre=r"\d+",
         n=r"\d+",
     params:
+        setting=lambda wc: wc.setting,
         n_train=lambda wc: int(wc.n),
-        training=lambda wc: {
-            **FIG2_TRAINING,
-            "loss": wc.setting.split("_")[1],
-            "seed": int(wc.seed),
-        },
-        model=None,
-        finetune=config["finetune"],
+        training=training_params,
+        model=config.get("model", {}),
+        finetune=config.get("finetune", {}),
         record=lambda wc: {
             "molecule": wc.molecule,
             "setting": wc.setting,
@@ -108,7 +91,7 @@ rule aggregate_pretrain_size:
     input:
         runs=[path for path, _ in FIG3_RUNS],
     output:
-        FIG3_TABLE,
+        TABLE_FIG3,
     log:
         "logs/aggregate/fig3.log",
     benchmark:
@@ -128,4 +111,4 @@ rule aggregate_pretrain_size:
 
 if FIG3:
 
-    ALL_TARGETS += [FIG3_TABLE]
+    ALL_TARGETS += [TABLE_FIG3]

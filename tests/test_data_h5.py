@@ -8,7 +8,6 @@ import pytest
 
 from gmnn.data import DataError, Structures, read, read_ani_h5, read_h5, read_rmd17_npz, write_h5
 from gmnn.data import h5 as h5_module
-from gmnn.data.h5 import atomic_output
 
 
 def assert_identical(a: Structures, b: Structures) -> None:
@@ -95,15 +94,6 @@ def test_atomic_write_leaves_nothing_on_error(tmp_path, monkeypatch, make_struct
     monkeypatch.undo()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.h5"]
     assert_identical(original, read_h5(path))
-
-
-def test_atomic_output_context(tmp_path):
-    target = tmp_path / "out.txt"
-    with atomic_output(target) as tmp:
-        assert tmp.parent == tmp_path and tmp.name.startswith(".tmp.out.txt.")
-        tmp.write_text("done")
-        assert not target.exists()
-    assert target.read_text() == "done"
 
 
 def test_wrong_schema_and_bad_files(tmp_path, make_structures):

@@ -9,6 +9,7 @@ import pytest
 from _synthetic import emt_structures, mixed_structures
 
 from gmnn.io import load_model
+from gmnn.runs import CheckpointMismatch
 from gmnn.train import TrainConfig, Trainer, TrainingInterrupted, fit
 from gmnn.train.api import build_model
 
@@ -31,7 +32,7 @@ def test_config_validation():
         TrainConfig(loss="F")
     with pytest.raises(ValueError, match="unknown setting"):
         TrainConfig.from_dict({"epoch": 3})
-    with pytest.raises(ValueError, match="learning rate of group 'nn'"):
+    with pytest.raises(ValueError, match=r"learning_rates.nn: must be >= 0"):
         TrainConfig(learning_rates={"nn": -1})
     assert TrainConfig().loss_weights(mixed_sizes=False) == (1.0, 4.0)
     assert TrainConfig().loss_weights(mixed_sizes=True) == (1.0, 0.01)
@@ -129,8 +130,33 @@ def test_killed_and_resumed_run_matches_uninterrupted(tmp_path, data):
 def test_checkpoint_from_other_settings_is_refused(tmp_path, data):
     train, valid = data
     fit(train, valid, tmp_path, config(epochs=1), model_config=SMALL)
-    with pytest.raises(ValueError, match="epochs"):
+    with pytest.raises(CheckpointMismatch, match=r"training.epochs: 1 before, now 2"):
         fit(train, valid, tmp_path, config(epochs=2), model_config=SMALL)
+
+
+def test_checkpoint_of_other_data_or_model_is_refused_or_restarted(tmp_path, data):
+    """A run's identity holds the data and the initial weights, not only the settings."""
+    train, valid = data
+    first = fit(train, valid, tmp_path, config(epochs=1), model_config=SMALL)
+    other = train.with_labels(energy=train.energy + 0.1)
+    with pytest.raises(CheckpointMismatch, match=r"data.train"):
+        fit(other, valid, tmp_path, config(epochs=1), model_config=SMALL)
+    with pytest.raises(CheckpointMismatch, match=r"model.config.cutoff: 4.0 before, now 3.5"):
+        fit(train, valid, tmp_path, config(epochs=1), model_config={**SMALL, "cutoff": 3.5})
+    # the pipeline's choice: start over
+    second = fit(
+        train,
+        valid,
+        tmp_path,
+        config(epochs=1),
+        model_config={**SMALL, "cutoff": 3.5},
+        on_mismatch="restart",
+    )
+    assert second.cutoff == 3.5 and load_model(tmp_path / "model").cutoff == 3.5
+    assert (
+        not np.array_equal(first.get_weights()["dense_0/w"], second.get_weights()["dense_0/w"])
+        or first.cutoff != second.cutoff
+    )
 
 
 def test_energy_only_training_needs_no_forces(tmp_path, data):

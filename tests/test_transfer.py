@@ -8,7 +8,7 @@ from _synthetic import emt_structures
 
 from gmnn.io import load_model
 from gmnn.train import TrainConfig, fit
-from gmnn.transfer import finetune, finetune_learning_rates, prepare_finetune
+from gmnn.transfer import FinetuneConfig, finetune, finetune_learning_rates, prepare_finetune
 
 SMALL = {"hidden": (32, 32), "n_radial": 3}
 
@@ -31,7 +31,7 @@ def target():
 
 def test_discriminative_rates_follow_the_paper(pretrained):
     model = load_model(pretrained)
-    rates = finetune_learning_rates(model, "discriminative")
+    rates = finetune_learning_rates(model, FinetuneConfig(mode="discriminative"))
     assert rates == {
         "embed": 0.0,
         "dense_2": 0.01,
@@ -40,7 +40,7 @@ def test_discriminative_rates_follow_the_paper(pretrained):
         "scale": 0.001,
         "shift": 0.05,
     }
-    non = finetune_learning_rates(model, "non_discriminative")
+    non = finetune_learning_rates(model, FinetuneConfig(mode="non_discriminative"))
     assert non == {
         "embed": 0.02,
         "dense_0": 0.03,
@@ -49,12 +49,12 @@ def test_discriminative_rates_follow_the_paper(pretrained):
         "scale": 0.001,
         "shift": 0.05,
     }
-    probe = finetune_learning_rates(model, "linear_probe")
+    probe = finetune_learning_rates(model, FinetuneConfig(mode="linear_probe"))
     assert (
         probe["dense_0"] == probe["dense_1"] == probe["embed"] == 0.0 and probe["dense_2"] == 0.01
     )
-    with pytest.raises(ValueError, match="unknown fine-tuning mode"):
-        finetune_learning_rates(model, "lora")
+    with pytest.raises(ValueError, match="finetune.mode: must be one of"):
+        FinetuneConfig.from_dict({"mode": "lora"})
 
 
 def test_prepare_reinitialises_scale_and_shift(pretrained, target):
@@ -71,7 +71,7 @@ def test_prepare_reinitialises_scale_and_shift(pretrained, target):
 
     start_error = target.energy - predict(model, target, forces=False)["energy"]
     assert abs(start_error.mean()) < 1e-3 * abs(target.energy.mean() - pre_mean(pre, target))
-    recomputed = prepare_finetune(pre, target, keep_energy_scale=False)
+    recomputed = prepare_finetune(pre, target, FinetuneConfig(energy_scale="recompute"))
     assert float(recomputed.energy_scale.numpy()) != float(pre.energy_scale.numpy())
 
 
@@ -101,7 +101,14 @@ def test_finetuning_keeps_descriptor_bit_identical(tmp_path, pretrained, target,
 def test_linear_probe_trains_only_last_layer(tmp_path, pretrained, target):
     pre = load_model(pretrained).get_weights()
     cfg = TrainConfig(epochs=1, batch_size=8, progress=False)
-    model = finetune(pretrained, target[:16], target[16:], tmp_path, cfg, mode="linear_probe")
+    model = finetune(
+        pretrained,
+        target[:16],
+        target[16:],
+        tmp_path,
+        cfg,
+        finetune_config=FinetuneConfig(mode="linear_probe"),
+    )
     after = model.get_weights()
     for k in ("descriptor/beta", "dense_0/w", "dense_0/b", "dense_1/w", "dense_1/b"):
         np.testing.assert_array_equal(after[k], pre[k], err_msg=k)
@@ -112,3 +119,43 @@ def test_new_element_in_finetuning_data_is_refused(pretrained):
     water = emt_structures("NH3", n=2)
     with pytest.raises(ValueError, match=r"Z=\[7\]"):
         prepare_finetune(load_model(pretrained), water)
+
+
+def test_shift_initialisation_options(pretrained, target):
+    """plain regression: mu from the energies alone; offset-free: plus the regression of
+    what the pre-trained network still misses; c kept or re-estimated."""
+    from gmnn.analysis import predict
+
+    pre = load_model(pretrained)
+    plain = prepare_finetune(pre, target, FinetuneConfig(shift_init="regression"))
+    fresh = load_model(pretrained)
+    fresh.init_scale_shift(target, energy_scale=float(pre.energy_scale.numpy()))
+    np.testing.assert_array_equal(plain.shift.numpy(), fresh.shift.numpy())
+    np.testing.assert_array_equal(plain.scale.numpy(), 1.0)
+    offset_free = prepare_finetune(pre, target, FinetuneConfig(shift_init="offset_free"))
+    miss = target.energy - predict(plain, target, forces=False)["energy"]
+    assert abs(miss.mean()) > 1e-3  # the plain start has an energy offset ...
+    start = target.energy - predict(offset_free, target, forces=False)["energy"]
+    assert abs(start.mean()) < 1e-3 * abs(miss.mean())  # ... the offset-free one has not
+    kept = float(plain.energy_scale.numpy())
+    assert kept == float(pre.energy_scale.numpy())
+    recomputed = prepare_finetune(
+        pre, target, FinetuneConfig(energy_scale="recompute", shift_init="regression")
+    )
+    fresh.init_scale_shift(target)
+    assert float(recomputed.energy_scale.numpy()) == float(fresh.energy_scale.numpy()) != kept
+
+
+def test_finetune_uses_the_configured_scale_and_shift_rates(pretrained):
+    model = load_model(pretrained)
+    rates = finetune_learning_rates(model, FinetuneConfig(), base={"scale": 0.002, "shift": 0.1})
+    assert rates["scale"] == 0.002 and rates["shift"] == 0.1 and rates["embed"] == 0.0
+
+
+def test_finetune_settings_are_checked():
+    with pytest.raises(ValueError, match="finetune.lr_factor: must be > 0"):
+        FinetuneConfig.from_dict({"lr_factor": 0})
+    with pytest.raises(ValueError, match="finetune.shift_init: must be one of"):
+        FinetuneConfig.from_dict({"shift_init": "zero"})
+    with pytest.raises(ValueError, match="unknown setting.*finetune.lr_lats"):
+        FinetuneConfig.from_dict({"lr_lats": 0.1})

@@ -36,7 +36,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from gmnn.data.errors import DataError
-from gmnn.data.h5 import atomic_output
+from gmnn.io import atomic_path
 
 SPLIT_FORMAT = "gmnn-split"
 SPLIT_VERSION = 1
@@ -183,7 +183,7 @@ def save_split(split: Split, path: str | os.PathLike[str]) -> Path:
         "valid": split.valid.tolist(),
         "test": split.test.tolist(),
     }
-    with atomic_output(path) as tmp:
+    with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(document, separators=(",", ":")) + "\n")
     return path
 

@@ -249,6 +249,23 @@ class Structures:
             f"source={self.meta.get('source')!r})"
         )
 
+    def fingerprint(self) -> str:
+        """sha256 of everything a model trained on these structures depends on (numbers,
+        positions, sizes, cells, periodicity and labels; not ids or metadata)."""
+        from gmnn.runs import arrays_fingerprint
+
+        return arrays_fingerprint(
+            {
+                "numbers": self.numbers,
+                "positions": self.positions,
+                "n_atoms": self.n_atoms,
+                "cell": self.cell,
+                "pbc": self.pbc,
+                "energy": self.energy,
+                "forces": self.forces,
+            }
+        )
+
     def lowest_energy(self) -> int:
         """Index of the structure with the lowest energy label."""
         if self.energy is None or len(self) == 0:

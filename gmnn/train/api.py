@@ -13,8 +13,6 @@ from gmnn.train.config import TrainConfig
 from gmnn.train.trainer import Trainer
 
 
-
-
 def _versions() -> dict:
     import tensorflow as tf
 
@@ -28,17 +26,26 @@ def _versions() -> dict:
     }
 
 
-def build_model(train, valid=None, model_config: dict | None = None, seed: int = 0):
-    """A fresh GM-NN for ``train`` (species from the data unless given), with
-    scale and shift initialised from the training energies."""
-    from gmnn.model import GMNN
+def build_model(train, valid=None, model_config=None, seed: int = 0):
+    """A fresh GM-NN for ``train`` (species from the data, plus ``species`` if given),
+    with scale and shift initialised from the training energies.
 
-    cfg = dict(model_config or {})
+    ``model_config`` is a :class:`gmnn.model.config.ModelConfig` or a mapping of its
+    fields (which may also hold ``species``).
+    """
+    from gmnn.model import GMNN
+    from gmnn.model.config import ModelConfig
+
+    cfg = (
+        model_config.to_dict()
+        if isinstance(model_config, ModelConfig)
+        else dict(model_config or {})
+    )
     species = set(cfg.pop("species", []) or [])
     species |= {int(z) for z in train.species}
     if valid is not None:
         species |= {int(z) for z in valid.species}
-    model = GMNN(species=sorted(species), seed=seed, **cfg)
+    model = GMNN(sorted(species), ModelConfig.from_dict(cfg), seed=seed)
     model.init_scale_shift(train)
     return model
 
@@ -49,17 +56,21 @@ def fit(
     out_dir,
     config: TrainConfig | None = None,
     model=None,
-    model_config: dict | None = None,
+    model_config=None,
     provenance: dict | None = None,
     resume: bool = True,
+    on_mismatch: str = "error",
 ):
     """Train a GM-NN potential and save it to ``out_dir/model``.
 
     ``train`` and ``valid`` are :class:`gmnn.data.Structures` (eV, Å).  Without
-    ``model`` a new one is built from ``model_config`` (cutoff, n_basis,
-    n_radial, r_min, hidden, dtype, species).  ``out_dir`` receives
-    ``metrics.csv`` (one row per epoch), ``checkpoint.npz`` (resume point) and
-    ``model/``.  Returns the trained model with the best validation weights.
+    ``model`` a new one is built from ``model_config`` (a
+    :class:`gmnn.model.config.ModelConfig` or a mapping of its fields; defaults are the
+    paper's).  ``out_dir`` receives ``metrics.csv`` (one row per epoch),
+    ``checkpoint.npz`` (resume point) and ``model/``.  A checkpoint of another run in
+    ``out_dir`` is an error saying what differs (``on_mismatch="restart"``: deleted);
+    ``resume=False`` starts over in any case.  Returns the trained model with the best
+    validation weights.
     """
     config = config or TrainConfig()
     out_dir = Path(out_dir)
@@ -67,7 +78,7 @@ def fit(
         model = build_model(train, valid, model_config, seed=config.seed)
     t0 = time.time()
     trainer = Trainer(model, train, valid, config, out_dir)
-    history = trainer.fit(resume=resume)
+    history = trainer.fit(resume=resume, on_mismatch=on_mismatch)
     best = [h for h in history if h["best"]]
     info = {
         "training": config.to_dict(),

@@ -11,7 +11,6 @@ therefore ends with the same weights as an uninterrupted run.
 from __future__ import annotations
 
 import json
-import signal
 import sys
 import time
 from pathlib import Path
@@ -22,6 +21,7 @@ import tensorflow as tf
 from gmnn.io import atomic_save_npz, atomic_write_text
 from gmnn.model.batch import GraphData
 from gmnn.model.potential import input_spec
+from gmnn.runs import StopSignals, arrays_fingerprint, claim_checkpoint, identity_array
 from gmnn.train.config import TrainConfig
 from gmnn.units import KCAL_MOL
 
@@ -103,29 +103,6 @@ class GroupAdam:
             v.assign(data[f"adam/v{k}"])
 
 
-class _SignalGuard:
-    """Turn SIGTERM/SIGINT into a flag checked between steps (restored on exit)."""
-
-    def __init__(self):
-        self.received = None
-        self._old = {}
-
-    def __enter__(self):
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            try:
-                self._old[sig] = signal.signal(sig, self._handle)
-            except ValueError:  # not in the main thread
-                pass
-        return self
-
-    def _handle(self, signum, frame):
-        self.received = signum
-
-    def __exit__(self, *exc):
-        for sig, old in self._old.items():
-            signal.signal(sig, old)
-
-
 class Trainer:
     """Train ``model`` on ``train`` with validation on ``valid`` (both Structures)."""
 
@@ -161,6 +138,14 @@ class Trainer:
         n = len(train)
         self.steps_per_epoch = int(np.ceil(n / config.batch_size))
         self.max_steps = self.steps_per_epoch * config.epochs
+        self.identity = {
+            "training": config.identity(),
+            "model": {
+                "config": dict(model.config),
+                "initial_weights": arrays_fingerprint(model.get_weights()),
+            },
+            "data": {"train": train.fingerprint(), "valid": valid.fingerprint()},
+        }
         self._build_functions()
 
     # ------------------------------------------------------------------ compiled steps
@@ -261,21 +246,13 @@ class Trainer:
         if state.get("best_weights") is not None:
             arrays.update({f"best/{k}": v for k, v in state["best_weights"].items()})
         meta = {k: v for k, v in state.items() if k != "best_weights"}
-        meta["config"] = self.config.to_dict()
         arrays["state"] = np.array(json.dumps(meta))
+        arrays["identity"] = identity_array(self.identity)
         atomic_save_npz(self.checkpoint_path, arrays)
 
     def _load_checkpoint(self) -> dict:
         with np.load(self.checkpoint_path) as data:
             state = json.loads(str(data["state"]))
-            saved = state.pop("config")
-            for key in ("epochs", "batch_size", "loss", "seed", "learning_rates"):
-                if saved[key] != self.config.to_dict()[key]:
-                    raise ValueError(
-                        f"{self.checkpoint_path}: written with {key}={saved[key]!r}, this run "
-                        f"has {key}={self.config.to_dict()[key]!r}; delete the checkpoint to "
-                        "start over"
-                    )
             self.model.set_weights({k[6:]: data[k] for k in data.files if k.startswith("model/")})
             self.optimizer.load_state(data)
             best = {k[5:]: data[k] for k in data.files if k.startswith("best/")}
@@ -289,9 +266,18 @@ class Trainer:
         atomic_write_text(self.out_dir / "metrics.csv", "\n".join(lines) + "\n")
 
     # ------------------------------------------------------------------ main loop
-    def fit(self, resume: bool = True, stop_after_steps: int | None = None):
+    def fit(
+        self,
+        resume: bool = True,
+        stop_after_steps: int | None = None,
+        on_mismatch: str = "error",
+    ):
         """Train; returns the history (list of per-epoch dicts).
 
+        A checkpoint in ``out_dir`` is resumed only if it was written by this very run
+        (same settings, data and initial weights: :attr:`identity`); one of another run
+        raises :class:`gmnn.runs.CheckpointMismatch` saying what differs, or, with
+        ``on_mismatch="restart"``, is deleted. ``resume=False`` always starts over.
         ``stop_after_steps`` simulates a kill after that many optimisation steps
         in this call (checkpoint written, :class:`TrainingInterrupted` raised).
         """
@@ -307,7 +293,13 @@ class Trainer:
             "history": [],
             "finished": False,
         }
-        if resume and self.checkpoint_path.exists():
+        metrics_log = self.out_dir / "metrics.csv"
+        if not resume:
+            self.checkpoint_path.unlink(missing_ok=True)
+            metrics_log.unlink(missing_ok=True)
+        if claim_checkpoint(
+            self.checkpoint_path, self.identity, on_mismatch, companions=[metrics_log]
+        ):
             state = self._load_checkpoint()
         if state["finished"]:
             self.model.set_weights(state["best_weights"])
@@ -329,7 +321,7 @@ class Trainer:
                 dynamic_ncols=True,
             )
         try:
-            with _SignalGuard() as guard:
+            with StopSignals() as guard:
                 while state["step"] < self.max_steps:
                     epoch, k = divmod(state["step"], self.steps_per_epoch)
                     order = np.random.default_rng([cfg.seed, epoch]).permutation(n)

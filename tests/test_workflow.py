@@ -1,0 +1,55 @@
+"""Pipeline glue in the library (gmnn.workflow): setting names, model references, the
+typed config sections, the architecture check of fine-tuning jobs."""
+
+from __future__ import annotations
+
+import pytest
+
+from gmnn.model.config import ModelConfig
+from gmnn.workflow import ModelRef, Setting, check_architecture, typed_settings
+
+
+def test_setting_names_are_parsed_in_one_place():
+    assert Setting.parse("finetune_EF") == Setting("finetune_EF", "finetune", "EF")
+    assert Setting.parse("scratch_E").loss == "E" and not Setting.parse("scratch_E").finetuned
+    assert Setting.parse("pretrain").kind == "pretrain"
+    assert Setting.names() == ["scratch_E", "scratch_EF", "finetune_E", "finetune_EF"]
+    for bad in ("finetune", "scratch_F", "transfer_EF", ""):
+        with pytest.raises(ValueError, match="unknown setting"):
+            Setting.parse(bad)
+
+
+def test_model_references():
+    sizes = {"small": 32, "large": 128}
+    assert ModelRef.parse("finetune_EF@small", sizes) == ModelRef("finetune_EF", 32)
+    assert ModelRef.parse("scratch_E@950", sizes) == ModelRef("scratch_E", 950)
+    assert ModelRef.parse("pretrain", sizes) == ModelRef("pretrain", None)
+    with pytest.raises(ValueError, match=r"md.models: size 'huge' of 'scratch_E@huge'"):
+        ModelRef.parse("scratch_E@huge", sizes, "md.models")
+    with pytest.raises(ValueError, match="needs a size"):
+        ModelRef.parse("scratch_E", sizes, "md.models")
+    with pytest.raises(ValueError, match="unknown setting"):
+        ModelRef.parse("fine_EF@small", sizes, "md.models")
+
+
+def test_architecture_of_a_finetuning_run_must_match():
+    trained = {**ModelConfig().to_dict(), "species": [1, 6, 8], "seed": 0}
+    check_architecture(ModelConfig(), trained, "models/pre")
+    with pytest.raises(
+        ValueError, match=r"model.cutoff = 5.0 in the config, but models/pre has cutoff = 4.0"
+    ):
+        check_architecture(ModelConfig(cutoff=5.0), trained, "models/pre")
+
+
+def test_typed_sections_of_a_pipeline_config():
+    md = {"equilibration_ps": 0.5, "production_ps": 2.5, "temperatures_K": [100, 300]}
+    typed = typed_settings({"training": {"epochs": 100}, "md": {**md, "dynamics": {}}})
+    assert typed["training"].epochs == 100 and typed["model"] == ModelConfig()
+    assert typed["md"].timestep_fs == 0.5 and typed["md"].friction_per_fs == 0.002
+    with pytest.raises(ValueError, match=r"training.epoch: unknown"):
+        typed_settings({"training": {"epoch": 100}})
+    with pytest.raises(ValueError, match=r"md.dynamics.friction_per_fs: must be > 0"):
+        typed_settings({"md": {**md, "dynamics": {"friction_per_fs": -0.01}}})
+    with pytest.raises(ValueError, match=r"md.dynamics.timestep_fs: must be > 0"):
+        typed_settings({"md": {**md, "dynamics": {"timestep_fs": 0}}})
+    assert typed_settings({"md": None})["md"] is None

@@ -1,0 +1,26 @@
+"""Rules `pretrain`, `pretrain_size`, `train_cc`, `finetune_pretrain_size`: train or
+fine-tune one model (gmnn.workflow.train_job) and, for the coupled-cluster runs,
+evaluate it on the test set in the same job (one TensorFlow start-up instead of two)."""
+
+from pathlib import Path
+
+from gmnn.workflow import start_job, train_job
+
+log = start_job(snakemake.log[0], snakemake.threads)
+inp, out, p = snakemake.input, snakemake.output, snakemake.params
+pretrained = inp.get("pretrained")
+train_job(
+    data=inp.data,
+    split=inp.split,
+    n_train=p.n_train,
+    out_dir=Path(out.model_json).parent.parent,
+    setting=p.setting,
+    training=p.training,
+    model=p.model,
+    finetune=p.finetune,
+    pretrained=Path(pretrained[0]).parent if pretrained else None,
+    record=p.record,
+    metrics=out.get("metrics"),
+    provenance={"pipeline": {"rule": snakemake.rule, **dict(snakemake.wildcards)}},
+    log=log,
+)
