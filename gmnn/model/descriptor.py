@@ -39,11 +39,6 @@ def n_features(n_radial: int) -> int:
     return n + 3 * n * (n + 1) // 2 + n * (n + 1) * (n + 2) // 6 + n * n * (n + 1) + n**3
 
 
-def _pair_indices(n: int) -> np.ndarray:
-    """Flat indices (into an n×n array) of the pairs r <= s, row by row."""
-    return np.array([r * n + s for r in range(n) for s in range(r, n)], dtype=np.int32)
-
-
 def _multiset_indices(n: int) -> np.ndarray:
     """Flat indices (into n×n×n) of each multiset {r, s, t} once (family 4)."""
     seen, out = set(), []
@@ -53,14 +48,6 @@ def _multiset_indices(n: int) -> np.ndarray:
             seen.add(key)
             out.append(key[0] * n * n + key[1] * n + key[2])
     return np.array(out, dtype=np.int32)
-
-
-def _pair_times_all_indices(n: int) -> np.ndarray:
-    """Flat indices (into n×n×n) of (r <= s) × t, with t the fast index (families 5, 6)."""
-    return np.array(
-        [r * n * n + s * n + t for r in range(n) for s in range(r, n) for t in range(n)],
-        dtype=np.int32,
-    )
 
 
 # Monomials of u = (x, y, z) up to degree 3, each once (sorted index tuples), and the
@@ -182,9 +169,9 @@ class GaussianMoments(tf.Module):
         self,
         n_species: int,
         cutoff: float,
-        n_basis: int = 7,
-        n_radial: int = 5,
-        r_min: float = 0.5,
+        n_basis: int,
+        n_radial: int,
+        r_min: float,
         dtype=tf.float32,
         seed: int = 0,
         name: str = "descriptor",
