@@ -8,6 +8,10 @@ The ensemble calculator returns the mean energy, forces and stress of K models
 and stores their standard deviation as an uncertainty in ``results``:
 ``energy_std`` (eV), ``forces_std`` (A, 3) and ``forces_std_max`` (eV/Å, the
 largest per-atom force spread, a common trigger for active learning).
+
+``calc.fingerprint()`` identifies the potential a calculator evaluates (model settings
+and a hash of the weights of each model); an MD run stores it in its identity, so that a
+checkpoint is never continued with another model.
 """
 
 from __future__ import annotations
@@ -27,6 +31,13 @@ def _as_model(model, dtype=None):
 
         return load_model(model, dtype=dtype)
     return model
+
+
+def model_fingerprint(model) -> dict:
+    """What determines a model's predictions: its settings and a sha256 of its weights."""
+    from gmnn.runs import arrays_fingerprint
+
+    return {"config": dict(model.config), "weights": arrays_fingerprint(model.get_weights())}
 
 
 def _changes(old, atoms) -> list[str]:
@@ -74,6 +85,10 @@ class GMNNCalculator(_FastCheck, Calculator):
         super().__init__(**kwargs)
         self.model = _as_model(model, dtype)
 
+    def fingerprint(self) -> dict:
+        """The model's settings and a sha256 of its weights (:func:`model_fingerprint`)."""
+        return {"calculator": "GMNNCalculator", **model_fingerprint(self.model)}
+
     def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
         super().calculate(atoms, properties, system_changes)
         want_stress = "stress" in properties and bool(np.all(self.atoms.pbc))
@@ -105,6 +120,14 @@ class EnsembleCalculator(_FastCheck, Calculator):
         cutoffs = {m.cutoff for m in self.models}
         if len(cutoffs) > 1:
             raise ValueError(f"ensemble members disagree on the cutoff: {sorted(cutoffs)}")
+
+    def fingerprint(self) -> dict:
+        """Each member's settings and weights hash, in order (the mean's rounding
+        depends on it)."""
+        return {
+            "calculator": "EnsembleCalculator",
+            "models": [model_fingerprint(m) for m in self.models],
+        }
 
     def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
         super().calculate(atoms, properties, system_changes)

@@ -22,18 +22,53 @@ def _add_data_args(p, required=True):
     p.add_argument("--valid-data", default=None, help="separate validation file")
 
 
+def _option(p, cls, name, flag=None, **kwargs):
+    """An option whose default and meaning come from the settings class ``cls`` (the one
+    place they are written); not given means the class default."""
+    from gmnn.settings import cli_default
+
+    flag = flag or "--" + name.replace("_", "-")
+    doc = cls.docs().get(name, "")
+    default = cli_default(cls, name) if name in cls.defaults() else None
+    kwargs.setdefault("help", f"{doc} (default: {default})" if doc else f"default: {default}")
+    p.add_argument(flag, dest=name, default=None, **kwargs)
+
+
+def _given(args, names) -> dict:
+    return {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
+
+
+TRAIN_OPTIONS = ("epochs", "batch_size", "loss", "patience", "seed", "energy_weight")
+TRAIN_OPTIONS += ("force_weight", "checkpoint_every")
+MODEL_OPTIONS = ("cutoff", "n_basis", "n_radial", "hidden", "dtype")
+FINETUNE_OPTIONS = ("mode", "lr_last", "lr_factor", "energy_scale", "shift_init")
+
+
 def _add_train_args(p):
+    from gmnn.train import TrainConfig
+
     p.add_argument("--out", required=True, help="output directory (model/, metrics.csv)")
-    p.add_argument("--loss", choices=["E", "EF"], default="EF")
-    p.add_argument("--epochs", type=int, default=1000)
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--patience", type=int, default=None)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--energy-weight", type=float, default=None)
-    p.add_argument("--force-weight", type=float, default=None)
-    p.add_argument("--checkpoint-every", type=int, default=10)
+    _option(p, TrainConfig, "loss", choices=["E", "EF"])
+    _option(p, TrainConfig, "epochs", type=int)
+    _option(p, TrainConfig, "batch_size", type=int)
+    _option(p, TrainConfig, "patience", type=int)
+    _option(p, TrainConfig, "seed", type=int)
+    _option(p, TrainConfig, "energy_weight", type=float)
+    _option(p, TrainConfig, "force_weight", type=float)
+    _option(p, TrainConfig, "checkpoint_every", type=int)
     p.add_argument("--no-progress", action="store_true")
-    p.add_argument("--restart", action="store_true", help="ignore an existing checkpoint")
+    p.add_argument(
+        "--restart",
+        action="store_true",
+        help="start over, deleting a checkpoint in --out (without it, a checkpoint of "
+        "another run is an error saying what differs)",
+    )
+
+
+def _seed(args) -> int:
+    from gmnn.train import TrainConfig
+
+    return TrainConfig().seed if args.seed is None else args.seed
 
 
 def _load_train_valid(args):
@@ -44,7 +79,7 @@ def _load_train_valid(args):
     data = read(args.data, format=args.format)
     if args.valid_data:
         valid = read(args.valid_data, format=args.format)
-        train_idx = np.random.default_rng(args.seed).permutation(len(data))
+        train_idx = np.random.default_rng(_seed(args)).permutation(len(data))
         if args.n_train is not None:
             train_idx = train_idx[: args.n_train]
         return data[train_idx], valid
@@ -59,27 +94,18 @@ def _load_train_valid(args):
         return data[train_idx], data[split.valid]
     if args.n_train is None or args.n_valid is None:
         raise SystemExit("give --split, --valid-data, or both --n-train and --n-valid")
-    split = make_split(len(data), args.n_train, args.n_valid, n_test=0, seed=args.seed)
+    split = make_split(len(data), args.n_train, args.n_valid, n_test=0, seed=_seed(args))
     return data[split.train], data[split.valid]
 
 
 def _train_config(args, lrs=None):
     from gmnn.train import TrainConfig
 
-    kw = {
-        "epochs": args.epochs,
-        "batch_size": args.batch_size,
-        "loss": args.loss,
-        "patience": args.patience,
-        "seed": args.seed,
-        "energy_weight": args.energy_weight,
-        "force_weight": args.force_weight,
-        "checkpoint_every": args.checkpoint_every,
-        "progress": not args.no_progress,
-    }
+    kw = _given(args, TRAIN_OPTIONS)
+    kw["progress"] = not args.no_progress
     if lrs:
         kw["learning_rates"] = lrs
-    return TrainConfig(**kw)
+    return TrainConfig.from_dict(kw, where="")
 
 
 def _parse_lrs(items):
@@ -94,23 +120,19 @@ def _parse_lrs(items):
 
 
 def cmd_train(args):
+    from gmnn.model.config import ModelConfig
     from gmnn.train import TrainConfig, fit
 
     train, valid = _load_train_valid(args)
     lrs = {**TrainConfig().learning_rates, **_parse_lrs(args.lr)}
-    model_cfg = {
-        "cutoff": args.cutoff,
-        "n_basis": args.n_basis,
-        "n_radial": args.n_radial,
-        "hidden": args.hidden,
-        "dtype": args.dtype,
-    }
+    model_config = ModelConfig.from_dict(_given(args, MODEL_OPTIONS), where="")
+    config = _train_config(args, lrs)
     fit(
         train,
         valid,
         args.out,
-        _train_config(args, lrs),
-        model_config=model_cfg,
+        config,
+        model_config=model_config,
         provenance={"data": str(args.data), "command": " ".join(sys.argv)},
         resume=not args.restart,
     )
@@ -118,7 +140,7 @@ def cmd_train(args):
 
 
 def cmd_finetune(args):
-    from gmnn.transfer import finetune
+    from gmnn.transfer import FinetuneConfig, finetune
 
     train, valid = _load_train_valid(args)
     finetune(
@@ -127,14 +149,40 @@ def cmd_finetune(args):
         valid,
         args.out,
         _train_config(args),
-        mode=args.mode,
-        lr_last=args.lr_last,
-        lr_factor=args.lr_factor,
-        keep_energy_scale=not args.recompute_energy_scale,
+        finetune_config=FinetuneConfig.from_dict(_given(args, FINETUNE_OPTIONS), where=""),
         provenance={"data": str(args.data), "command": " ".join(sys.argv)},
-        resume=not args.restart,
+        on_mismatch="restart" if args.restart else "error",
     )
     print(f"model written to {Path(args.out) / 'model'}")
+
+
+def cmd_settings(args):
+    """Every typed settings section with its defaults and meaning, as YAML comments."""
+    from gmnn.md import DivergenceConfig, MDConfig
+    from gmnn.model.config import ModelConfig
+    from gmnn.train import TrainConfig
+    from gmnn.transfer import FinetuneConfig
+
+    sections = [
+        ("model", ModelConfig),
+        ("training", TrainConfig),
+        ("finetune", FinetuneConfig),
+        ("md.dynamics", MDConfig),
+        ("md.dynamics.divergence", DivergenceConfig),
+    ]
+    for name, cls in sections:
+        if args.section and name != args.section:
+            continue
+        print(f"# {name}: {cls.__module__}.{cls.__name__}")
+        defaults, docs = cls.defaults(), cls.docs()
+        for key in docs:
+            value = defaults.get(key, "(required)")
+            if key == "divergence":
+                value = "(see below)"
+            elif not isinstance(value, str):
+                value = json.dumps(value)  # YAML spelling: true, null, [512, 512]
+            print(f"#   {key}: {value}" + (f"  # {docs[key]}" if docs[key] else ""))
+    return 0
 
 
 def cmd_evaluate(args):
@@ -156,28 +204,60 @@ def cmd_evaluate(args):
     print(text)
 
 
+# `gmnn md` options -> the MDConfig fields they set
+_MD_OPTIONS = {
+    "steps": "steps",
+    "temperature": "temperature_K",
+    "timestep": "timestep_fs",
+    "friction": "friction_per_fs",
+    "seed": "seed",
+    "interval": "write_interval",
+    "checkpoint_interval": "checkpoint_interval",
+}
+
+
+def _md_config(args):
+    """The MDConfig of ``gmnn md``; a bad value is an error naming its option."""
+    import re
+
+    from gmnn.md import MDConfig
+    from gmnn.settings import SettingsError
+
+    option = {field: opt for opt, field in _MD_OPTIONS.items()}
+    try:
+        return MDConfig(**{field: getattr(args, opt) for opt, field in _MD_OPTIONS.items()})
+    except SettingsError as err:
+        problem = re.sub(
+            r"\b(" + "|".join(option) + r")\b",
+            lambda m: "--" + option[m.group(1)].replace("_", "-"),
+            err.problem,
+        )
+        raise SettingsError(option.get(err.key, err.key), problem) from None
+
+
 def cmd_md(args):
     from ase.io import read as ase_read
 
     from gmnn.calculator import EnsembleCalculator, GMNNCalculator
     from gmnn.io import atomic_write_json
-    from gmnn.md import run_langevin
+    from gmnn.md import MDInterrupted, MDRun
 
+    config = _md_config(args)
     atoms = ase_read(args.structure)
     calc = GMNNCalculator(args.model[0]) if len(args.model) == 1 else EnsembleCalculator(args.model)
-    summary = run_langevin(
+    run = MDRun(
         atoms,
         calc,
-        steps=args.steps,
-        temperature_K=args.temperature,
-        timestep_fs=args.timestep,
-        friction_per_fs=args.friction,
-        seed=args.seed,
+        config,
         trajectory=args.trajectory,
-        interval=args.interval,
         checkpoint=args.checkpoint,
-        checkpoint_interval=args.checkpoint_interval,
+        on_mismatch="restart" if args.restart else "error",
     )
+    try:
+        summary = run.run()
+    except MDInterrupted as exc:
+        print(f"gmnn md: {exc}", file=sys.stderr)
+        return 3
     if args.summary:
         atomic_write_json(args.summary, summary)
     print(json.dumps(summary, indent=2))
@@ -194,14 +274,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gmnn", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
 
+    from gmnn.model.config import ModelConfig
+    from gmnn.transfer import MODES, FinetuneConfig
+
     p = sub.add_parser("train", help="train a model from scratch")
     _add_data_args(p)
     _add_train_args(p)
-    p.add_argument("--cutoff", type=float, default=4.0, help="cutoff radius in Å")
-    p.add_argument("--n-basis", type=int, default=7)
-    p.add_argument("--n-radial", type=int, default=5)
-    p.add_argument("--hidden", type=int, nargs="+", default=[512, 512])
-    p.add_argument("--dtype", choices=["float32", "float64"], default="float32")
+    _option(p, ModelConfig, "cutoff", type=float)
+    _option(p, ModelConfig, "n_basis", type=int)
+    _option(p, ModelConfig, "n_radial", type=int)
+    _option(p, ModelConfig, "hidden", type=int, nargs="+")
+    _option(p, ModelConfig, "dtype", choices=["float32", "float64"])
     p.add_argument("--lr", action="append", help="GROUP=RATE (nn, embed, scale, shift, dense_K)")
     p.set_defaults(func=cmd_train)
 
@@ -209,15 +292,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--pretrained", required=True, help="pre-trained model directory")
     _add_data_args(p)
     _add_train_args(p)
-    p.add_argument(
-        "--mode",
-        choices=["discriminative", "non_discriminative", "linear_probe"],
-        default="discriminative",
-    )
-    p.add_argument("--lr-last", type=float, default=0.01, help="rate of the last layer")
-    p.add_argument("--lr-factor", type=float, default=5.0, help="rate ratio between layers")
-    p.add_argument("--recompute-energy-scale", action="store_true")
+    _option(p, FinetuneConfig, "mode", choices=list(MODES))
+    _option(p, FinetuneConfig, "lr_last", type=float)
+    _option(p, FinetuneConfig, "lr_factor", type=float)
+    _option(p, FinetuneConfig, "energy_scale", choices=["keep", "recompute"])
+    _option(p, FinetuneConfig, "shift_init", choices=["offset_free", "regression"])
     p.set_defaults(func=cmd_finetune)
+
+    p = sub.add_parser("settings", help="print every setting with its default (YAML comments)")
+    p.add_argument(
+        "section",
+        nargs="?",
+        default=None,
+        help="model, training, finetune, md.dynamics or md.dynamics.divergence",
+    )
+    p.set_defaults(func=cmd_settings)
 
     p = sub.add_parser("evaluate", help="MAE/RMSE of energies and forces as JSON")
     p.add_argument("--model", required=True, nargs="+", help="model directory (or several)")
@@ -229,15 +318,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, help="write the JSON here too")
     p.set_defaults(func=cmd_evaluate)
 
+    from gmnn.md import MDConfig
+    from gmnn.settings import cli_default
+
     p = sub.add_parser("md", help="Langevin NVT molecular dynamics (ASE)")
     p.add_argument("--model", required=True, nargs="+", help="model dir; several = ensemble")
     p.add_argument("--structure", required=True, help="start geometry (any ASE format)")
-    p.add_argument("--steps", type=int, required=True)
-    p.add_argument("--temperature", type=float, default=300.0, help="K")
-    p.add_argument("--timestep", type=float, default=0.5, help="fs")
-    p.add_argument("--friction", type=float, default=0.01, help="1/fs")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--interval", type=int, default=10, help="steps between frames")
+    p.add_argument("--steps", type=int, required=True, help="a multiple of --interval")
+    p.add_argument(
+        "--temperature", type=float, default=cli_default(MDConfig, "temperature_K"), help="K"
+    )
+    p.add_argument(
+        "--timestep", type=float, default=cli_default(MDConfig, "timestep_fs"), help="fs"
+    )
+    p.add_argument(
+        "--friction",
+        type=float,
+        default=cli_default(MDConfig, "friction_per_fs"),
+        help="Langevin friction, 1/fs",
+    )
+    p.add_argument("--seed", type=int, default=cli_default(MDConfig, "seed"))
+    p.add_argument(
+        "--interval",
+        type=int,
+        default=cli_default(MDConfig, "write_interval"),
+        help="steps between frames and divergence checks",
+    )
     p.add_argument("--trajectory", default=None, help="ASE .traj output")
     p.add_argument("--summary", default=None, help="JSON summary output")
     p.add_argument(
@@ -245,7 +351,17 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="resumable state (.npz): rerunning the same command continues from it",
     )
-    p.add_argument("--checkpoint-interval", type=int, default=1000, help="steps")
+    p.add_argument(
+        "--checkpoint-interval",
+        type=int,
+        default=cli_default(MDConfig, "checkpoint_interval"),
+        help="steps, a multiple of --interval",
+    )
+    p.add_argument(
+        "--restart",
+        action="store_true",
+        help="start over if --checkpoint belongs to another run (default: an error)",
+    )
     p.set_defaults(func=cmd_md)
 
     p = sub.add_parser("info", help="print a model's metadata")
@@ -255,11 +371,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    from gmnn.settings import SettingsError
     from gmnn.train.trainer import TrainingInterrupted
 
     args = build_parser().parse_args(argv)
     try:
         return args.func(args) or 0
+    except SettingsError as exc:
+        flag = "--" + exc.key.replace("_", "-") if exc.key else "settings"
+        print(f"gmnn {args.command}: error: {flag}: {exc.problem}", file=sys.stderr)
+        return 2
     except TrainingInterrupted as exc:
         print(f"gmnn {args.command}: {exc}", file=sys.stderr)
         return 3

@@ -178,6 +178,14 @@ class Settings:
                 f"{where}.{unknown[0]}" if where else unknown[0],
                 f"unknown setting(s) {names}; known: {', '.join(known)}",
             )
+        missing = [
+            f.name
+            for f in fields(cls)
+            if f.name not in data and f.default is MISSING and f.default_factory is MISSING
+        ]
+        if missing:
+            key = f"{where}.{missing[0]}" if where else missing[0]
+            raise SettingsError(key, "is required")
         try:
             return cls(**data)
         except SettingsError as err:
@@ -212,7 +220,12 @@ class Settings:
                 out[f.name] = f.default
             elif f.default_factory is not MISSING:
                 out[f.name] = f.default_factory()
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in out.items()}
+        def plain(v):
+            if isinstance(v, Settings):
+                return v.to_dict()
+            return list(v) if isinstance(v, tuple) else v
+
+        return {k: plain(v) for k, v in out.items()}
 
     @classmethod
     def docs(cls) -> dict[str, str]:

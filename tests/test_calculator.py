@@ -16,7 +16,7 @@ from ase.io import write as ase_write
 from gmnn.calculator import EnsembleCalculator, GMNNCalculator
 from gmnn.cli import main
 from gmnn.io import save_model
-from gmnn.md import run_langevin
+from gmnn.md import MDConfig, MDRun
 from gmnn.model import GMNN
 
 
@@ -74,6 +74,19 @@ def test_stress_for_periodic_cells_only(models):
         mol.get_stress()
 
 
+def test_fingerprint_identifies_the_weights(models):
+    """The same model loaded twice: one fingerprint; another model, precision or member
+    order: another."""
+    one = GMNNCalculator(models[0]).fingerprint()
+    assert one == GMNNCalculator(models[0]).fingerprint()
+    assert set(one) == {"calculator", "config", "weights"} and len(one["weights"]) == 64
+    assert one != GMNNCalculator(models[1]).fingerprint()
+    assert one != GMNNCalculator(models[0], dtype="float64").fingerprint()
+    pair = EnsembleCalculator(models[:2]).fingerprint()
+    assert pair["models"][0] == {k: one[k] for k in ("config", "weights")}
+    assert pair != EnsembleCalculator(models[1::-1]).fingerprint()
+
+
 class Exploding(Calculator):
     """A deliberately broken potential: a force that grows without bound with time."""
 
@@ -93,9 +106,8 @@ class Exploding(Calculator):
 
 def test_divergence_is_detected_and_recorded(tmp_path):
     atoms = molecule("H2O")
-    summary = run_langevin(
-        atoms, Exploding(), steps=5000, interval=10, trajectory=tmp_path / "t.traj"
-    )
+    config = MDConfig(steps=5000, write_interval=10, friction_per_fs=0.01)
+    summary = MDRun(atoms, Exploding(), config, trajectory=tmp_path / "t.traj").run()
     assert summary["diverged"]
     assert summary["steps_done"] < 5000
     assert "stretched" in summary["reason"] or "force" in summary["reason"]
@@ -106,7 +118,8 @@ def test_divergence_is_detected_and_recorded(tmp_path):
 def test_stable_md_runs_to_the_end(models, tmp_path):
     atoms = molecule("CH3CH2OH")
     calc = GMNNCalculator(models[0])
-    summary = run_langevin(atoms, calc, steps=20, interval=5, trajectory=tmp_path / "md.traj")
+    config = MDConfig(steps=20, write_interval=5, friction_per_fs=0.01)
+    summary = MDRun(atoms, calc, config, trajectory=tmp_path / "md.traj").run()
     assert not summary["diverged"] and summary["steps_done"] == 20
     assert len(ase_read(tmp_path / "md.traj", ":")) == 5  # steps 0, 5, 10, 15, 20
 
@@ -176,29 +189,36 @@ def test_cli_train_evaluate_md_info(tmp_path, capsys):
     assert set(metrics) >= {"energy_mae", "energy_rmse", "force_mae", "force_rmse"}
     assert metrics["units"]["energy"] == "kcal/mol"
     ase_write(tmp_path / "start.xyz", molecule("CH3CH2OH"))
-    rc = main(
-        [
-            "md",
-            "--model",
-            str(tmp_path / "run" / "model"),
-            str(tmp_path / "ft" / "model"),
-            "--structure",
-            str(tmp_path / "start.xyz"),
-            "--steps",
-            "10",
-            "--interval",
-            "5",
-            "--summary",
-            str(tmp_path / "md.json"),
-            "--checkpoint",
-            str(tmp_path / "md.ckpt.npz"),
-            "--checkpoint-interval",
-            "5",
-        ]
-    )
+    md_args = [
+        "md",
+        "--model",
+        str(tmp_path / "run" / "model"),
+        str(tmp_path / "ft" / "model"),
+        "--structure",
+        str(tmp_path / "start.xyz"),
+        "--steps",
+        "10",
+        "--interval",
+        "5",
+        "--summary",
+        str(tmp_path / "md.json"),
+        "--checkpoint",
+        str(tmp_path / "md.ckpt.npz"),
+        "--checkpoint-interval",
+        "5",
+    ]
+    rc = main(md_args)
     assert rc == 0
     assert json.loads((tmp_path / "md.json").read_text())["steps_done"] == 10
     assert (tmp_path / "md.ckpt.npz").exists()  # written at step 5
+    # the checkpoint of another temperature: an error naming it, or --restart
+    capsys.readouterr()
+    assert main([*md_args, "--temperature", "100"]) == 2
+    assert "dynamics.temperature_K: 300.0 before, now 100.0" in capsys.readouterr().err
+    assert main([*md_args, "--temperature", "100", "--restart"]) == 0
+    assert json.loads((tmp_path / "md.json").read_text())["resumed_from_step"] == 0
+    assert main([*md_args, "--temperature", "100"]) == 0
+    assert json.loads((tmp_path / "md.json").read_text())["resumed_from_step"] == 5
     assert main(["info", str(tmp_path / "ft" / "model")]) == 0
     # bad input: a clear error and exit code 2
     (tmp_path / "bad.xyz").write_text("garbage\n")

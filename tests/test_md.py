@@ -1,4 +1,4 @@
-"""gmnn.md: Langevin runs that checkpoint, resume after a kill, and record divergence."""
+"""gmnn.md.MDRun: Langevin runs that checkpoint, resume after a kill, and record divergence."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from ase.build import molecule
 from ase.calculators.calculator import Calculator, all_changes
 from ase.io import Trajectory
 
-from gmnn.md import DivergenceMonitor, MDInterrupted, run_langevin
+from gmnn.md import BondStretchCheck, CheckpointMismatch, MDConfig, MDInterrupted, MDRun
 
 SPRINGS = textwrap.dedent(
     """
@@ -57,16 +57,20 @@ namespace: dict = {}
 exec(SPRINGS, namespace)  # the same class in this process and in the killed subprocess
 Springs = namespace["Springs"]
 
-RUN = dict(steps=300, temperature_K=300.0, timestep_fs=0.5, friction_per_fs=0.01, seed=3)
+RUN = dict(
+    steps=300, temperature_K=300.0, timestep_fs=0.5, friction_per_fs=0.01, seed=3, write_interval=5
+)
+
+
+def config(**changes) -> MDConfig:
+    return MDConfig(**{**RUN, **changes})
 
 
 def start():
     atoms = molecule("CH3OH")
-    monitor = DivergenceMonitor(atoms)
-    r0 = np.linalg.norm(
-        atoms.positions[monitor.bonds[:, 1]] - atoms.positions[monitor.bonds[:, 0]], axis=1
-    )
-    return atoms, monitor.bonds, r0
+    bonds = BondStretchCheck(atoms, 2.0).bonds
+    r0 = np.linalg.norm(atoms.positions[bonds[:, 1]] - atoms.positions[bonds[:, 0]], axis=1)
+    return atoms, bonds, r0
 
 
 def frames(path):
@@ -79,7 +83,7 @@ def reference(tmp_path_factory):
     """An uninterrupted run: its trajectory and summary."""
     out = tmp_path_factory.mktemp("ref")
     atoms, pairs, r0 = start()
-    summary = run_langevin(atoms, Springs(pairs, r0), interval=5, trajectory=out / "md.traj", **RUN)
+    summary = MDRun(atoms, Springs(pairs, r0), config(), trajectory=out / "md.traj").run()
     return frames(out / "md.traj"), summary
 
 
@@ -100,13 +104,13 @@ def test_killed_run_resumes_to_the_same_complete_trajectory(reference, tmp_path)
             f"""
             import sys
             sys.path.insert(0, {os.getcwd()!r})
-            from tests.test_md import start, RUN
-            from gmnn.md import run_langevin
+            from tests.test_md import start, config
+            from gmnn.md import MDRun
             atoms, pairs, r0 = start()
-            run_langevin(atoms, Springs(pairs, r0, signal_at=237, signum=9), interval=5,
-                         trajectory={str(tmp_path / "md.traj")!r},
-                         checkpoint={str(tmp_path / "md.ckpt.npz")!r},
-                         checkpoint_interval=100, **RUN)
+            MDRun(atoms, Springs(pairs, r0, signal_at=237, signum=9),
+                  config(checkpoint_interval=100),
+                  trajectory={str(tmp_path / "md.traj")!r},
+                  checkpoint={str(tmp_path / "md.ckpt.npz")!r}).run()
             """
         )
     )
@@ -116,15 +120,13 @@ def test_killed_run_resumes_to_the_same_complete_trajectory(reference, tmp_path)
     assert 40 < len(written) < 61  # frames after the checkpoint (step 200) were written
 
     atoms, pairs, r0 = start()
-    summary = run_langevin(
+    summary = MDRun(
         atoms,
         Springs(pairs, r0),
-        interval=5,
+        config(checkpoint_interval=100),
         trajectory=tmp_path / "md.traj",
         checkpoint=tmp_path / "md.ckpt.npz",
-        checkpoint_interval=100,
-        **RUN,
-    )
+    ).run()
     assert summary["resumed_from_step"] == 200
     assert summary["steps_done"] == 300 and summary["frames"] == 61
     resumed = frames(tmp_path / "md.traj")
@@ -139,17 +141,13 @@ def test_sigterm_checkpoints_and_resumes(reference, tmp_path):
     import signal
 
     atoms, pairs, r0 = start()
-    kwargs = dict(
-        interval=5,
-        trajectory=tmp_path / "md.traj",
-        checkpoint=tmp_path / "md.ckpt.npz",
-        checkpoint_interval=1000,
-        **RUN,
-    )
+    kwargs = dict(trajectory=tmp_path / "md.traj", checkpoint=tmp_path / "md.ckpt.npz")
+    cfg = config(checkpoint_interval=1000)
+    killer = Springs(pairs, r0, signal_at=123, signum=signal.SIGTERM)
     with pytest.raises(MDInterrupted, match="checkpoint"):
-        run_langevin(atoms, Springs(pairs, r0, signal_at=123, signum=signal.SIGTERM), **kwargs)
+        MDRun(atoms, killer, cfg, **kwargs).run()
     assert (tmp_path / "md.ckpt.npz").exists()
-    summary = run_langevin(atoms, Springs(pairs, r0), **kwargs)
+    summary = MDRun(atoms, Springs(pairs, r0), cfg, **kwargs).run()
     assert 0 < summary["resumed_from_step"] < 300
     ref, _ = reference
     final, final_ref = frames(tmp_path / "md.traj")[-1], ref[-1]
@@ -157,21 +155,28 @@ def test_sigterm_checkpoints_and_resumes(reference, tmp_path):
     assert len(frames(tmp_path / "md.traj")) == 61
 
 
-def test_checkpoint_of_other_settings_is_not_resumed(tmp_path):
-    atoms, pairs, r0 = start()
-    kwargs = dict(interval=5, trajectory=tmp_path / "md.traj", checkpoint=tmp_path / "c.npz")
-    with pytest.raises(MDInterrupted):
-        import signal
+def test_checkpoint_of_other_settings_is_refused_or_restarted(tmp_path):
+    """Another temperature: an error naming it (the default), or a fresh start with
+    on_mismatch="restart"."""
+    import signal
 
-        run_langevin(
+    atoms, pairs, r0 = start()
+    kwargs = dict(trajectory=tmp_path / "md.traj", checkpoint=tmp_path / "c.npz")
+    with pytest.raises(MDInterrupted):
+        MDRun(
             atoms,
             Springs(pairs, r0, signal_at=150, signum=signal.SIGTERM),
-            checkpoint_interval=50,
+            config(checkpoint_interval=50),
             **kwargs,
-            **RUN,
-        )
-    other = {**RUN, "temperature_K": 100.0}
-    summary = run_langevin(atoms, Springs(pairs, r0), checkpoint_interval=50, **kwargs, **other)
+        ).run()
+    other = config(checkpoint_interval=50, temperature_K=100.0)
+    with pytest.raises(
+        CheckpointMismatch, match=r"dynamics\.temperature_K: 300\.0 before, now 100\.0"
+    ):
+        MDRun(atoms, Springs(pairs, r0), other, **kwargs).run()
+    assert (tmp_path / "c.npz").exists()  # an error leaves the files alone
+    run = MDRun(atoms, Springs(pairs, r0), other, on_mismatch="restart", **kwargs)
+    summary = run.run()
     assert summary["resumed_from_step"] == 0 and summary["frames"] == 61
 
 
@@ -196,14 +201,13 @@ class FlyAway(Calculator):
 )
 def test_broken_potential_stops_early_and_is_recorded(make_calc, reason, tmp_path):
     atoms, pairs, r0 = start()
-    summary = run_langevin(
+    summary = MDRun(
         atoms,
         make_calc(pairs, r0),
-        steps=20000,
-        interval=5,
+        MDConfig(steps=20000, write_interval=5, friction_per_fs=0.01),
         trajectory=tmp_path / "md.traj",
         checkpoint=tmp_path / "c.npz",
-    )
+    ).run()
     assert summary["diverged"]
     assert summary["steps_done"] < 20000
     assert summary["diverged_at_ps"] == pytest.approx(summary["steps_done"] * 0.5e-3)

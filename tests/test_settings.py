@@ -101,3 +101,12 @@ def test_differences_names_paths():
         "a.c: 2 before, now 3",
         "a.d: absent before, now 4",
     ]
+
+
+def test_a_required_setting_is_named():
+    class Run(Settings):
+        steps: int = option(ge=1)
+
+    with pytest.raises(SettingsError, match=r"md.steps: is required"):
+        Run.from_dict({}, where="md")
+    assert Run.from_dict({"steps": 3}).steps == 3

@@ -1,0 +1,67 @@
+"""Molecular dynamics with ASE: Langevin NVT, checkpoint/resume, divergence detection.
+
+>>> from gmnn.md import MDConfig, MDRun
+>>> config = MDConfig(steps=20000, temperature_K=300.0, seed=0)
+>>> summary = MDRun(atoms, calc, config, trajectory="md.traj", checkpoint="md.ckpt.npz").run()
+
+* :class:`MDConfig` / :class:`DivergenceConfig` (:mod:`gmnn.md.config`): the settings of a
+  run, with their defaults and ranges (config section ``md.dynamics``).
+* :mod:`gmnn.md.checks`: the divergence checks (non-finite values, a force above
+  ``max_force``, a covalent bond stretched beyond ``bond_factor`` times its initial
+  length, an atom more than ``escape_distance`` from the rest), built by
+  :func:`build_checks`.
+* :class:`MDRun` (:mod:`gmnn.md.run`): one run. It writes an ASE trajectory (``.traj``:
+  positions, momenta and the potential energy every ``write_interval`` steps); with a
+  checkpoint, the dynamical state is saved atomically every ``checkpoint_interval``
+  steps and on SIGTERM/SIGINT, and a later run with the same identity (settings, start
+  structure, model weights) continues from it, cutting the trajectory back to the
+  checkpoint's frame count, so that a killed job ends with one complete, gap-free
+  trajectory bit-identical to an uninterrupted run. A checkpoint of another run is an
+  error naming what differs (or, with ``on_mismatch="restart"``, deleted).
+  :func:`run_md` is a whole run into a final trajectory file (the pipeline's rule).
+
+A run that goes wrong stops early, and the summary records when and why instead of
+raising, so that a workflow of many runs goes on.
+"""
+
+from gmnn.md.checks import (
+    BondStretchCheck,
+    EscapeCheck,
+    FiniteCheck,
+    MaxForceCheck,
+    build_checks,
+    first_reason,
+)
+from gmnn.md.config import INTEGRATORS, DivergenceConfig, MDConfig
+from gmnn.md.run import (
+    MDInterrupted,
+    MDResumeError,
+    MDRun,
+    calculator_fingerprint,
+    checkpoint_path,
+    partial_trajectory,
+    run_md,
+    structure_fingerprint,
+)
+from gmnn.runs import CheckpointMismatch
+
+__all__ = [
+    "INTEGRATORS",
+    "BondStretchCheck",
+    "CheckpointMismatch",
+    "DivergenceConfig",
+    "EscapeCheck",
+    "FiniteCheck",
+    "MDConfig",
+    "MDInterrupted",
+    "MDResumeError",
+    "MDRun",
+    "MaxForceCheck",
+    "build_checks",
+    "calculator_fingerprint",
+    "checkpoint_path",
+    "first_reason",
+    "partial_trajectory",
+    "run_md",
+    "structure_fingerprint",
+]

@@ -1,0 +1,99 @@
+"""MD settings: the one home of the defaults and ranges of a run (config ``md.dynamics``)."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from gmnn.settings import Settings, SettingsError, option
+
+# The integrators (thermostats/barostats) an MD run can use; each name maps onto a
+# factory in gmnn.md.run.INTEGRATORS. NPT or Nose-Hoover runs are added as new choices.
+INTEGRATORS = ("langevin",)
+
+
+class DivergenceConfig(Settings):
+    """When a run counts as diverged (config ``md.dynamics.divergence``).
+
+    Each threshold may be null to switch its check off. The checks for non-finite
+    energies, forces and positions are always on. The bond and escape checks apply to
+    molecules and clusters (no periodic direction) only.
+    """
+
+    section: ClassVar[str] = "md.dynamics.divergence"
+
+    max_force: float | None = option(
+        50.0, gt=0.0, doc="largest force on any atom, eV/Angstrom; null: no force check"
+    )
+    bond_factor: float | None = option(
+        2.0,
+        gt=1.0,
+        doc="a covalent bond of the start structure stretched beyond this factor times its "
+        "initial length; null: no bond check",
+    )
+    escape_distance: float | None = option(
+        10.0,
+        gt=0.0,
+        doc="an atom farther than this from its nearest neighbour, Angstrom; null: no escape check",
+    )
+
+
+class MDConfig(Settings):
+    """One molecular-dynamics run (config section ``md.dynamics``).
+
+    ``integrator`` ``"langevin"``: ASE's Langevin NVT with the centre of mass fixed. The
+    Langevin friction is not stated in the paper; the default 0.002/fs (a 0.5 ps
+    relaxation time) broadens the vibrational lines by only ~10 cm^-1. A frame
+    (positions, momenta, energy) is written and the divergence checks are run every
+    ``write_interval`` steps, so ``steps`` must be a multiple of it (evenly spaced
+    frames, as the spectra assume); the resumable state is saved every
+    ``checkpoint_interval`` steps, a multiple of ``write_interval`` too.
+    """
+
+    section: ClassVar[str] = "md.dynamics"
+
+    steps: int = option(ge=1, doc="time steps of the whole run (a resumed run included)")
+    integrator: str = option(
+        "langevin", choices=INTEGRATORS, doc="dynamics: langevin (NVT, ASE's Langevin)"
+    )
+    temperature_K: float = option(300.0, gt=0.0, doc="thermostat temperature, K")
+    timestep_fs: float = option(0.5, gt=0.0, doc="time step, fs")
+    friction_per_fs: float = option(
+        0.002, gt=0.0, doc="Langevin friction, 1/fs (not stated in the paper)"
+    )
+    write_interval: int = option(
+        2, ge=1, doc="steps between trajectory frames and divergence checks"
+    )
+    checkpoint_interval: int = option(
+        2000, ge=1, doc="steps between checkpoints (a multiple of write_interval)"
+    )
+    seed: int = option(0, ge=0, doc="seed of the initial velocities and the thermostat noise")
+    initialise_velocities: bool = option(
+        True,
+        doc="draw Maxwell-Boltzmann velocities (no net momentum or rotation); false: keep "
+        "the start structure's momenta",
+    )
+    divergence: DivergenceConfig = option(
+        default_factory=DivergenceConfig, doc="when a run counts as diverged"
+    )
+
+    # settings that do not change the trajectory (left out of a run's identity): the
+    # checkpoint holds the exact state, and the first n steps of a run do not depend on
+    # how many follow, so a run can be resumed with more steps
+    NOT_IDENTITY: ClassVar[tuple[str, ...]] = ("steps", "checkpoint_interval")
+
+    def check(self) -> None:
+        if self.steps % self.write_interval:
+            raise SettingsError(
+                "steps",
+                f"must be a multiple of write_interval ({self.write_interval}), got {self.steps}",
+            )
+        if self.checkpoint_interval % self.write_interval:
+            raise SettingsError(
+                "checkpoint_interval",
+                f"must be a multiple of write_interval ({self.write_interval}), got "
+                f"{self.checkpoint_interval}",
+            )
+
+    def identity(self) -> dict:
+        """The settings that determine a run's trajectory."""
+        return {k: v for k, v in self.to_dict().items() if k not in self.NOT_IDENTITY}
