@@ -9,11 +9,21 @@ rule fig2:
     molecule, four settings with standard-error bands, DFT-only model as a black line.
     """
     input:
-        curves=FIG2_CURVES,  # rules/experiments.smk
-        reference=FIG2_REFERENCE,
+        curves=TABLE_FIG2_CURVES,
+        reference=TABLE_FIG2_REFERENCE,
     output:
         pdf="figures/fig2.pdf",
-        png="figures/fig2.png",
+        png=report(
+            "figures/fig2.png",
+            caption="../report/fig2.rst",
+            category="MD17 transfer learning",
+            subcategory="Fig. 2: learning curves",
+            labels={
+                "result": "Fig. 2: learning curves",
+                "molecules": ", ".join(MOLECULES),
+                "seeds": f"{len(SEEDS)} ({', '.join(map(str, SEEDS))})",
+            },
+        ),
     log:
         "logs/figures/fig2.log",
     benchmark:
@@ -35,11 +45,21 @@ rule fig3:
     """Fig. 3: test RMSE against the pre-training set size, fine-tuned on two sizes (E and
     E+F), with the from-scratch E+F results as horizontal lines."""
     input:
-        table=FIG3_TABLE,  # rules/pretrain_size.smk
-        fig2_curves=FIG2_CURVES,
+        table=TABLE_FIG3,
+        fig2_curves=TABLE_FIG2_CURVES,
     output:
         pdf="figures/fig3.pdf",
-        png="figures/fig3.png",
+        png=report(
+            "figures/fig3.png",
+            caption="../report/fig3.rst",
+            category="MD17 transfer learning",
+            subcategory="Fig. 3: pre-training set size",
+            labels=lambda wildcards: {
+                "result": "Fig. 3: errors vs pre-training set size",
+                "molecules": ", ".join(FIG3["molecules"]),
+                "seeds": f"{len(SEEDS)} ({', '.join(map(str, SEEDS))})",
+            },
+        ),
     log:
         "logs/figures/fig3.log",
     benchmark:
@@ -54,26 +74,45 @@ rule fig3:
         "../workflow_scripts/plot_fig3.py"
 
 
-SPECTRA_FIGURES = spectra_figures()
-
-
 rule spectra_figure:
     """Figs. 4, S3-S5: vibrational power spectra of the MD runs, and a Markdown table of
     the fitted stretch peaks of the figure's models."""
     input:
-        spectra=MD_TABLES["spectra"],  # rules/md.smk
-        runs=MD_TABLES["runs"],
-        peaks=MD_TABLES["peaks"],
+        spectra=TABLES_MD["spectra"],
+        runs=TABLES_MD["runs"],
+        peaks=TABLES_MD["peaks"],
     output:
         pdf="figures/{figure}.pdf",
-        png="figures/{figure}.png",
-        table="figures/{figure}_peaks.md",
+        png=report(
+            "figures/{figure}.png",
+            caption="../report/spectra.rst",
+            category="MD17 vibrational analysis",
+            subcategory="Figs. 4, S3-S5: power spectra",
+            labels=lambda wildcards, params: {
+                "result": f"Fig. {wildcards.figure.removeprefix('fig')}: power spectra, "
+                f"{params.temperature_K} K",
+                "molecules": MD["molecule"],
+                "seeds": f"1 (seed {MD['seed']})",
+            },
+        ),
+        table=report(
+            "figures/{figure}_peaks.md",
+            caption="../report/spectra_peaks.rst",
+            category="MD17 vibrational analysis",
+            subcategory="Figs. 4, S3-S5: power spectra",
+            labels=lambda wildcards, params: {
+                "result": f"Fig. {wildcards.figure.removeprefix('fig')}: peak table, "
+                f"{params.temperature_K} K",
+                "molecules": MD["molecule"],
+                "seeds": f"1 (seed {MD['seed']})",
+            },
+        ),
     log:
         "logs/figures/{figure}.log",
     benchmark:
         "benchmarks/rules/figures/{figure}.tsv"
     wildcard_constraints:
-        figure="fig4|figS3|figS4|figS5",
+        figure=alternatives(SPECTRA_FIGURES) if SPECTRA_FIGURES else "none",
     conda:
         "../envs/gmnn.yaml"
     threads: 1
@@ -81,8 +120,8 @@ rule spectra_figure:
         mem_mb=1000,
         runtime=10,
     params:
-        temperature_K=lambda wc: SPECTRA_FIGURES[wc.figure][0],
-        panels=lambda wc: SPECTRA_FIGURES[wc.figure][1],
+        temperature_K=lambda wc: SPECTRA_FIGURES[wc.figure]["temperature_K"],
+        panels=lambda wc: SPECTRA_FIGURES[wc.figure]["panels"],
         molecule=MD["molecule"] if MD else None,
     script:
         "../workflow_scripts/plot_spectra.py"
@@ -93,17 +132,39 @@ rule bond_figure:
     relative energy along the stretched bond for four potentials; Markdown table of the
     harmonic wavenumbers next to the figure."""
     input:
-        **BOND_TABLES,  # rules/md.smk
+        **TABLES_BONDS,
     output:
         pdf="figures/{figure}.pdf",
-        png="figures/{figure}.png",
-        table="figures/{figure}_frequencies.md",
+        png=report(
+            "figures/{figure}.png",
+            caption="../report/bonds.rst",
+            category="MD17 vibrational analysis",
+            subcategory="Figs. S1, S2: bond scans",
+            labels=lambda wildcards, params: {
+                "result": f"Fig. {wildcards.figure.removeprefix('fig')}: {params.bond} "
+                "bond lengths and scans",
+                "molecules": MD["molecule"],
+                "seeds": f"1 (seed {MD['seed']})",
+            },
+        ),
+        table=report(
+            "figures/{figure}_frequencies.md",
+            caption="../report/bond_frequencies.rst",
+            category="MD17 vibrational analysis",
+            subcategory="Figs. S1, S2: bond scans",
+            labels=lambda wildcards, params: {
+                "result": f"Fig. {wildcards.figure.removeprefix('fig')}: {params.bond} "
+                "harmonic wavenumbers",
+                "molecules": MD["molecule"],
+                "seeds": f"1 (seed {MD['seed']})",
+            },
+        ),
     log:
         "logs/figures/{figure}.log",
     benchmark:
         "benchmarks/rules/figures/{figure}.tsv"
     wildcard_constraints:
-        figure="figS1|figS2",
+        figure=alternatives(BOND_FIGURES) if BOND_FIGURES else "none",
     conda:
         "../envs/gmnn.yaml"
     threads: 1
@@ -111,7 +172,7 @@ rule bond_figure:
         mem_mb=1000,
         runtime=10,
     params:
-        bond=lambda wc: {"figS1": "O-H", "figS2": "C-H"}[wc.figure],
+        bond=lambda wc: BOND_FIGURES[wc.figure],
         molecule=MD["molecule"] if MD else None,
     script:
         "../workflow_scripts/plot_bonds.py"
@@ -124,7 +185,7 @@ if FIG3:
 if MD:
 
     FIGURE_TARGETS += [f"figures/{name}.pdf" for name in SPECTRA_FIGURES]
-    FIGURE_TARGETS += ["figures/figS1.pdf", "figures/figS2.pdf"]
+    FIGURE_TARGETS += [f"figures/{name}.pdf" for name in BOND_FIGURES]
 
 
 rule figures:
