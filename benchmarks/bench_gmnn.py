@@ -307,9 +307,13 @@ def bench_training(structures, args, log) -> dict:
 
 
 def run_md(atoms, calc, warmup: int, steps: int, seed: int = 0) -> list:
-    """Wall time of each of ``steps`` Langevin steps (0.5 fs, 300 K) after ``warmup``."""
+    """Wall time of each of ``steps`` Langevin steps (300 K; time step and friction of
+    gmnn.md.MDConfig) after ``warmup``: ASE's integrator alone, step by step, without the
+    divergence checks and frames of gmnn.md.MDRun."""
     from ase import units
     from ase.md.langevin import Langevin
+
+    from gmnn.md import MDConfig
 
     try:  # ASE >= 3.28
         from ase.md.velocitydistribution import thermalize_momenta
@@ -319,11 +323,13 @@ def run_md(atoms, calc, warmup: int, steps: int, seed: int = 0) -> list:
     rng = np.random.default_rng(seed)
     atoms.calc = calc
     thermalize_momenta(atoms, temperature_K=300, rng=rng)
-    kwargs = dict(temperature_K=300, friction=0.01 / units.fs, rng=rng)
+    md = MDConfig.defaults()
+    dt = md["timestep_fs"] * units.fs
+    kwargs = dict(temperature_K=300, friction=md["friction_per_fs"] / units.fs, rng=rng)
     try:
-        dyn = Langevin(atoms, 0.5 * units.fs, fixcm=False, **kwargs)
+        dyn = Langevin(atoms, dt, fixcm=False, **kwargs)
     except TypeError:  # ASE without the fixcm option
-        dyn = Langevin(atoms, 0.5 * units.fs, **kwargs)
+        dyn = Langevin(atoms, dt, **kwargs)
     dyn.run(warmup)
     times = []
     for _ in range(steps):

@@ -220,6 +220,7 @@ class Settings:
                 out[f.name] = f.default
             elif f.default_factory is not MISSING:
                 out[f.name] = f.default_factory()
+
         def plain(v):
             if isinstance(v, Settings):
                 return v.to_dict()

@@ -1,14 +1,16 @@
-# Small helpers shared by the workflow: config look-ups, path builders, the inputs of the
-# data steps and the checks that JSON schema cannot express. No science here (see gmnn).
+# Shared by all rule files. The config as typed gmnn settings, the experimental design
+# read from the config, path templates (named by what they hold, all defined here, before
+# any rule uses them), and the checks that JSON schema cannot express. No science here
+# (see gmnn), and no knowledge of setting names (gmnn.workflow.Setting parses them).
 
 import os
-import posixpath
 import re
-from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 
-ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz")
+from gmnn.workflow import ModelRef, Setting, typed_settings
+from gmnn.workflow import md_steps as gmnn_md_steps
+
 LEVELS = ("dft", "cc")
 
 MD17 = config["md17"]
@@ -17,36 +19,157 @@ SEEDS = MD17["seeds"]
 SETTINGS = MD17["settings"]
 TRAIN_SIZES = sorted(MD17["cc"]["train_sizes"])
 COMP6_SUBSETS = config.get("ani", {}).get("comp6_subsets", [])
+FIG3 = config.get("pretrain_size")
+MD = config.get("md")
+SPECTRA = config.get("spectra")
+BOND_SCAN = config.get("bond_scan")
 ALL_TARGETS = []  # rule files append the targets of `snakemake` without arguments
+
+# The typed sections (model, training, finetune, md.dynamics), checked by gmnn at start-up
+# (errors name the key); the rules pass them on as plain mappings.
+try:
+    TYPED = typed_settings(config)
+except ValueError as err:
+    raise WorkflowError(f"Invalid configuration: {err}") from None
+
+
+def alternatives(values):
+    return "|".join(re.escape(str(v)) for v in values)
+
+
+def setting(wildcards):
+    """The parsed setting of a job (gmnn.workflow.Setting)."""
+    return Setting.parse(wildcards.setting)
 
 
 # --------------------------------------------------------------------------------------------
-# Paths (use these in experiment and figure rules rather than spelling paths out).
+# Path templates (wildcards: molecule, level, seed, setting, n, npre, temp).
+
+# data
+DATA_MD17 = "data/md17/{molecule}/{level}.h5"
+SPLIT_MD17 = "data/splits/md17/{molecule}/{level}_seed{seed}.json"
+DATA_ANI = "data/ani/{name}.h5"  # name: ani1x, ani1ccx, comp6_<subset>
+DATA_EMBEDDED = "data/embedded/{molecule}_{level}.h5"  # committed (rules/embedded.smk)
+RAW_DOWNLOAD = "data/raw/{source}/download/{filename}"
+RAW_STAGED = "data/raw/{source}/{item}"  # raw files of one data set, ready to convert
+
+# models and per-model results of the MD17 grid (Fig. 2; also used by Figs. 3, 4, S1-S5)
+MODEL_PRETRAINED = "models/md17/{molecule}/pretrain/seed{seed}/model"
+MODEL_CC = "models/md17/{molecule}/{setting}/n{n}/seed{seed}/model"
+METRICS_CC = "results/md17/{molecule}/{setting}/n{n}/seed{seed}/metrics.json"
+METRICS_PRETRAINED = "results/md17/{molecule}/pretrain/seed{seed}/metrics_{level}.json"
+
+# Fig. 3: models pre-trained on npre DFT structures, and their fine-tuned models
+MODEL_PRETRAINED_N = (
+    "models/md17_pretrain_size/{molecule}/pretrain/n{npre}/seed{seed}/model"
+)
+MODEL_FINETUNED_N = (
+    "models/md17_pretrain_size/{molecule}/pre{npre}/{setting}/n{n}/seed{seed}/model"
+)
+METRICS_FINETUNED_N = "results/md17_pretrain_size/{molecule}/pre{npre}/{setting}/n{n}/seed{seed}/metrics.json"
+
+# molecular dynamics of one model at one temperature
+MD_RUN = "md17/{molecule}/{setting}/n{n}/seed{seed}/T{temp}K"
+MD_TRAJECTORY = f"trajectories/{MD_RUN}/md.traj"
+MD_SUMMARY = f"results/md17/md/{MD_RUN.removeprefix('md17/')}/summary.json"
+MD_SPECTRUM = MD_SUMMARY.replace("summary.json", "spectrum.csv")
+MD_PEAKS = MD_SUMMARY.replace("summary.json", "peaks.csv")
+
+
+# tidy tables: the only inputs of the figures. Each is marked for `snakemake --report` on
+# the path itself (caption report/tables/<file name>.rst), which flags it both as the
+# output of its rule and as an input of its figure rule (a report limited to the figure
+# rules, --profile profiles/figures, has the tables too).
+def report_table(path, category, subcategory, result, labels):
+    """`path` marked for the report; `labels()` gives its molecules and seeds labels
+    (called only for jobs in the DAG, so it may use MD or FIG3)."""
+    name = os.path.splitext(os.path.basename(path))[0]
+    return report(
+        path,
+        caption=os.path.join(workflow.basedir, "report", "tables", f"{name}.rst"),
+        category=category,
+        subcategory=subcategory,
+        labels=lambda wildcards: {"result": result, **labels()},
+    )
+
+
+def grid_labels(molecules=None):
+    """Report labels of a table over the MD17 grid (every seed)."""
+    return {
+        "molecules": ", ".join(molecules or MOLECULES),
+        "seeds": f"{len(SEEDS)} ({', '.join(map(str, SEEDS))})",
+    }
+
+
+def md_labels():
+    """Report labels of an MD or bond table (the models of seed md.seed)."""
+    return {"molecules": MD["molecule"], "seeds": f"1 (seed {MD['seed']})"}
+
+
+TRANSFER, VIBRATIONS = "MD17 transfer learning", "MD17 vibrational analysis"
+TABLE_FIG2_CURVES = report_table(
+    "results/md17/fig2_learning_curves.csv",
+    TRANSFER,
+    "Fig. 2: learning curves",
+    "table: learning curves",
+    grid_labels,
+)
+TABLE_FIG2_REFERENCE = report_table(
+    "results/md17/fig2_dft_reference.csv",
+    TRANSFER,
+    "Fig. 2: learning curves",
+    "table: DFT-only reference",
+    grid_labels,
+)
+TABLE_FIG3 = report_table(
+    "results/md17/fig3_pretrain_size.csv",
+    TRANSFER,
+    "Fig. 3: pre-training set size",
+    "table: errors by pre-training set size",
+    lambda: grid_labels(FIG3["molecules"]),
+)
+TABLES_MD = {
+    key: report_table(
+        f"results/md17/{name}.csv",
+        VIBRATIONS,
+        "Figs. 4, S3-S5: power spectra",
+        f"table: {result}",
+        md_labels,
+    )
+    for key, name, result in [
+        ("runs", "md_runs", "MD runs"),
+        ("spectra", "spectra", "power spectra"),
+        ("peaks", "spectra_peaks", "stretch peaks"),
+    ]
+}
+TABLES_BONDS = {
+    key: report_table(
+        f"results/md17/{name}.csv",
+        VIBRATIONS,
+        "Figs. S1, S2: bond scans",
+        f"table: {result}",
+        md_labels,
+    )
+    for key, name, result in [
+        ("histograms", "bond_histograms", "bond-length histograms"),
+        ("scans", "bond_scans", "bond scans"),
+        ("frequencies", "harmonic_frequencies", "harmonic wavenumbers"),
+    ]
+}
 
 
 def md17_data(molecule, level):
     """Converted MD17 data of `molecule` at `level` ("dft" pre-training, "cc" coupled cluster)."""
-    return f"data/md17/{molecule}/{level}.h5"
-
-
-def dft_train_sizes(molecule):
-    """Pre-training set sizes of `molecule`: md17.dft.n_train, and Fig. 3's grid for its
-    molecules (nested in one split: train[:N])."""
-    sizes = {MD17["dft"]["n_train"]}
-    fig3 = config.get("pretrain_size")
-    if fig3 and molecule in fig3["molecules"]:
-        sizes.update(fig3["sizes"])
-    return sorted(sizes)
+    return DATA_MD17.format(molecule=molecule, level=level)
 
 
 def md17_split(molecule, level, seed):
-    """Split JSON of `md17_data(molecule, level)`; cc: `train[:n]` for every n in train_sizes."""
-    return f"data/splits/md17/{molecule}/{level}_seed{seed}.json"
+    """Split of `md17_data(molecule, level)`; `train[:n]` for every training size."""
+    return SPLIT_MD17.format(molecule=molecule, level=level, seed=seed)
 
 
 def ani_data(name):
-    """Converted ANI data: name in ani1x, ani1ccx, comp6_<subset>."""
-    return f"data/ani/{name}.h5"
+    return DATA_ANI.format(name=name)
 
 
 def comp6_data(subset):
@@ -54,271 +177,154 @@ def comp6_data(subset):
 
 
 def embedded_data_file(molecule, level):
-    """The committed embedded data set (written by rules/embedded.smk)."""
-    return f"data/embedded/{molecule}_{level}.h5"
+    return DATA_EMBEDDED.format(molecule=molecule, level=level)
 
 
-def raw_download(source, filename):
-    return f"data/raw/{source}/download/{filename}"
-
-
-def raw_staged(source, item):
-    """Directory with the raw files of one data set, ready for conversion."""
-    return f"data/raw/{source}/{item}"
-
-
-# --------------------------------------------------------------------------------------------
-# Sources
-
-
-def source_entry(source, item=None):
-    """The config entry of a raw file: `item` is the molecule (md17_ccsd) or a path (comp6)."""
-    sources = config["sources"]
-    if source == "md17_ccsd":
-        if item not in sources["md17_ccsd"]:
-            raise WorkflowError(
-                f"config: sources.md17_ccsd has no entry for molecule {item!r}"
-            )
-        return sources["md17_ccsd"][item]
-    if source == "comp6":
-        comp6 = sources["comp6"]
-        for files in comp6["subsets"].values():
-            for f in files:
-                if f["path"] == item:
-                    return {
-                        "url": posixpath.join(comp6["base_url"], f["path"]),
-                        "mirrors": [],
-                        "filename": f["path"],
-                        "sha256": f["sha256"],
-                        "md5": None,
-                        "local": comp6.get("local"),
-                    }
-        raise WorkflowError(
-            f"config: no COMP6 file {item!r} under sources.comp6.subsets"
-        )
-    entry = sources[source]
-    if "same_as" in entry and not entry.get("url"):
-        own_local = entry.get("local")
-        entry = dict(sources[entry["same_as"]])
-        if own_local:
-            entry["local"] = own_local
-    return entry
-
-
-def ani_source(name):
-    """The source whose files hold ANI data set `name` (ani1ccx shares ani1x's file)."""
-    entry = config["sources"][name]
-    if "same_as" in entry and not entry.get("url") and not entry.get("local"):
-        return entry["same_as"]
-    return name
-
-
-def local_replaces_download(entry):
-    """`local` is a copy of the remote file itself (verified against its checksum)."""
-    local = entry.get("local")
-    if not local or not os.path.isfile(local):
-        return False
-    if entry["filename"].endswith(ARCHIVE_SUFFIXES):
-        return local.endswith(ARCHIVE_SUFFIXES)
-    return True
-
-
-def local_tree(entry):
-    """`local` is a directory (or another kind of file) searched for the files needed."""
-    return bool(entry.get("local")) and not local_replaces_download(entry)
-
-
-def download_inputs(source, item):
-    """Input of a staging rule: the downloaded file(s), or nothing for a local tree."""
-    entry = source_entry(source, item)
-    if local_tree(entry):
-        return {}
-    return {"archive": raw_download(source, entry["filename"])}
-
-
-def local_inputs(entry):
-    """A local path as input, so that a missing one is reported by name."""
-    return [entry["local"]] if entry.get("local") else []
-
-
-def remote_filenames():
-    sources = config["sources"]
-    names = [sources["rmd17"]["filename"], sources["ani1x"]["filename"]]
-    names += [e["filename"] for e in sources["md17_ccsd"].values()]
-    names += [f["path"] for fs in sources["comp6"]["subsets"].values() for f in fs]
-    if "filename" in sources["ani1ccx"]:
-        names.append(sources["ani1ccx"]["filename"])
-    return names
-
-
-def alternatives(values):
-    return "|".join(re.escape(str(v)) for v in values)
+def dft_train_sizes(molecule):
+    """Pre-training set sizes of `molecule`: md17.dft.n_train, and Fig. 3's grid for its
+    molecules (nested in one split: train[:N])."""
+    sizes = {MD17["dft"]["n_train"]}
+    if FIG3 and molecule in FIG3["molecules"]:
+        sizes.update(FIG3["sizes"])
+    return sorted(sizes)
 
 
 # --------------------------------------------------------------------------------------------
-# Inputs and parameters of the data rules (rules/data.smk)
+# The experimental design, read from the config (Figs. 3, 4, S1-S5).
 
-# The finder (gmnn.data.sources.find_files) that locates each source's files.
-FINDER = {
-    "rmd17": "rmd17",
-    "md17_ccsd": "sgdml",
-    "comp6": "comp6",
-    "ani1x": "file",
-    "ani1ccx": "file",
+
+def model_refs(texts, where):
+    try:
+        return [ModelRef.parse(t, MD["sizes"], where) for t in texts]
+    except ValueError as err:
+        raise WorkflowError(f"Invalid configuration: {err}") from None
+
+
+MD_MODELS = model_refs(MD["models"], "md.models") if MD else []
+BOND_MODELS = model_refs(BOND_SCAN["models"], "bond_scan.models") if MD else []
+SPECTRA_FIGURES = {
+    name: {
+        "temperature_K": fig["temperature_K"],
+        "panels": [
+            [
+                [m.setting, m.n_train]
+                for m in model_refs(panel, f"figures.spectra.{name}")
+            ]
+            for panel in fig["panels"]
+        ],
+    }
+    for name, fig in (
+        config.get("figures", {}).get("spectra", {}) if MD else {}
+    ).items()
 }
+BOND_FIGURES = config.get("figures", {}).get("bonds", {}) if MD else {}
 
 
-def stage_entries(source, item):
-    """Config entries of the raw files staged in raw_staged(source, item)."""
-    if source == "comp6":
-        subsets = config["sources"]["comp6"]["subsets"]
-        if item not in subsets:
-            raise WorkflowError(f"config: sources.comp6.subsets has no subset {item!r}")
-        return [source_entry("comp6", f["path"]) for f in subsets[item]]
-    return [source_entry(source, item if source == "md17_ccsd" else None)]
-
-
-def stage_inputs(wildcards):
-    """The downloaded files, or the local tree (named, so a missing one is reported)."""
-    entries = stage_entries(wildcards.source, wildcards.item)
-    if local_tree(entries[0]):
-        return {"local": local_inputs(entries[0])}
-    return {
-        "archives": [raw_download(wildcards.source, e["filename"]) for e in entries]
-    }
-
-
-def stage_plan(wildcards):
-    source, item = wildcards.source, wildcards.item
-    entries = stage_entries(source, item)
-    return {
-        "source": source,
-        "item": item,
-        "finder": FINDER[source],
-        "items": MOLECULES if source == "rmd17" else [item],
-        "local": entries[0]["local"] if local_tree(entries[0]) else None,
-        "members": (
-            [f"rmd17/npz_data/rmd17_{m}.npz" for m in MOLECULES]
-            if source == "rmd17"
-            else None
-        ),
-        "urls": [e["url"] for e in entries],
-    }
-
-
-def download_entry(wildcards):
-    source, filename = wildcards.source, wildcards.filename
-    if source == "md17_ccsd":
-        for molecule, entry in config["sources"]["md17_ccsd"].items():
-            if entry["filename"] == filename:
-                return source_entry(source, molecule)
-    if source == "comp6":
-        return source_entry(source, filename)
-    entry = source_entry(source)
-    if entry["filename"] != filename:
-        raise WorkflowError(f"config: sources.{source} has no file {filename!r}")
-    return entry
-
-
-def download_local(wildcards):
-    entry = download_entry(wildcards)
-    return local_inputs(entry) if local_replaces_download(entry) else []
-
-
-def md17_raw(wildcards):
-    level, molecule = wildcards.level, wildcards.molecule
-    source = MD17[level]["source"]
-    if source == "embedded":
-        return embedded_data_file(molecule, level)
-    if source == "rmd17":
-        return raw_staged("rmd17", "files")
-    return raw_staged("md17_ccsd", molecule)
-
-
-# --------------------------------------------------------------------------------------------
-# Figs. 3, 4 and S1-S5 (rules/pretrain_size.smk, rules/md.smk, rules/figures.smk); the path
-# constants they use (FIG2_*, FIG3_*) are defined in those rule files.
-
-
-def fig3_pretrained(molecule, npre, seed):
+def pretrained_model(molecule, npre, seed):
     """Directory of the model pre-trained on `npre` DFT structures (Fig. 2's at n_train)."""
     if int(npre) == MD17["dft"]["n_train"]:
-        return FIG2_PRETRAINED.format(molecule=molecule, seed=seed)
-    return FIG3_PRETRAINED.format(molecule=molecule, npre=npre, seed=seed)
+        return MODEL_PRETRAINED.format(molecule=molecule, seed=seed)
+    return MODEL_PRETRAINED_N.format(molecule=molecule, npre=npre, seed=seed)
 
 
-def fig3_metrics(molecule, npre, setting, n, seed):
+def finetuned_metrics(molecule, npre, setting, n, seed):
+    """metrics.json of a model fine-tuned from the one pre-trained on `npre` structures."""
     if int(npre) == MD17["dft"]["n_train"]:
-        return FIG2_METRICS.format(molecule=molecule, setting=setting, n=n, seed=seed)
-    return FIG3_METRICS.format(
+        return METRICS_CC.format(molecule=molecule, setting=setting, n=n, seed=seed)
+    return METRICS_FINETUNED_N.format(
         molecule=molecule, npre=npre, setting=setting, n=n, seed=seed
     )
 
 
-def md_models():
-    """(setting, n) of the five models the spectra compare (Figs. 4, S3-S5)."""
-    small, large = MD["sizes"]["small"], MD["sizes"]["large"]
-    return [
-        ("scratch_EF", large),
-        ("finetune_EF", small),
-        ("scratch_E", large),
-        ("finetune_E", large),
-        ("finetune_EF", large),
-    ]
+def model_dir(molecule, ref, seed):
+    """Directory of the MD17-grid model `ref` (a gmnn.workflow.ModelRef)."""
+    if ref.setting == "pretrain":
+        return MODEL_PRETRAINED.format(molecule=molecule, seed=seed)
+    return MODEL_CC.format(
+        molecule=molecule, setting=ref.setting, n=ref.n_train, seed=seed
+    )
 
 
-def bond_models():
-    """(setting, n) of the four potentials of Figs. S1/S2 (pretrain: DFT set size)."""
-    small, large = MD["sizes"]["small"], MD["sizes"]["large"]
-    return [
-        ("pretrain", MD17["dft"]["n_train"]),
-        ("scratch_EF", large),
-        ("finetune_EF", small),
-        ("finetune_E", large),
-    ]
+def model_files(directory):
+    return [f"{directory}/model.json", f"{directory}/weights.npz"]
 
 
 def md_paths(pattern):
     return [
-        pattern.format(molecule=MD["molecule"], setting=s, n=n, seed=MD["seed"], temp=t)
-        for s, n in md_models()
+        pattern.format(
+            molecule=MD["molecule"],
+            setting=m.setting,
+            n=m.n_train,
+            seed=MD["seed"],
+            temp=t,
+        )
+        for m in MD_MODELS
         for t in MD["temperatures_K"]
     ]
 
 
 def md_steps():
-    return int(
-        round((MD["equilibration_ps"] + MD["production_ps"]) * 1000 / MD["timestep_fs"])
-    )
+    """Steps of one MD run: equilibration and production at md.dynamics.timestep_fs."""
+    return gmnn_md_steps(MD, TYPED["md"].timestep_fs)
 
 
-def model_files(molecule, setting, n, seed):
-    if setting == "pretrain":
-        directory = FIG2_PRETRAINED.format(molecule=molecule, seed=seed)
-    else:
-        directory = FIG2_MODEL.format(
-            molecule=molecule, setting=setting, n=n, seed=seed
-        )
-    return [f"{directory}/model.json", f"{directory}/weights.npz"]
+# --------------------------------------------------------------------------------------------
+# Parameters, inputs and resources of the training and MD rules.
 
 
-# Spectra figures: name -> temperature and panels of (setting, size) pairs (Sec. 3.1, SI).
-def spectra_figures():
-    if not MD:
-        return {}
-    small, large = MD["sizes"]["small"], MD["sizes"]["large"]
-    hot, cold = max(MD["temperatures_K"]), min(MD["temperatures_K"])
-    main = [
-        [["scratch_EF", large], ["finetune_EF", small]],
-        [["scratch_E", large], ["finetune_E", large]],
-    ]
-    sizes = [[["finetune_EF", small], ["finetune_EF", large]]]
+def training_params(wildcards):
+    """The `training` section (gmnn.train.TrainConfig) with this job's seed; the loss
+    follows from the setting (gmnn.workflow.train_job)."""
     return {
-        "fig4": (hot, main),
-        "figS3": (cold, main),
-        "figS4": (hot, sizes),
-        "figS5": (cold, sizes),
+        **config.get("training", {}),
+        "seed": int(wildcards.seed),
+        "progress": False,
     }
+
+
+def pretrained_inputs(wildcards):
+    """Model files of the pre-trained model a fine-tuning job starts from."""
+    if not setting(wildcards).finetuned:
+        return []
+    npre = getattr(wildcards, "npre", MD17["dft"]["n_train"])
+    return model_files(pretrained_model(wildcards.molecule, npre, wildcards.seed))
+
+
+# Runtime resources (minutes; SLURM time limits) of a training run:
+#   10 + epochs x (n_train + n_valid / 3) x atoms x seconds per structure-atom x 1.5 / 60,
+# validation being a forward pass (about a third of a step). Seconds per structure-atom per
+# epoch measured for hidden [512, 512] and batch 32 on two shared CPU threads (ethanol, E+F:
+# 0.65 s per epoch of 128 training and 32 validation structures); E-only costs about half.
+# Override one rule's resources with --set-resources (e.g. `pretrain:runtime=2880`).
+ATOMS = {
+    "ethanol": 9,
+    "malonaldehyde": 9,
+    "benzene": 12,
+    "toluene": 15,
+    "aspirin": 21,
+}
+SECONDS_PER_STRUCTURE_ATOM = {"EF": 6e-4, "E": 3e-4}
+
+
+def training_minutes(molecule, loss, n_train, n_valid):
+    per_atom = TYPED["training"].epochs * SECONDS_PER_STRUCTURE_ATOM[loss] * 1.5 / 60
+    return int(10 + per_atom * (int(n_train) + n_valid / 3) * ATOMS.get(molecule, 25))
+
+
+def md_params(wildcards):
+    """The md.dynamics section (gmnn.md.MDConfig) with this run's temperature, length
+    and seed."""
+    return {
+        **(MD.get("dynamics") or {}),
+        "temperature_K": float(wildcards.temp),
+        "steps": md_steps(),
+        "seed": int(wildcards.seed),
+    }
+
+
+def md_model(wildcards):
+    ref = ModelRef(wildcards.setting, int(wildcards.n))
+    return model_files(model_dir(wildcards.molecule, ref, wildcards.seed))
 
 
 # --------------------------------------------------------------------------------------------
@@ -353,12 +359,6 @@ def check_config():
                     f"md17.{level} needs {needed} structures (training set of {n_train}, "
                     f"n_valid and n_test) but embedded_data.{level}.n_structures is {n_structures}"
                 )
-    if MD17["cc"]["source"] == "md17_ccsd":
-        missing = [m for m in MOLECULES if m not in config["sources"]["md17_ccsd"]]
-        if missing:
-            problems.append(
-                f"sources.md17_ccsd has no entry for md17.molecules {missing}"
-            )
     problems += check_figure_config()
     if problems:
         raise WorkflowError("Invalid configuration:\n  " + "\n  ".join(problems))
@@ -396,11 +396,46 @@ def check_figure_config():
                 )
         if md["seed"] not in SEEDS:
             problems.append(f"md.seed={md['seed']} is not in md17.seeds {SEEDS}")
-        needed = {"scratch_E", "scratch_EF", "finetune_E", "finetune_EF"} - set(
-            SETTINGS
-        )
-        if needed:
-            problems.append(f"md needs md17.settings to include {sorted(needed)}")
+        models = {(m.setting, m.n_train) for m in MD_MODELS}
+        for where, refs in [
+            ("md.models", MD_MODELS),
+            ("bond_scan.models", BOND_MODELS),
+        ]:
+            for m in refs:
+                if m.setting != "pretrain" and m.setting not in SETTINGS:
+                    problems.append(
+                        f"{where}: {m.setting} is not in md17.settings {SETTINGS}"
+                    )
+                if m.n_train is not None and m.n_train not in TRAIN_SIZES:
+                    problems.append(
+                        f"{where}: {m.setting}@{m.n_train}: {m.n_train} is not in "
+                        f"md17.cc.train_sizes {TRAIN_SIZES}"
+                    )
+        for name, fig in SPECTRA_FIGURES.items():
+            if fig["temperature_K"] not in md["temperatures_K"]:
+                problems.append(
+                    f"figures.spectra.{name}.temperature_K={fig['temperature_K']} is not in "
+                    f"md.temperatures_K {md['temperatures_K']}"
+                )
+            for panel in fig["panels"]:
+                for s, n in panel:
+                    if (s, n) not in models:
+                        problems.append(
+                            f"figures.spectra.{name}: {s}@{n} is not among md.models"
+                        )
+        for name, bond in BOND_FIGURES.items():
+            if bond not in BOND_SCAN["ranges_A"]:
+                problems.append(
+                    f"figures.bonds.{name}={bond!r} is not in bond_scan.ranges_A "
+                    f"{sorted(BOND_SCAN['ranges_A'])}"
+                )
+        steps, interval = md_steps(), TYPED["md"].write_interval
+        if steps % interval:
+            problems.append(
+                f"md: equilibration_ps + production_ps = {steps} steps of "
+                f"md.dynamics.timestep_fs, not a multiple of md.dynamics.write_interval "
+                f"{interval}"
+            )
     return problems
 
 

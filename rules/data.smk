@@ -1,5 +1,7 @@
 # Data: download -> stage (data/raw/, read-only, checksummed) -> convert (one HDF5 schema,
-# eV/Angstrom) -> seeded splits. Paths come from rules/common.smk.
+# eV/Angstrom) -> seeded splits. Path templates come from rules/common.smk; which files a
+# data set needs, from where, and how they are staged come from gmnn.data.sources (the
+# registry of URLs and checksums, with the user's `sources:` overrides applied).
 #
 #   data/raw/<source>/download/<file>          downloaded (or verified local) file
 #   data/raw/<source>/download/<file>.provenance.json   url, sha256, md5, size, time
@@ -7,6 +9,25 @@
 #   data/md17/<molecule>/{dft,cc}.h5           converted
 #   data/ani/{ani1x,ani1ccx,comp6_<subset>}.h5 converted
 #   data/splits/md17/<molecule>/{dft,cc}_seed<S>.json
+
+from gmnn.data.download import DownloadConfig
+from gmnn.data.sources import SOURCE_NAMES, Sources
+
+# The `sources:` overrides and the `download:` settings, checked at start-up (errors name
+# the key); every molecule taken from rMD17 or sGDML must be in the registry. The input
+# functions of the rules below are one call each of SOURCES (gmnn.data.sources.Sources).
+try:
+    SOURCES = Sources.from_config(
+        config.get("sources"),
+        molecules=MOLECULES,
+        download_path=RAW_DOWNLOAD,
+        staged_path=RAW_STAGED,
+    )
+    DOWNLOAD = DownloadConfig.from_dict(config.get("download"))
+    SOURCES.require(MD17["dft"]["source"], MOLECULES)
+    SOURCES.require(MD17["cc"]["source"], MOLECULES)
+except ValueError as err:
+    raise WorkflowError(f"Invalid configuration: {err}") from None
 
 
 wildcard_constraints:
@@ -18,17 +39,18 @@ wildcard_constraints:
 rule download:
     """Download one remote file (or take its verified `local:` copy), checksummed."""
     input:
-        download_local,
+        # a `local:` copy of the remote file that replaces the download, if any
+        lambda wc: SOURCES.fetch_plan(wc.source, wc.filename).inputs(),
     output:
-        data="data/raw/{source}/download/{filename}",
-        provenance="data/raw/{source}/download/{filename}.provenance.json",
+        data=RAW_DOWNLOAD,
+        provenance=f"{RAW_DOWNLOAD}.provenance.json",
     log:
         "logs/download/{source}/{filename}.log",
     benchmark:
         "benchmarks/rules/download/{source}/{filename}.tsv"
     wildcard_constraints:
-        source="rmd17|md17_ccsd|ani1x|ani1ccx|comp6",
-        filename=alternatives(remote_filenames()),
+        source=alternatives(SOURCE_NAMES),
+        filename=alternatives(SOURCES.remote_filenames()),
     conda:
         "../envs/gmnn.yaml"
     threads: 1
@@ -36,11 +58,8 @@ rule download:
         mem_mb=1000,
         runtime=240,
     params:
-        entry=download_entry,
-        use_local=lambda wc: bool(download_local(wc)),
-        retries=config["download"]["retries"],
-        timeout=config["download"]["timeout"],
-        local_mode=config["download"]["local_mode"],
+        plan=lambda wc: SOURCES.fetch_plan(wc.source, wc.filename).to_dict(),
+        download=DOWNLOAD.to_dict(),
     script:
         "../workflow_scripts/download.py"
 
@@ -48,22 +67,17 @@ rule download:
 rule stage:
     """Extract or link the raw files of one data set into data/raw/<source>/<item>/."""
     input:
-        unpack(stage_inputs),
+        # the downloaded files, or the `local:` tree (by name: a missing one is reported)
+        unpack(lambda wc: SOURCES.stage_plan(wc.source, wc.item).inputs()),
     output:
-        directory("data/raw/{source}/{item}"),
+        directory(RAW_STAGED),
     log:
         "logs/stage/{source}/{item}.log",
     benchmark:
         "benchmarks/rules/stage/{source}/{item}.tsv"
     wildcard_constraints:
-        source="rmd17|md17_ccsd|ani1x|ani1ccx|comp6",
-        item=alternatives(
-            [
-                "files",
-                *config["sources"]["md17_ccsd"],
-                *config["sources"]["comp6"]["subsets"],
-            ]
-        ),
+        source=alternatives(SOURCE_NAMES),
+        item=alternatives(SOURCES.stage_items()),
     conda:
         "../envs/gmnn.yaml"
     threads: 1
@@ -71,8 +85,8 @@ rule stage:
         mem_mb=2000,
         runtime=120,
     params:
-        plan=stage_plan,
-        local_mode=config["download"]["local_mode"],
+        plan=lambda wc: SOURCES.stage_plan(wc.source, wc.item).to_dict(),
+        download=DOWNLOAD.to_dict(),
     script:
         "../workflow_scripts/download.py"
 
@@ -80,9 +94,14 @@ rule stage:
 rule convert_md17:
     """Convert the DFT (rMD17) or coupled-cluster (sGDML) data of one molecule."""
     input:
-        raw=md17_raw,
+        # the staged raw files of the molecule, or the embedded data set
+        raw=lambda wc: (
+            embedded_data_file(wc.molecule, wc.level)
+            if MD17[wc.level]["source"] == "embedded"
+            else SOURCES.raw(MD17[wc.level]["source"], wc.molecule)
+        ),
     output:
-        "data/md17/{molecule}/{level}.h5",
+        DATA_MD17,
     log:
         "logs/convert_md17/{molecule}_{level}.log",
     benchmark:
@@ -102,9 +121,9 @@ rule convert_md17:
 rule convert_ani:
     """Convert ANI-1x (wB97x/6-31G(d) energies and forces) or ANI-1ccx (CCSD(T)*/CBS energies)."""
     input:
-        raw=lambda wc: raw_staged(ani_source(wc.name), "files"),
+        raw=lambda wc: SOURCES.raw(wc.name),
     output:
-        "data/ani/{name}.h5",
+        DATA_ANI,
     log:
         "logs/convert_ani/{name}.log",
     benchmark:
@@ -126,15 +145,15 @@ rule convert_ani:
 rule convert_comp6:
     """Convert one COMP6 v1 subset (forces: see gmnn.data.sources.load_comp6)."""
     input:
-        raw=raw_staged("comp6", "{subset}"),
+        raw=lambda wc: SOURCES.raw("comp6", wc.subset),
     output:
-        "data/ani/comp6_{subset}.h5",
+        comp6_data("{subset}"),
     log:
         "logs/convert_comp6/{subset}.log",
     benchmark:
         "benchmarks/rules/convert_comp6/{subset}.tsv"
     wildcard_constraints:
-        subset=alternatives(config["sources"]["comp6"]["subsets"]),
+        subset=alternatives(SOURCES.items("comp6")),
     conda:
         "../envs/gmnn.yaml"
     threads: 1
@@ -146,11 +165,12 @@ rule convert_comp6:
 
 
 rule split_md17:
-    """Seeded split; cc: nested training sets for every size in md17.cc.train_sizes."""
+    """Seeded split with nested training sets: cc, every size in md17.cc.train_sizes; dft,
+    md17.dft.n_train and Fig. 3's sizes, the test set outside the first n_train only."""
     input:
-        data="data/md17/{molecule}/{level}.h5",
+        data=DATA_MD17,
     output:
-        "data/splits/md17/{molecule}/{level}_seed{seed}.json",
+        SPLIT_MD17,
     log:
         "logs/split_md17/{molecule}_{level}_seed{seed}.log",
     benchmark:
@@ -165,6 +185,7 @@ rule split_md17:
         train_sizes=lambda wc: (
             TRAIN_SIZES if wc.level == "cc" else dft_train_sizes(wc.molecule)
         ),
+        n_train=lambda wc: MD17["dft"]["n_train"] if wc.level == "dft" else None,
         n_valid=lambda wc: MD17[wc.level]["n_valid"],
         n_test=lambda wc: MD17[wc.level].get("n_test"),
     script:

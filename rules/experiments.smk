@@ -23,41 +23,6 @@ FIG2_PRETRAIN_RUNS = expand(
 )
 
 
-def training_params(wildcards):
-    """The `training` section (gmnn.train.TrainConfig) with this job's seed; the loss
-    follows from the setting (gmnn.workflow.train_job)."""
-    return {**config.get("training", {}), "seed": int(wildcards.seed), "progress": False}
-
-
-def pretrained_inputs(wildcards):
-    """Model files of the pre-trained model a fine-tuning job starts from."""
-    if not setting(wildcards).finetuned:
-        return []
-    npre = getattr(wildcards, "npre", MD17["dft"]["n_train"])
-    return model_files(pretrained_model(wildcards.molecule, npre, wildcards.seed))
-
-
-# Runtime resources (minutes; SLURM time limits) of a training run:
-#   10 + epochs x (n_train + n_valid / 3) x atoms x seconds per structure-atom x 1.5 / 60,
-# validation being a forward pass (about a third of a step). Seconds per structure-atom per
-# epoch measured for hidden [512, 512] and batch 32 on two shared CPU threads (ethanol, E+F:
-# 0.65 s per epoch of 128 training and 32 validation structures); E-only costs about half.
-# Override per rule with --set-resources, e.g. `--set-resources pretrain:runtime=2880`.
-ATOMS = {
-    "ethanol": 9,
-    "malonaldehyde": 9,
-    "benzene": 12,
-    "toluene": 15,
-    "aspirin": 21,
-}
-SECONDS_PER_STRUCTURE_ATOM = {"EF": 6e-4, "E": 3e-4}
-
-
-def training_minutes(molecule, loss, n_train, n_valid):
-    per_atom = TYPED["training"].epochs * SECONDS_PER_STRUCTURE_ATOM[loss] * 1.5 / 60
-    return int(10 + per_atom * (int(n_train) + n_valid / 3) * ATOMS.get(molecule, 25))
-
-
 rule pretrain:
     """Pre-train one GM-NN on md17.dft.n_train DFT structures (energies and forces)."""
     input:

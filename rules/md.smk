@@ -17,22 +17,6 @@
 # data in the config; paths and the parsed design come from rules/common.smk.
 
 
-def md_params(wildcards):
-    """The md.dynamics section (gmnn.md.MDConfig) with this run's temperature, length
-    and seed."""
-    return {
-        **MD.get("dynamics", {}),
-        "temperature_K": float(wildcards.temp),
-        "steps": md_steps(),
-        "seed": int(wildcards.seed),
-    }
-
-
-def md_model(wildcards):
-    ref = ModelRef(wildcards.setting, int(wildcards.n))
-    return model_files(model_dir(wildcards.molecule, ref, wildcards.seed))
-
-
 rule md:
     """Langevin NVT run of one model at one temperature (checkpointed, resumable)."""
     input:
@@ -153,7 +137,9 @@ rule bond_analysis:
         models=[
             {
                 "setting": m.setting,
-                "n_train": m.n_train if m.n_train is not None else MD17["dft"]["n_train"],
+                "n_train": (
+                    m.n_train if m.n_train is not None else MD17["dft"]["n_train"]
+                ),
                 "model": model_dir(MD["molecule"], m, MD["seed"]),
             }
             for m in BOND_MODELS

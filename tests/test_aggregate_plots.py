@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import subprocess
 import sys
 
@@ -11,18 +12,14 @@ import numpy as np
 import pytest
 
 from gmnn.analysis.aggregate import (
-    CURVE_COLUMNS,
-    REFERENCE_COLUMNS,
+    DFT_REFERENCE,
+    LEARNING_CURVES,
+    STATISTICS_COMMENT,
     learning_curves,
     load_records,
-    mean_sem,
-    read_table,
     reference_errors,
-    units_comment,
-    write_table,
 )
 from gmnn.plots import plot_learning_curves, save_figure
-from gmnn.plots.learning_curves import read_table as plots_read_table
 
 SETTINGS = ("scratch_E", "scratch_EF", "finetune_E", "finetune_EF")
 
@@ -40,16 +37,6 @@ def run(setting, n, seed, e, f, molecule="ethanol"):
     }
 
 
-def test_mean_sem_by_hand():
-    mean, sem = mean_sem([1.0, 2.0, 4.0])
-    assert mean == pytest.approx(7 / 3)
-    # sample variance: ((4/3)^2 + (1/3)^2 + (5/3)^2) / 2 = 21/9 / 2 = 7/3
-    assert sem == pytest.approx(math.sqrt(7 / 3) / math.sqrt(3))
-    mean, sem = mean_sem([0.5])
-    assert mean == 0.5 and math.isnan(sem)
-    assert all(math.isnan(x) for x in mean_sem([]))
-
-
 def test_learning_curves_tiny_table():
     records = [
         run("scratch_EF", 64, 0, 1.0, 3.0),
@@ -59,10 +46,10 @@ def test_learning_curves_tiny_table():
         run("finetune_E", 32, 1, 2.0, 2.0),
         run("finetune_E", 32, 2, 5.0, 4.0),
     ]
-    rows = learning_curves(records)
-    keys = [(r["setting"], r["n_train"]) for r in rows]
+    table = learning_curves(records)
+    keys = list(zip(table["setting"], table["n_train"], strict=True))
     assert keys == [("finetune_E", 32), ("scratch_EF", 32), ("scratch_EF", 64)]  # sorted
-    ft, one, two = rows
+    ft, one, two = table.to_dict("records")
     assert ft["n_seeds"] == 3
     assert ft["energy_rmse_mean"] == pytest.approx(3.0)
     # std(ddof=1) of (2, 2, 5) = sqrt(3); SEM = sqrt(3)/sqrt(3) = 1
@@ -73,14 +60,14 @@ def test_learning_curves_tiny_table():
     assert two["energy_rmse_mean"] == 2.0 and two["energy_rmse_sem"] == pytest.approx(1.0)
     assert one["n_seeds"] == 1 and one["energy_rmse_mean"] == 4.0
     assert math.isnan(one["energy_rmse_sem"])
-    assert list(ft) == CURVE_COLUMNS
+    assert list(table.columns) == list(LEARNING_CURVES.columns)
 
 
 def test_duplicate_seed_is_an_error_and_missing_metric_is_nan():
     with pytest.raises(ValueError, match="seed \\[0\\] occurs more than once"):
         learning_curves([run("scratch_E", 8, 0, 1.0, 1.0), run("scratch_E", 8, 0, 2.0, 1.0)])
     no_forces = {k: v for k, v in run("scratch_E", 8, 1, 1.0, 1.0).items() if "force" not in k}
-    (row,) = learning_curves([run("scratch_E", 8, 0, 1.0, 1.0), no_forces])
+    (row,) = learning_curves([run("scratch_E", 8, 0, 1.0, 1.0), no_forces]).to_dict("records")
     assert row["energy_rmse_mean"] == 1.0 and math.isnan(row["force_rmse_mean"])
     with pytest.raises(KeyError, match="lacks key"):
         learning_curves([{"molecule": "ethanol", "seed": 0}])
@@ -95,17 +82,18 @@ def test_records_table_round_trip(tmp_path):
             paths.append(tmp_path / f"seed{seed}_{test_set}.json")
             paths[-1].write_text(json.dumps(record))
     rows = reference_errors(load_records(paths))
-    assert [(r["test_set"], r["n_seeds"]) for r in rows] == [("cc", 2), ("dft", 2)]
-    assert rows[0]["energy_rmse_mean"] == pytest.approx(501.5)
-    out = write_table(rows, tmp_path / "ref.csv", REFERENCE_COLUMNS, units_comment())
+    assert list(zip(rows["test_set"], rows["n_seeds"], strict=True)) == [("cc", 2), ("dft", 2)]
+    assert rows["energy_rmse_mean"].iloc[0] == pytest.approx(501.5)
+    out = DFT_REFERENCE.write(rows, tmp_path / "ref.csv")
     text = out.read_text()
-    assert text.startswith("# energy_* in kcal/mol")
-    assert "kcal/mol/Angstrom" in text
-    back = read_table(out)
-    assert back == plots_read_table(out)
-    assert [list(r) for r in back] == [REFERENCE_COLUMNS] * 2
-    assert back[0]["n_train"] == 512 and back[0]["test_set"] == "cc"
-    assert back[0]["energy_rmse_sem"] == pytest.approx(rows[0]["energy_rmse_sem"])
+    assert text.startswith("# Models pre-trained on DFT only")
+    assert "# energy_* in kcal/mol" in text and "kcal/mol/Angstrom" in text
+    back = DFT_REFERENCE.read(out)
+    assert back.attrs["comments"] == list(DFT_REFERENCE.comments)
+    assert back.attrs["comments"][1:] == list(STATISTICS_COMMENT)
+    assert list(back.columns) == list(DFT_REFERENCE.columns)
+    assert back["n_train"].iloc[0] == 512 and back["test_set"].iloc[0] == "cc"
+    assert back["energy_rmse_sem"].iloc[0] == pytest.approx(rows["energy_rmse_sem"].iloc[0])
 
 
 def synthetic_tables(tmp_path, molecules=("ethanol", "aspirin"), seeds=(0, 1, 2)):
@@ -122,8 +110,8 @@ def synthetic_tables(tmp_path, molecules=("ethanol", "aspirin"), seeds=(0, 1, 2)
         for seed in seeds:
             pre.append({**run("pretrain", 8192, seed, 500.0, 6.0, molecule), "test_set": "cc"})
             pre.append({**run("pretrain", 8192, seed, 0.1, 0.3, molecule), "test_set": "dft"})
-    curves = write_table(learning_curves(records), tmp_path / "curves.csv", CURVE_COLUMNS)
-    reference = write_table(reference_errors(pre), tmp_path / "ref.csv", REFERENCE_COLUMNS)
+    curves = LEARNING_CURVES.write(learning_curves(records), tmp_path / "curves.csv")
+    reference = DFT_REFERENCE.write(reference_errors(pre), tmp_path / "ref.csv")
     return curves, reference
 
 
@@ -144,6 +132,11 @@ def test_plot_from_synthetic_csv(tmp_path):
     assert paths[0].read_bytes()[:4] == b"%PDF"
     assert paths[1].read_bytes()[:4] == b"\x89PNG"
     assert sorted(p.name for p in (tmp_path / "fig").iterdir()) == ["fig2.pdf", "fig2.png"]
+    # the same figure from DataFrames: the same bytes (no creation date in the PDF)
+    again = plot_learning_curves(LEARNING_CURVES.read(curves), DFT_REFERENCE.read(reference))
+    copies = save_figure(again, [tmp_path / "copy" / "fig2.pdf", tmp_path / "copy" / "fig2.png"])
+    assert [p.read_bytes() for p in copies] == [p.read_bytes() for p in paths]
+    assert oct(paths[0].stat().st_mode & 0o777) == oct(0o666 & ~_umask())
 
 
 def test_plot_one_seed_and_selection(tmp_path):
@@ -158,6 +151,23 @@ def test_plot_one_seed_and_selection(tmp_path):
     assert not fig.axes[0].collections  # one seed: no standard-error bands
     with pytest.raises(ValueError, match="no learning-curve rows"):
         plot_learning_curves([])
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def test_save_figure_keeps_the_old_file_when_drawing_fails(tmp_path):
+    curves, reference = synthetic_tables(tmp_path, molecules=("toluene",), seeds=(0,))
+    fig = plot_learning_curves(curves, reference)
+    target = tmp_path / "fig2.xyz"  # not a format matplotlib can write
+    target.write_bytes(b"old")
+    with pytest.raises(ValueError, match="xyz"):
+        save_figure(fig, [target])
+    assert target.read_bytes() == b"old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["curves.csv", "fig2.xyz", "ref.csv"]
 
 
 def test_plots_do_not_import_tensorflow():

@@ -98,12 +98,13 @@ def test_distance_histogram_matches_boltzmann_density():
     np.testing.assert_allclose(d[:, 0], r, rtol=1e-12)
     assert pair_distances(pos[0], pairs).shape == (1,)
 
-    rows = distance_histogram(d, bins=40, range=(0.75, 1.25))
-    assert len(rows) == 40 and set(rows[0]) == {"bin_lo", "bin_hi", "count", "density"}
-    lo = np.array([row["bin_lo"] for row in rows])
-    hi = np.array([row["bin_hi"] for row in rows])
-    counts = np.array([row["count"] for row in rows])
-    dens = np.array([row["density"] for row in rows])
+    table = distance_histogram(d, bins=40, range=(0.75, 1.25))
+    assert len(table) == 40 and list(table.columns) == ["bin_lo", "bin_hi", "count", "density"]
+    assert table["count"].dtype == np.int64
+    lo = table["bin_lo"].to_numpy()
+    hi = table["bin_hi"].to_numpy()
+    counts = table["count"].to_numpy()
+    dens = table["density"].to_numpy()
     np.testing.assert_allclose(hi[:-1], lo[1:])
     assert np.sum(dens * (hi - lo)) == pytest.approx(1.0)
     n_in = counts.sum()

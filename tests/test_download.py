@@ -23,15 +23,18 @@ import pytest
 
 from gmnn.data.download import (
     ChecksumError,
+    DownloadConfig,
     DownloadError,
     extract,
     fetch,
     file_digests,
+    is_archive,
     list_archive,
     sgdml_fingerprint,
     stage,
     write_provenance,
 )
+from gmnn.settings import SettingsError
 
 PAYLOAD = bytes(range(256)) * 4096  # 1 MiB
 SHA256 = hashlib.sha256(PAYLOAD).hexdigest()
@@ -252,6 +255,38 @@ def test_stage_extracts_and_links_with_provenance(tmp_path, monkeypatch):
         stage(tmp_path / "dup", files=[plain, plain])
     assert not (tmp_path / "dup").exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_extract_and_stage_replace_an_existing_directory(tmp_path, monkeypatch):
+    """A rerun replaces the previous directory (atomically, via gmnn.io.atomic_path)."""
+    monkeypatch.chdir(tmp_path)
+    first = make_zip(tmp_path / "1.zip", {"old.npz": b"1"})
+    second = make_zip(tmp_path / "2.zip", {"new.npz": b"2"})
+    extract(first, tmp_path / "out")
+    files = extract(second, tmp_path / "out")
+    assert leftovers(tmp_path / "out") == ["new.npz"] and files == [tmp_path / "out/new.npz"]
+    assert not (tmp_path / "out/new.npz").stat().st_mode & stat.S_IWUSR  # read-only
+    assert stat.S_IMODE((tmp_path / "out").stat().st_mode) & stat.S_IWUSR  # a normal dir
+    stage(tmp_path / "staged", archives=[first])
+    stage(tmp_path / "staged", archives=[second], mode="copy")
+    assert leftovers(tmp_path / "staged") == ["PROVENANCE.json", "new.npz"]
+    assert leftovers(tmp_path) == ["1.zip", "2.zip", "out", "staged"]
+
+
+def test_download_config_defaults_are_fetchs_and_errors_name_the_key():
+    config = DownloadConfig.from_dict({"retries": 3, "timeout": 60, "local_mode": "symlink"})
+    assert config == DownloadConfig() and config.timeout == 60.0
+    assert fetch.__defaults__[2:4] == (config.retries, config.timeout)
+    for bad, named in [
+        ({"local_mode": "hardlink"}, "download.local_mode: must be one of ['symlink', 'copy']"),
+        ({"retries": 0}, "download.retries: must be >= 1"),
+        ({"timeout": -1}, "download.timeout: must be > 0"),
+        ({"timout": 5}, "download.timout: unknown setting"),
+    ]:
+        with pytest.raises(SettingsError) as err:
+            DownloadConfig.from_dict(bad)
+        assert str(err.value).startswith(named), err.value
+    assert is_archive("rmd17.tar.bz2") and is_archive("x.zip") and not is_archive("a.h5")
 
 
 def test_sgdml_fingerprint_follows_the_sgdml_definition():

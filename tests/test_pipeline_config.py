@@ -71,11 +71,10 @@ def test_schema_accepts_config_and_embedded_preset():
     [
         ({"md17": {"moleculs": ["ethanol"]}}, "'moleculs' was unexpected"),
         ({"md17": {"molecules": ["eth anol"]}}, "'eth anol' does not match"),
-        ({"model": {"cutoff": -4.0}}, "-4.0 is less than or equal to the minimum of 0"),
+        ({"md": {"models": ["finetune_XF@small"]}}, "'finetune_XF@small' does not match"),
+        ({"figures": {"spectra": {"figX": {"temperature_K": 300}}}}, "'panels' is a required"),
         ({"md17": {"cc": {"train_sizes": [32, "64"]}}}, "'64' is not of type 'integer'"),
-        ({"sources": {"rmd17": {"sha256": "abc"}}}, "'abc' does not match"),
         ({"embedded_data": {"dft": {"n_structure": 5}}}, "'n_structure' was unexpected"),
-        ({"download": {"local_mode": "hardlink"}}, "'hardlink' is not one of"),
         ({"md": {"temperatures_K": [300, 0]}}, "0 is less than the minimum of 1"),
         ({"md": {"frction_per_fs": 0.1}}, "'frction_per_fs' was unexpected"),
         ({"spectra": {"window": "hamming"}}, "'hamming' is not one of"),
@@ -87,20 +86,6 @@ def test_schema_errors_name_the_key_or_value(change, named):
     with pytest.raises(WorkflowError) as err:
         validate(config, SCHEMA)
     assert named in str(err.value)
-
-
-def test_config_sources_match_the_registry():
-    config = load(REPO / "config.yaml")["sources"]
-    registry = S.registry()
-    for name in ("rmd17", "ani1x"):
-        for key in ("url", "sha256", "md5", "filename", "mirrors"):
-            assert config[name][key] == registry[name][key], (name, key)
-    for molecule, entry in registry["md17_ccsd"].items():
-        for key in ("url", "sha256", "filename", "mirrors"):
-            assert config["md17_ccsd"][molecule][key] == entry[key], (molecule, key)
-    assert config["comp6"]["subsets"] == registry["comp6"]["subsets"]
-    assert config["comp6"]["base_url"] == registry["comp6"]["base_url"]
-    assert config["ani1ccx"] == registry["ani1ccx"]
 
 
 # ------------------------------------------------------------------------------ snakemake
@@ -123,9 +108,30 @@ def test_config_sources_match_the_registry():
             "pretrain_size:\n  finetune_sizes: [100]\n",
             "pretrain_size.finetune_sizes [100] are not in md17.cc.train_sizes",
         ),
+        # typed gmnn settings, checked by gmnn at start-up
+        ("model:\n  cutoff: -4.0\n", "model.cutoff: must be > 0.0, got -4.0"),
+        ("training:\n  epoch: 3\n", "training.epoch: unknown setting(s) training.epoch"),
+        (
+            "md:\n  dynamics:\n    frction_per_fs: 0.1\n",
+            "md.dynamics.frction_per_fs: unknown setting(s)",
+        ),
+        ("finetune:\n  mode: lora\n", "finetune.mode: must be one of"),
+        ("sources:\n  rmd17:\n    sha256: abc\n", "sources.rmd17.sha256: must be 64 hex"),
+        ("sources:\n  rmd17:\n    locl: /data\n", "sources.rmd17.locl: unknown"),
+        ("download:\n  local_mode: hardlink\n", "download.local_mode: must be one of"),
+        # the experimental design
+        ("md:\n  models: [scratch_EF@huge]\n", "md.models: size 'huge' of 'scratch_EF@huge'"),
+        (
+            "figures:\n  spectra:\n    fig4: {temperature_K: 200, panels: [[scratch_EF@large]]}\n",
+            "figures.spectra.fig4.temperature_K=200 is not in md.temperatures_K",
+        ),
+        (
+            "md:\n  production_ps: 2.5005\n",
+            "not a multiple of md.dynamics.write_interval 2",
+        ),
         (  # a molecule without a coupled-cluster source (paper-scale config)
-            "md17:\n  molecules: [ethanoll]\n",
-            "sources.md17_ccsd has no entry for md17.molecules ['ethanoll']",
+            "md17:\n  molecules: [ethanoll]\npretrain_size: null\nmd: null\n",
+            "sources.rmd17 has no entry for md17.molecules ['ethanoll']",
         ),
     ],
 )
@@ -233,23 +239,8 @@ def fake_sources(tmp_path_factory):
 def small_config(fake, rmd17_sha256):
     return {
         "sources": {
-            "rmd17": {
-                "url": fake["tar"].as_uri(),
-                "mirrors": [],
-                "filename": "rmd17.tar.bz2",
-                "sha256": rmd17_sha256,
-                "md5": None,
-                "local": None,
-            },
-            "md17_ccsd": {
-                "ethanol": {
-                    "url": fake["zip"].as_uri(),
-                    "mirrors": [],
-                    "filename": "ethanol_ccsd_t.zip",
-                    "sha256": None,
-                    "local": None,
-                }
-            },
+            "rmd17": {"url": fake["tar"].as_uri(), "sha256": rmd17_sha256},
+            "md17_ccsd": {"ethanol": {"url": fake["zip"].as_uri()}},
         },
         "md17": {
             "molecules": ["ethanol"],

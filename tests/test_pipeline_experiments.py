@@ -18,8 +18,16 @@ import pytest
 import yaml
 from _synthetic import emt_structures
 
-from gmnn.analysis.aggregate import read_table
+from gmnn.analysis.aggregate import DFT_REFERENCE, LEARNING_CURVES, PRETRAIN_SIZE
+from gmnn.analysis.bonds import FREQUENCIES, HISTOGRAMS, SCANS
+from gmnn.analysis.md import PEAKS, RUNS, SPECTRA
 from gmnn.data import Structures, write_h5
+
+
+def rows_of(table, path) -> list[dict]:
+    """The rows of a tidy table file, read (and checked) by its own Table."""
+    return table.read(path).to_dict("records")
+
 
 FIG2_CURVES = "results/md17/fig2_learning_curves.csv"
 
@@ -216,7 +224,7 @@ def test_embedded_end_to_end(embedded_run):
         assert pdf.read_bytes()[:4] == b"%PDF", name
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
 
-    curves = read_table(work / "results/md17/fig2_learning_curves.csv")
+    curves = rows_of(LEARNING_CURVES, work / "results/md17/fig2_learning_curves.csv")
     assert {r["setting"] for r in curves} == {
         "scratch_E",
         "scratch_EF",
@@ -228,7 +236,7 @@ def test_embedded_end_to_end(embedded_run):
         assert row["n_train"] in (4, 8)
         assert math.isfinite(row["energy_rmse_mean"]) and math.isfinite(row["force_rmse_mean"])
         assert math.isnan(row["energy_rmse_sem"])  # one seed: no standard error
-    reference = read_table(work / "results/md17/fig2_dft_reference.csv")
+    reference = rows_of(DFT_REFERENCE, work / "results/md17/fig2_dft_reference.csv")
     assert sorted(r["test_set"] for r in reference) == ["cc", "dft"]
     assert all(r["n_train"] == 16 for r in reference)
 
@@ -258,13 +266,13 @@ def test_embedded_end_to_end(embedded_run):
 def test_embedded_pretrain_size_table(embedded_run):
     """Fig. 3: pre-training on 8 (a new model) and 16 (Fig. 2's model) DFT structures."""
     work, _, _ = embedded_run
-    rows = read_table(work / "results/md17/fig3_pretrain_size.csv")
+    rows = rows_of(PRETRAIN_SIZE, work / "results/md17/fig3_pretrain_size.csv")
     assert {(r["setting"], r["n_train"], r["n_pretrain"]) for r in rows} == {
         (s, 8, npre) for s in ("finetune_E", "finetune_EF") for npre in (8, 16)
     }
     assert all(math.isfinite(r["force_rmse_mean"]) for r in rows)
     # the point at md17.dft.n_train is the Fig. 2 run itself
-    fig2 = {(r["setting"], r["n_train"]): r for r in read_table(work / FIG2_CURVES)}
+    fig2 = {(r["setting"], r["n_train"]): r for r in rows_of(LEARNING_CURVES, work / FIG2_CURVES)}
     for r in rows:
         if r["n_pretrain"] == 16:
             assert r["force_rmse_mean"] == fig2[(r["setting"], 8)]["force_rmse_mean"]
@@ -284,7 +292,7 @@ def test_embedded_md_tables(embedded_run):
     from ase.io import Trajectory
 
     work, _, _ = embedded_run
-    runs = read_table(work / "results/md17/md_runs.csv")
+    runs = rows_of(RUNS, work / "results/md17/md_runs.csv")
     assert len(runs) == 10
     models = {(r["setting"], r["n_train"]) for r in runs}
     assert models == {
@@ -294,8 +302,8 @@ def test_embedded_md_tables(embedded_run):
         ("finetune_E", 8),
         ("finetune_EF", 8),
     }
-    spectra = read_table(work / "results/md17/spectra.csv")
-    peaks = read_table(work / "results/md17/spectra_peaks.csv")
+    spectra = rows_of(SPECTRA, work / "results/md17/spectra.csv")
+    peaks = rows_of(PEAKS, work / "results/md17/spectra_peaks.csv")
     assert len(peaks) == 2 * len(runs)  # C-H and O-H of every run (NaN without spectrum)
     for run in runs:
         key = (run["setting"], run["n_train"], run["temperature_K"])
@@ -321,11 +329,11 @@ def test_embedded_md_tables(embedded_run):
 
 def test_embedded_bond_tables(embedded_run):
     work, _, _ = embedded_run
-    hist = read_table(work / "results/md17/bond_histograms.csv")
+    hist = rows_of(HISTOGRAMS, work / "results/md17/bond_histograms.csv")
     assert {r["bond"] for r in hist} == {"O-H", "C-H"}
     assert {r["n_bonds"] for r in hist if r["bond"] == "C-H"} == {3}
     assert sum(r["count"] for r in hist if r["bond"] == "O-H") == 28  # one O-H per structure
-    freq = read_table(work / "results/md17/harmonic_frequencies.csv")
+    freq = rows_of(FREQUENCIES, work / "results/md17/harmonic_frequencies.csv")
     assert {(r["setting"], r["n_train"]) for r in freq} == {
         ("pretrain", 16),
         ("scratch_EF", 8),
@@ -333,7 +341,7 @@ def test_embedded_bond_tables(embedded_run):
         ("finetune_E", 8),
     }
     assert len(freq) == 8
-    scans = read_table(work / "results/md17/bond_scans.csv")
+    scans = rows_of(SCANS, work / "results/md17/bond_scans.csv")
     assert len(scans) == 8 * 21
     assert min(r["energy_rel_kcal_mol"] for r in scans) == 0.0
     assert (work / "figures/figS1_frequencies.md").read_text().count("|") > 8
@@ -366,5 +374,7 @@ def test_rerun_is_a_no_op_and_figures_need_only_results(embedded_run):
     for name in FIGURES:
         assert (work / f"figures/{name}.pdf").stat().st_size > 1000
     assert np.isfinite(
-        read_table(work / "results/md17/fig2_learning_curves.csv")[0]["energy_rmse_mean"]
+        rows_of(LEARNING_CURVES, work / "results/md17/fig2_learning_curves.csv")[0][
+            "energy_rmse_mean"
+        ]
     )

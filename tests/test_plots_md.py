@@ -10,7 +10,9 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from gmnn.analysis.aggregate import CURVE_COLUMNS, METRICS, write_table
+from gmnn.analysis.aggregate import LEARNING_CURVES, PRETRAIN_SIZE
+from gmnn.analysis.bonds import FREQUENCIES, HISTOGRAMS, SCANS
+from gmnn.analysis.md import PEAKS, RUNS, SPECTRA
 from gmnn.plots import (
     frequency_table_markdown,
     peaks_table_markdown,
@@ -21,8 +23,6 @@ from gmnn.plots import (
 )
 
 REPO = Path(__file__).resolve().parents[1]
-STATS = [f"{m}_{s}" for m in METRICS for s in ("mean", "sem")]
-FIG3_COLUMNS = ["molecule", "setting", "n_train", "n_pretrain", "n_seeds", *STATS]
 PRETRAIN_SIZES = (256, 1024, 4096, 16384)
 FIG4 = [[("scratch_EF", 950), ("finetune_EF", 128)], [("scratch_E", 950), ("finetune_E", 950)]]
 
@@ -59,8 +59,8 @@ def fig3_tables(tmp_path, molecules=("malonaldehyde", "aspirin"), n_seeds=5, dro
             {"molecule": mol, "setting": "finetune_EF", "n_train": 128, "n_seeds": n_seeds}
             | _stats(0.1, 0.4, sem)
         )
-    table = write_table(rows, tmp_path / "fig3.csv", FIG3_COLUMNS, ["units: kcal/mol"])
-    fig2 = write_table(curves, tmp_path / "fig2.csv", CURVE_COLUMNS, ["units: kcal/mol"])
+    table = PRETRAIN_SIZE.write(rows, tmp_path / "fig3.csv")
+    fig2 = LEARNING_CURVES.write(curves, tmp_path / "fig2.csv")
     return table, fig2
 
 
@@ -139,6 +139,7 @@ def md_tables(tmp_path, molecule="aspirin", seeds=(0,), temperatures=(300,)):
                     | {"steps_requested": 40000, "steps_done": int(time_ps * 2000)}
                     | {"time_ps": time_ps, "diverged": int(diverged)}
                     | {"reason": "max force > 20 eV/Å" if diverged else ""}
+                    | {"diverged_at_ps": time_ps if diverged else math.nan}
                     | {"seconds_per_step": 0.01, "production_ps": production}
                 )
                 if production == 0:
@@ -152,20 +153,12 @@ def md_tables(tmp_path, molecule="aspirin", seeds=(0,), temperatures=(300,)):
                     peaks.append(
                         key
                         | {"band": band, "center_cm1": centre, "fwhm_cm1": 80.0}
-                        | {"method": "lorentzian"}
+                        | {"method": "lorentzian", "production_ps": production}
                     )
-    keys = ["molecule", "setting", "n_train", "temperature_K", "seed"]
-    run_cols = [*keys, "steps_requested", "steps_done", "time_ps", "diverged", "reason"]
-    run_cols += ["seconds_per_step", "production_ps"]
     return (
-        write_table(spectra, tmp_path / "spectra.csv", [*keys, "wavenumber_cm1", "intensity"]),
-        write_table(runs, tmp_path / "md_runs.csv", run_cols, ["time in ps"]),
-        write_table(
-            peaks,
-            tmp_path / "peaks.csv",
-            [*keys, "band", "center_cm1", "fwhm_cm1", "method"],
-            ["cm^-1"],
-        ),
+        SPECTRA.write(spectra, tmp_path / "spectra.csv"),
+        RUNS.write(runs, tmp_path / "md_runs.csv"),
+        PEAKS.write(peaks, tmp_path / "peaks.csv"),
     )
 
 
@@ -221,7 +214,7 @@ def test_spectra_missing_rows_are_named(tmp_path):
         plot_spectra(spectra, runs, FIG4, 500)
     with pytest.raises(ValueError, match="no rows for molecule 'aspirin'"):
         plot_spectra(spectra, runs, FIG4, 300, molecule="aspirin")
-    empty = write_table([], tmp_path / "empty.csv", ["molecule", "setting"])
+    empty = PEAKS.write([], tmp_path / "empty.csv")
     with pytest.raises(ValueError, match=r"spectra.*no spectrum.*finetune_EF n_train=128"):
         plot_spectra([], runs, [[("finetune_EF", 128)]], 300, peaks=empty)
 
@@ -251,7 +244,7 @@ def bond_tables(tmp_path, molecule="aspirin", drop=None):
         counts = np.round(1000 * np.exp(-0.5 * ((edges[:-1] + 0.005 - r0) / 0.04) ** 2))
         density = counts / (counts.sum() * 0.01)
         hist += [
-            {"molecule": molecule, "bond": bond, "bin_lo": lo, "bin_hi": hi}
+            {"molecule": molecule, "bond": bond, "n_bonds": 1, "bin_lo": lo, "bin_hi": hi}
             | {"count": int(c), "density": d}
             for lo, hi, c, d in zip(edges[:-1], edges[1:], counts, density, strict=True)
         ]
@@ -260,7 +253,8 @@ def bond_tables(tmp_path, molecule="aspirin", drop=None):
             x = np.linspace(r0 - 0.25, r0 + 0.35, 41)
             scans += [
                 key
-                | {"distance_A": d, "energy_rel_kcal_mol": 600 * (nu / 3500) ** 2 * (d - r0) ** 2}
+                | {"atoms": "1-3", "distance_A": d}
+                | {"energy_rel_kcal_mol": 600 * (nu / 3500) ** 2 * (d - r0) ** 2}
                 for d in x
             ]
             if (bond, setting) != drop:
@@ -268,22 +262,12 @@ def bond_tables(tmp_path, molecule="aspirin", drop=None):
                     key
                     | {"wavenumber_cm1": float(nu), "force_constant_eV_A2": 45.123}
                     | {"r0_A": r0, "fit_lo_A": r0 - 0.05, "fit_hi_A": r0 + 0.05}
+                    | {"n_points": 11, "rms_residual_eV": 1e-4, "note": ""}
                 )
-    freq_cols = ["molecule", "bond", "setting", "n_train", "wavenumber_cm1"]
-    freq_cols += ["force_constant_eV_A2", "r0_A", "fit_lo_A", "fit_hi_A"]
     return (
-        write_table(
-            hist,
-            tmp_path / "bond_histograms.csv",
-            ["molecule", "bond", "bin_lo", "bin_hi", "count", "density"],
-            ["distances in Angstrom"],
-        ),
-        write_table(
-            scans,
-            tmp_path / "bond_scans.csv",
-            ["molecule", "bond", "setting", "n_train", "distance_A", "energy_rel_kcal_mol"],
-        ),
-        write_table(freqs, tmp_path / "harmonic_frequencies.csv", freq_cols),
+        HISTOGRAMS.write(hist, tmp_path / "bond_histograms.csv"),
+        SCANS.write(scans, tmp_path / "bond_scans.csv"),
+        FREQUENCIES.write(freqs, tmp_path / "harmonic_frequencies.csv"),
     )
 
 
@@ -328,6 +312,44 @@ def test_frequency_table_markdown(tmp_path):
     text = frequency_table_markdown(freqs, bonds=["O-H"])
     assert "| fine-tuned, 128 (E+F) | 3589 | 45.12 | 0.9700 | 0.920–1.020 |" in text
     assert text.count("\n| ") == 5  # header + 4 models
+
+
+# --- DataFrames and column checks ---------------------------------------------------------------
+
+
+def test_figures_take_dataframes_and_name_a_wrong_column(tmp_path):
+    spectra, runs, peaks = md_tables(tmp_path)
+    from_files = plot_spectra(spectra, runs, FIG4, 300, peaks=peaks)
+    from_frames = plot_spectra(
+        SPECTRA.read(spectra), RUNS.read(runs), FIG4, 300, peaks=PEAKS.read(peaks)
+    )
+    out = [
+        save_figure(f, tmp_path / f"s{i}.pdf")[0].read_bytes()
+        for i, f in enumerate((from_files, from_frames))
+    ]
+    assert out[0] == out[1]
+    assert peaks_table_markdown(PEAKS.read(peaks)) == peaks_table_markdown(peaks)
+    hist, scans, freqs = bond_tables(tmp_path)
+    text = frequency_table_markdown(FREQUENCIES.read(freqs), bonds=["O-H"])
+    assert text == frequency_table_markdown(freqs, bonds=["O-H"])
+    fig = plot_bond_analysis(
+        HISTOGRAMS.read(hist), SCANS.read(scans), FREQUENCIES.read(freqs), "O-H"
+    )
+    assert len(fig.axes[1].get_lines()) == 4
+
+    stale = tmp_path / "old_runs.csv"  # a table of an older layout: no diverged_at_ps
+    stale.write_text(
+        "".join(
+            line.replace(",diverged_at_ps", "")
+            for line in Path(runs).read_text().splitlines(True)[:2]
+        )
+    )
+    with pytest.raises(
+        ValueError, match=r"old_runs\.csv: missing column\(s\) \['diverged_at_ps'\]"
+    ):
+        plot_spectra(spectra, stale, FIG4, 300)
+    with pytest.raises(ValueError, match=r"the MD runs table: missing column\(s\) \['time_ps'\]"):
+        plot_spectra(spectra, RUNS.read(runs).drop(columns="time_ps"), FIG4, 300)
 
 
 # --- workflow scripts ---------------------------------------------------------------------------

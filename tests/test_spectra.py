@@ -1,5 +1,5 @@
 """Vibrational power spectra: synthetic signals with known lines, and a harmonic diatomic
-run through the pipeline's own MD code (gmnn.md.run_langevin)."""
+run through the pipeline's own MD code (gmnn.md.MDRun)."""
 
 from __future__ import annotations
 
@@ -167,7 +167,7 @@ class _Spring(Calculator):
 
 @pytest.mark.filterwarnings("ignore:invalid value encountered in divide:RuntimeWarning")
 def test_harmonic_diatomic_md_spectrum(tmp_path):
-    from gmnn.md import run_langevin
+    from gmnn.md import MDConfig, MDRun
 
     mu = atomic_masses[8] * atomic_masses[1] / (atomic_masses[8] + atomic_masses[1])
     nu0 = 3600.0
@@ -176,17 +176,15 @@ def test_harmonic_diatomic_md_spectrum(tmp_path):
     timestep, interval = 0.5, 4
     traj = tmp_path / "oh.traj"
     atoms = Atoms("OH", positions=[[0, 0, 0], [0.97, 0, 0]])
-    summary = run_langevin(
-        atoms,
-        _Spring(k, 0.97, k / 16),
+    config = MDConfig(
         steps=8000,
         temperature_K=300.0,
         timestep_fs=timestep,
         friction_per_fs=0.001,
         seed=1,
-        trajectory=traj,
-        interval=interval,
+        write_interval=interval,
     )
+    summary = MDRun(atoms, _Spring(k, 0.97, k / 16), config, trajectory=traj).run()
     assert not summary["diverged"], summary
     v, masses = read_trajectory(traj)
     assert v.shape[1:] == (2, 3) and v.shape[0] >= 2000

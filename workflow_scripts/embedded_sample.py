@@ -11,8 +11,7 @@ import time
 import ase.io
 
 from gmnn.data import qc
-from gmnn.data.h5 import atomic_output
-from gmnn.io import atomic_write_json
+from gmnn.io import atomic_path, atomic_write_json
 
 logging.basicConfig(
     filename=snakemake.log[0], level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s"
@@ -40,7 +39,7 @@ frames = qc.sample_xtb_md(
 wall_s = time.perf_counter() - start
 logging.info("sampled %d frames in %.1f s", n_frames, wall_s)
 
-with atomic_output(snakemake.output.trajectory) as tmp:
+with atomic_path(snakemake.output.trajectory) as tmp:
     ase.io.write(tmp, frames, format="extxyz")
 selection = qc.split_frames(p.n_dft, p.n_cc)
 atomic_write_json(

@@ -1,4 +1,5 @@
-"""Rule `split_md17`: seeded split with nested training sets (gmnn.data.sources.md17_split)."""
+"""Rule `split_md17`: seeded split with nested training sets (gmnn.data.sources.md17_split;
+dft: the test set is outside the first md17.dft.n_train training structures only)."""
 
 import dataclasses
 import logging
@@ -10,12 +11,16 @@ logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(asc
 p, wc = snakemake.params, snakemake.wildcards
 structures = read_h5(snakemake.input.data)
 try:
-    split = md17_split(structures, p.train_sizes, p.n_valid, p.n_test, int(wc.seed))
+    split = md17_split(
+        structures, p.train_sizes, p.n_valid, p.n_test, int(wc.seed), n_train=p.n_train
+    )
 except DataError as err:
-    sizes = "train_sizes" if wc.level == "cc" else "n_train"
+    sizes = (
+        "md17.cc.train_sizes" if wc.level == "cc" else "md17.dft.n_train (or pretrain_size.sizes)"
+    )
     raise SystemExit(
         f"{snakemake.input.data}: {err.problem}\n"
-        f"Adjust md17.{wc.level}.{sizes} / n_valid / n_test in the config."
+        f"Adjust {sizes} / md17.{wc.level}.n_valid / n_test in the config."
     ) from err
 split = dataclasses.replace(split, source_sha256=file_sha256(snakemake.input.data))
 save_split(split, snakemake.output[0])

@@ -1,4 +1,8 @@
-"""Analysis: prediction errors, aggregation over seeds, and (later) spectra, bond scans, RMSD.
+"""Analysis: prediction errors, aggregation over seeds, power spectra, bond scans.
+
+Each tidy table is a :class:`gmnn.analysis.tables.Table` defined next to the code that
+makes it: :mod:`gmnn.analysis.aggregate` (Figs. 2, 3), :mod:`gmnn.analysis.md` (MD runs,
+spectra, peaks), :mod:`gmnn.analysis.bonds` (histograms, scans, harmonic frequencies).
 
 Imports are lazy so that table-only work (aggregation, figures) does not load TensorFlow.
 """

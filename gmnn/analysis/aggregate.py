@@ -1,64 +1,118 @@
-"""Per-seed aggregation of test errors into tidy tables (mean and standard error).
+"""Per-seed aggregation of test errors into the tidy tables of Figs. 2 and 3.
 
 The input is one record per trained model: a flat dict such as the ``metrics.json`` the
 pipeline writes for every model (``molecule``, ``setting``, ``n_train``, ``seed``, and the
 errors of :func:`gmnn.analysis.error_metrics` in kcal/mol and kcal/mol/Å). The output is a
-tidy table (one row per group, a list of dicts) with, for every metric, the mean over seeds
-and the standard error of the mean, SEM = std(ddof=1) / sqrt(n_seeds). With one seed the
-SEM is undefined and reported as NaN.
+tidy table (a :class:`pandas.DataFrame`, one row per group) with, for every metric, the mean
+over seeds and the standard error of the mean, SEM = std(ddof=1) / sqrt(n_seeds). With one
+seed the SEM is undefined and reported as NaN; a metric missing (NaN) in one run makes its
+group's mean and SEM NaN.
 
-Tables are written as CSV with ``#`` comment lines on top that state the units (read them
-with ``pandas.read_csv(path, comment="#")`` or :func:`read_table`).
+The tables (:data:`LEARNING_CURVES`, :data:`DFT_REFERENCE`, :data:`PRETRAIN_SIZE`) are
+:class:`~gmnn.analysis.tables.Table` descriptions: write and read them with their
+``write``/``read`` methods (CSV with ``#`` comment lines stating the units).
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import json
-import math
+import logging
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
+
+from gmnn.analysis.tables import Table
 
 METRICS = ("energy_rmse", "force_rmse", "energy_mae", "force_mae")
 """Error metrics aggregated by default (keys of :func:`gmnn.analysis.error_metrics`)."""
 
 UNITS = {"energy": "kcal/mol", "force": "kcal/mol/Angstrom"}
 
+STATISTICS_COMMENT = (
+    f"energy_* in {UNITS['energy']} (total energies), force_* in {UNITS['force']} "
+    "(per Cartesian component)",
+    "<metric>_mean: mean over seeds; <metric>_sem: standard error of the mean, "
+    "std(ddof=1)/sqrt(n_seeds), NaN when n_seeds = 1",
+)
+"""Header comment lines of a table of per-seed statistics: units and what mean/sem are."""
+
 CURVE_KEYS = ("molecule", "setting", "n_train")
 REFERENCE_KEYS = ("molecule", "test_set", "n_train")
+PRETRAIN_SIZE_KEYS = ("molecule", "setting", "n_train", "n_pretrain")
 
 
-def _stat_columns(metrics: Sequence[str]) -> list[str]:
+def stat_columns(metrics: Sequence[str] = METRICS) -> list[str]:
+    """``<metric>_mean``, ``<metric>_sem`` for every metric, in this order."""
     return [f"{m}_{stat}" for m in metrics for stat in ("mean", "sem")]
 
 
-CURVE_COLUMNS = [*CURVE_KEYS, "n_seeds", *_stat_columns(METRICS)]
-REFERENCE_COLUMNS = [*REFERENCE_KEYS, "n_seeds", *_stat_columns(METRICS)]
+def _statistics_table(name: str, keys: Sequence[str], what: str) -> Table:
+    return Table(
+        name,
+        columns=(*keys, "n_seeds", *stat_columns()),
+        comments=(what, *STATISTICS_COMMENT),
+        keys=keys,
+        text=tuple(k for k in keys if k in ("molecule", "setting", "test_set")),
+    )
 
 
-def mean_sem(values: Iterable[float]) -> tuple[float, float]:
-    """Mean and standard error of the mean (std with ddof=1 over sqrt(n)).
+LEARNING_CURVES = _statistics_table(
+    "Fig. 2 learning curves",
+    CURVE_KEYS,
+    "Fig. 2 learning curves: coupled-cluster test errors by setting and training-set size",
+)
+"""``results/md17/fig2_learning_curves.csv``: one row per (molecule, setting, n_train)."""
 
-    NaN values propagate (a metric missing in one run makes the group's value NaN); the
-    SEM of a single value is NaN, the mean of no values is NaN.
-    """
-    v = np.asarray(list(values), dtype=float)
-    if v.size == 0:
-        return math.nan, math.nan
-    mean = float(np.mean(v))
-    sem = float(np.std(v, ddof=1) / np.sqrt(v.size)) if v.size > 1 else math.nan
-    return mean, sem
+DFT_REFERENCE = _statistics_table(
+    "DFT-only reference",
+    REFERENCE_KEYS,
+    "Models pre-trained on DFT only: test_set cc = on coupled-cluster labels "
+    "(Fig. 2, black line), dft = on the DFT test set; n_train = DFT training structures",
+)
+"""``results/md17/fig2_dft_reference.csv``: one row per (molecule, test_set, n_train)."""
+
+PRETRAIN_SIZE = _statistics_table(
+    "Fig. 3 pre-training size",
+    PRETRAIN_SIZE_KEYS,
+    "Fig. 3: coupled-cluster test errors of fine-tuned models by pre-training set size "
+    "(n_pretrain DFT structures) and fine-tuning set size (n_train)",
+)
+"""``results/md17/fig3_pretrain_size.csv``: one row per (molecule, setting, n_train,
+n_pretrain)."""
+
+_log = logging.getLogger(__name__)
+
+
+def mean_sem(
+    df: pd.DataFrame, by: Sequence[str], columns: Sequence[str], count: str = "n"
+) -> pd.DataFrame:
+    """Group ``df`` by ``by`` and reduce each of ``columns`` to ``<column>_mean`` and
+    ``<column>_sem`` (std with ddof=1 over sqrt(n); NaN for one value), with the group size
+    in ``count``. A NaN in a group makes that column's mean and SEM NaN. Rows are sorted by
+    the ``by`` keys; columns: ``by``, ``count``, then mean and SEM of each column."""
+    by, columns = list(by), list(columns)
+    values = df[columns].astype(float)
+    keys = [df[k] for k in by]
+    grouped = values.groupby(keys, sort=True, dropna=False)
+    n = grouped.size()
+    has_nan = values.isna().groupby(keys, sort=True, dropna=False).any()
+    mean = grouped.mean().mask(has_nan)
+    sem = grouped.std(ddof=1).div(np.sqrt(n), axis=0).mask(has_nan)
+    out = n.rename(count).to_frame()
+    for c in columns:
+        out[f"{c}_mean"] = mean[c]
+        out[f"{c}_sem"] = sem[c]
+    return out.reset_index()
 
 
 def aggregate(
-    records: Iterable[dict],
+    records: pd.DataFrame | Iterable[dict],
     by: Sequence[str],
     metrics: Sequence[str] = METRICS,
     replicate: str = "seed",
-) -> list[dict]:
+) -> pd.DataFrame:
     """Group ``records`` by the keys ``by`` and reduce every metric to mean and SEM.
 
     Each output row holds the ``by`` keys, ``n_seeds`` (records in the group) and
@@ -66,35 +120,26 @@ def aggregate(
     Rows are sorted by the ``by`` keys. Two records of one group with the same
     ``replicate`` value (seed) are an error: the same model would be counted twice.
     """
-    groups: dict[tuple, list[dict]] = {}
-    for record in records:
-        missing = [k for k in (*by, replicate) if k not in record]
-        if missing:
-            raise KeyError(f"record {_describe(record)} lacks key(s) {missing}")
-        groups.setdefault(tuple(record[k] for k in by), []).append(record)
-    rows = []
-    for key in sorted(groups, key=_sort_key):
-        group = groups[key]
-        seen = [r[replicate] for r in group]
-        repeated = sorted({s for s in seen if seen.count(s) > 1})
-        if repeated:
-            raise ValueError(
-                f"{dict(zip(by, key, strict=True))}: {replicate} {repeated} occurs more than once"
-            )
-        row = {**dict(zip(by, key, strict=True)), "n_seeds": len(group)}
-        for m in metrics:
-            row[f"{m}_mean"], row[f"{m}_sem"] = mean_sem(r.get(m, math.nan) for r in group)
-        rows.append(row)
-    return rows
+    df = _records_frame(records, [*by, replicate], metrics)
+    repeated = df.duplicated([*by, replicate], keep=False)
+    if repeated.any():
+        first = df[repeated].iloc[0]
+        group = df[repeated & (df[list(by)] == first[list(by)]).all(axis=1)]
+        seeds = sorted(set(group[replicate].tolist()))
+        key = {k: _plain(first[k]) for k in by}
+        raise ValueError(f"{key}: {replicate} {seeds} occurs more than once")
+    return mean_sem(df, by, metrics, count="n_seeds")
 
 
-def learning_curves(records: Iterable[dict], metrics: Sequence[str] = METRICS) -> list[dict]:
-    """Fig. 2 learning curves: one row per (molecule, setting, n_train), over seeds."""
+def learning_curves(records, metrics: Sequence[str] = METRICS) -> pd.DataFrame:
+    """Fig. 2 learning curves (:data:`LEARNING_CURVES`): one row per (molecule, setting,
+    n_train), over seeds."""
     return aggregate(records, CURVE_KEYS, metrics)
 
 
-def reference_errors(records: Iterable[dict], metrics: Sequence[str] = METRICS) -> list[dict]:
-    """Errors of the DFT-only (pre-trained) models: one row per (molecule, test_set, n_train).
+def reference_errors(records, metrics: Sequence[str] = METRICS) -> pd.DataFrame:
+    """Errors of the DFT-only (pre-trained) models (:data:`DFT_REFERENCE`): one row per
+    (molecule, test_set, n_train).
 
     ``test_set`` "cc" is the horizontal black line of Fig. 2 (DFT model on coupled-cluster
     labels), "dft" the same models on their own level of theory.
@@ -102,8 +147,14 @@ def reference_errors(records: Iterable[dict], metrics: Sequence[str] = METRICS) 
     return aggregate(records, REFERENCE_KEYS, metrics)
 
 
+def pretrain_size(records, metrics: Sequence[str] = METRICS) -> pd.DataFrame:
+    """Fig. 3 (:data:`PRETRAIN_SIZE`): one row per (molecule, setting, n_train, n_pretrain)."""
+    return aggregate(records, PRETRAIN_SIZE_KEYS, metrics)
+
+
 def load_records(paths: Iterable[str | Path]) -> list[dict]:
-    """Read one JSON record per path (e.g. the pipeline's metrics.json files)."""
+    """Read one JSON record per path (e.g. the pipeline's metrics.json files); each gets
+    its path as ``_path`` (for messages)."""
     records = []
     for path in paths:
         with open(path) as fh:
@@ -114,68 +165,77 @@ def load_records(paths: Iterable[str | Path]) -> list[dict]:
     return records
 
 
-def units_comment(metrics: Sequence[str] = METRICS) -> list[str]:
-    """Header comment lines stating units and statistics of a table of ``metrics``."""
-    return [
-        "energy_* in "
-        + UNITS["energy"]
-        + " (total energies), force_* in "
-        + UNITS["force"]
-        + " (per Cartesian component)",
-        "<metric>_mean: mean over seeds; <metric>_sem: standard error of the mean, "
-        "std(ddof=1)/sqrt(n_seeds), NaN when n_seeds = 1",
-    ]
+# --- the jobs of the pipeline --------------------------------------------------------------
 
 
-def format_table(rows: Sequence[dict], columns: Sequence[str], comments: Sequence[str] = ()) -> str:
-    """CSV text of ``rows`` with ``# `` comment lines on top; floats with 10 significant digits."""
-    buf = io.StringIO()
-    for line in comments:
-        buf.write(f"# {line}\n")
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow([_fmt(row.get(c, "")) for c in columns])
-    return buf.getvalue()
+def fig2_tables(runs: Iterable, pretrain: Iterable) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Rule ``aggregate``: the metrics.json of every Fig. 2 model (``runs``) and of every
+    DFT-only model (``pretrain``, metrics_{cc,dft}.json) -> (:data:`LEARNING_CURVES`,
+    :data:`DFT_REFERENCE`) tables."""
+    curves = learning_curves(load_records(runs))
+    reference = reference_errors(load_records(pretrain))
+    _warn_single_seed(curves, reference)
+    return curves, reference
 
 
-def write_table(
-    rows: Sequence[dict], path: str | Path, columns: Sequence[str], comments: Sequence[str] = ()
-) -> Path:
-    """Write :func:`format_table` to ``path`` atomically."""
-    from gmnn.io import atomic_write_text
+def fig3_table(runs: Iterable, n_pretrain: Iterable[int]) -> pd.DataFrame:
+    """Rule ``aggregate_pretrain_size``: the metrics.json of every Fig. 3 model and the
+    pre-training set size of each (``n_pretrain``, one per path, in the same order) ->
+    the :data:`PRETRAIN_SIZE` table.
 
-    atomic_write_text(path, format_table(rows, columns, comments))
-    return Path(path)
-
-
-def read_table(path: str | Path) -> list[dict]:
-    """Read a table written by :func:`write_table`: comment lines skipped, numbers parsed."""
-    with open(path, newline="") as fh:
-        lines = [line for line in fh if not line.startswith("#")]
-    return [{k: _parse(v) for k, v in row.items()} for row in csv.DictReader(lines)]
-
-
-def _fmt(value) -> str:
-    if isinstance(value, (bool, np.bool_)):
-        return str(bool(value))
-    if isinstance(value, (float, np.floating)):
-        return "nan" if math.isnan(value) else f"{float(value):.10g}"
-    return str(value)
+    Records written before the ``n_pretrain`` field existed get it from ``n_pretrain``; a
+    record that has it must agree (which also checks that the two lists are aligned).
+    """
+    records = load_records(runs)
+    for record, n in zip(records, n_pretrain, strict=True):
+        stored = record.get("n_pretrain")
+        if stored is not None and int(stored) != int(n):
+            raise ValueError(
+                f"{record['_path']}: n_pretrain is {stored} in the record but {n} in the "
+                "workflow's list"
+            )
+        record["n_pretrain"] = int(n)
+    table = pretrain_size(records)
+    _warn_single_seed(table)
+    return table
 
 
-def _parse(text: str):
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    return text
+# --- internals -------------------------------------------------------------------------------
 
 
-def _sort_key(key: tuple) -> tuple:
-    # numbers before strings, so that mixed types never compare
-    return tuple((0, k, "") if isinstance(k, (int, float)) else (1, 0, str(k)) for k in key)
+def _records_frame(records, keys: Sequence[str], metrics: Sequence[str]) -> pd.DataFrame:
+    """A DataFrame of ``keys`` and ``metrics`` (NaN where a record lacks a metric)."""
+    if isinstance(records, pd.DataFrame):
+        missing = [k for k in keys if k not in records.columns]
+        if missing:
+            raise KeyError(f"records lack column(s) {missing}")
+        df = records.copy()
+        for m in metrics:
+            if m not in df.columns:
+                df[m] = np.nan
+        return df[[*keys, *metrics]]
+    rows = []
+    for record in records:
+        missing = [k for k in keys if k not in record]
+        if missing:
+            raise KeyError(f"record {_describe(record)} lacks key(s) {missing}")
+        row = {k: record[k] for k in keys}
+        for m in metrics:
+            value = record.get(m)
+            row[m] = np.nan if value is None else float(value)
+        rows.append(row)
+    if not rows:
+        return pd.DataFrame({c: pd.Series(dtype=float) for c in (*keys, *metrics)})
+    return pd.DataFrame.from_records(rows, columns=[*keys, *metrics])
+
+
+def _warn_single_seed(*tables: pd.DataFrame) -> None:
+    if any((t["n_seeds"] < 2).any() for t in tables):
+        _log.warning("groups with a single seed: their standard errors are NaN")
+
+
+def _plain(value):
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def _describe(record: dict) -> str:
@@ -183,17 +243,19 @@ def _describe(record: dict) -> str:
 
 
 __all__ = [
-    "CURVE_COLUMNS",
+    "DFT_REFERENCE",
+    "LEARNING_CURVES",
     "METRICS",
-    "REFERENCE_COLUMNS",
+    "PRETRAIN_SIZE",
+    "STATISTICS_COMMENT",
     "UNITS",
     "aggregate",
-    "format_table",
+    "fig2_tables",
+    "fig3_table",
     "learning_curves",
     "load_records",
     "mean_sem",
-    "read_table",
+    "pretrain_size",
     "reference_errors",
-    "units_comment",
-    "write_table",
+    "stat_columns",
 ]

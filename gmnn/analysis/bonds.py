@@ -6,19 +6,83 @@ the energy around the minimum (Fig. S1, right), which gives a rough harmonic
 wavenumber ``nu = sqrt(k / mu) / (2 pi c)``.
 
 Units: Å, eV, eV/Å^2, amu, cm^-1.
+
+The tidy tables of Figs. S1/S2 are defined here (:data:`HISTOGRAMS`, :data:`SCANS`,
+:data:`FREQUENCIES`) and made by :func:`bond_analysis` (rule ``bond_analysis``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import logging
+import os
+from collections.abc import Callable, Mapping, Sequence
+from typing import NamedTuple
 
 import numpy as np
+import pandas as pd
 from ase import units
 from ase.data import atomic_masses, atomic_numbers, chemical_symbols, covalent_radii
 from numpy.typing import ArrayLike
 
+from gmnn.analysis.tables import Table
+
 SPEED_OF_LIGHT_CM_PER_FS: float = 2.99792458e-5
 """Speed of light in cm/fs."""
+
+MODEL_KEYS = ("molecule", "bond", "setting", "n_train")
+"""The columns that identify one potential's scan of one bond."""
+
+HISTOGRAMS = Table(
+    "bond histograms",
+    columns=("molecule", "bond", "n_bonds", "bin_lo", "bin_hi", "count", "density"),
+    comments=(
+        "Bond lengths (Angstrom) of every bond of the kind in the coupled-cluster data set; "
+        "density integrates to 1",
+    ),
+    keys=("molecule", "bond", "bin_lo"),
+    text=("molecule", "bond"),
+)
+"""``results/md17/bond_histograms.csv``: distances of every bond of a kind in a data set."""
+
+SCANS = Table(
+    "bond scans",
+    columns=(*MODEL_KEYS, "atoms", "distance_A", "energy_rel_kcal_mol"),
+    comments=(
+        "Rigid bond scans from the lowest-energy coupled-cluster structure: energy relative "
+        "to the curve's lowest point (kcal/mol); n_train of pretrain = DFT structures",
+    ),
+    keys=(*MODEL_KEYS, "distance_A"),
+    text=("molecule", "bond", "setting", "atoms"),
+)
+"""``results/md17/bond_scans.csv``: a potential's energy along one stretched bond."""
+
+FIT_COLUMNS = (
+    "wavenumber_cm1",
+    "force_constant_eV_A2",
+    "r0_A",
+    "fit_lo_A",
+    "fit_hi_A",
+    "n_points",
+    "rms_residual_eV",
+    "note",
+)
+"""The columns of a harmonic fit (:func:`harmonic_frequency`, ``note`` of :func:`scan_bond`)."""
+
+FREQUENCIES = Table(
+    "harmonic frequencies",
+    columns=(*MODEL_KEYS, *FIT_COLUMNS),
+    comments=(
+        "Harmonic wavenumbers (cm^-1) from a quadratic fit E0 + k/2 (r - r0)^2 to the scan "
+        "points within fit_window_A of the minimum; force constant k in eV/Angstrom^2; "
+        "note: why a fit failed (then NaN)",
+    ),
+    keys=MODEL_KEYS,
+    text=("molecule", "bond", "setting", "note"),
+    blank=FIT_COLUMNS[1:-1],  # a failed fit: wavenumber nan, the fit's details empty
+)
+"""``results/md17/harmonic_frequencies.csv``: harmonic fits of the scans."""
+
+_log = logging.getLogger(__name__)
 
 
 def _element(symbol_or_number: str | int) -> int:
@@ -118,8 +182,8 @@ def distance_histogram(
     distances: ArrayLike,
     bins: int | ArrayLike = 50,
     range: tuple[float, float] | None = None,  # numpy.histogram's name
-) -> list[dict[str, float | int]]:
-    """Histogram of distances as table rows.
+) -> pd.DataFrame:
+    """Histogram of distances as a table.
 
     Parameters
     ----------
@@ -131,7 +195,7 @@ def distance_histogram(
 
     Returns
     -------
-    list of dict
+    DataFrame
         One row per bin with ``bin_lo``, ``bin_hi`` (Å), ``count`` and ``density``
         (``count / (n_in_range * width)``, which integrates to 1 over the
         histogram range; values outside ``range`` are not counted).
@@ -144,15 +208,14 @@ def distance_histogram(
     total = counts.sum()
     widths = np.diff(edges)
     density = counts / (total * widths) if total > 0 else np.zeros(len(counts))
-    return [
+    return pd.DataFrame(
         {
-            "bin_lo": float(edges[k]),
-            "bin_hi": float(edges[k + 1]),
-            "count": int(counts[k]),
-            "density": float(density[k]),
+            "bin_lo": edges[:-1].astype(float),
+            "bin_hi": edges[1:].astype(float),
+            "count": counts.astype(np.int64),
+            "density": density.astype(float),
         }
-        for k in np.arange(len(counts))
-    ]
+    )
 
 
 def stretch_scan(positions: ArrayLike, i: int, j: int, distances: ArrayLike) -> np.ndarray:
@@ -310,3 +373,131 @@ def scan_bond(
     except ValueError as err:
         fit = {"wavenumber_cm1": float("nan"), "note": str(err)}
     return {"distance_A": r, "energy_rel_eV": energy - energy.min(), "fit": fit}
+
+
+class BondTables(NamedTuple):
+    """Result of :func:`bond_analysis`: the :data:`HISTOGRAMS`, :data:`SCANS` and
+    :data:`FREQUENCIES` tables."""
+
+    histograms: pd.DataFrame
+    scans: pd.DataFrame
+    frequencies: pd.DataFrame
+
+
+def bond_analysis(data, molecule: str, models: Sequence[Mapping], bond_scan: Mapping) -> BondTables:
+    """Rule ``bond_analysis`` (Figs. S1, S2): bond-length histograms of a data set, rigid
+    scans of one bond of each kind with several potentials, harmonic wavenumbers.
+
+    Parameters
+    ----------
+    data
+        The coupled-cluster data of one molecule: a gmnn HDF5 path or
+        :class:`~gmnn.data.Structures` with energies. The reference geometry is its
+        lowest-energy structure (the MD start structure); the scanned bond is the first bond
+        of its kind there (:func:`bonded_pairs`).
+    molecule
+        The molecule's name in the tables.
+    models
+        One mapping per potential: ``setting`` (e.g. "pretrain", "scratch_EF"), ``n_train``
+        and ``model``: a gmnn model directory (``model.json``, ``weights.npz``; loaded with
+        :func:`gmnn.io.load_model`), or a callable ``energy(numbers, geometries)`` returning
+        energies in eV of ``(n, A, 3)`` geometries.
+    bond_scan
+        The config section: ``ranges_A`` (bond "A-B" -> [lo, hi] Å scan range; a bond
+        the molecule lacks is skipped), ``histogram_bins``, ``points`` (per scan) and
+        ``fit_window_A`` (:func:`harmonic_frequency`).
+
+    Returns
+    -------
+    BondTables
+        Energies relative to each curve's lowest point in kcal/mol; a failed fit has NaN
+        numbers and the reason in ``note``.
+    """
+    from gmnn.units import ev_to_kcal_mol
+
+    structures = _structures(data)
+    numbers, positions = structures.molecule_arrays()
+    ref = structures.lowest_energy()
+    _log.info("%s: %d structures, reference structure %d", molecule, len(structures), ref)
+    histograms, scans, frequencies = [], [], []
+    bonds = {}  # bond -> its atom pairs in the reference structure
+    for bond in bond_scan["ranges_A"]:
+        pairs = bonded_pairs(numbers, positions[ref], *bond.split("-"))
+        if len(pairs) == 0:
+            _log.warning("%s has no %s bond: skipped", molecule, bond)
+            continue
+        bonds[bond] = pairs
+        d = pair_distances(positions, pairs)
+        hist = distance_histogram(d, bins=bond_scan["histogram_bins"])
+        histograms.append(hist.assign(molecule=molecule, bond=bond, n_bonds=len(pairs)))
+        _log.info("%s: %d bonds, %.3f-%.3f A in the data", bond, len(pairs), d.min(), d.max())
+
+    for i, spec in enumerate(models):
+        if not isinstance(spec, Mapping):
+            raise TypeError(
+                f"bond_analysis model {i}: expected a mapping with setting, n_train and model, "
+                f"got {spec!r}"
+            )
+        missing = [k for k in ("setting", "n_train", "model") if k not in spec]
+        if missing:
+            raise ValueError(f"bond_analysis model {i} ({dict(spec)}): missing key(s) {missing}")
+        setting, n_train = str(spec["setting"]), int(spec["n_train"])
+        energy = _energy_function(spec["model"])
+        for bond, pairs in bonds.items():
+            lo, hi = bond_scan["ranges_A"][bond]
+            scan = scan_bond(
+                energy,
+                numbers,
+                positions[ref],
+                pairs[0],
+                np.linspace(lo, hi, bond_scan["points"]),
+                window=bond_scan["fit_window_A"],
+            )
+            keys = {"molecule": molecule, "bond": bond, "setting": setting, "n_train": n_train}
+            scans.append(
+                pd.DataFrame(
+                    {
+                        **keys,
+                        "atoms": "-".join(str(int(x)) for x in pairs[0]),
+                        "distance_A": scan["distance_A"],
+                        "energy_rel_kcal_mol": ev_to_kcal_mol(scan["energy_rel_eV"]),
+                    }
+                )
+            )
+            frequencies.append({**keys, **{c: scan["fit"].get(c, np.nan) for c in FIT_COLUMNS}})
+            _log.info("%s %s n=%d: %s", bond, setting, n_train, scan["fit"])
+    return BondTables(
+        _joined(HISTOGRAMS, histograms), _joined(SCANS, scans), FREQUENCIES.frame(frequencies)
+    )
+
+
+def _joined(table: Table, frames: list[pd.DataFrame]) -> pd.DataFrame:
+    return table.frame(pd.concat(frames, ignore_index=True)) if frames else table.frame()
+
+
+def _structures(data):
+    if isinstance(data, (str, os.PathLike)):
+        from gmnn.data import read_h5
+
+        return read_h5(data)
+    return data
+
+
+def _energy_function(model) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """``energy(numbers, geometries)`` in eV of a model directory or an energy function."""
+    if not isinstance(model, (str, os.PathLike)):
+        if not callable(model):
+            raise TypeError(
+                f"a bond_analysis model must be a model directory or an energy function, "
+                f"got {type(model).__name__}"
+            )
+        return model
+    from gmnn.analysis.metrics import predict_geometries
+    from gmnn.io import load_model
+
+    loaded = load_model(model)
+
+    def energy(numbers, geometries):
+        return predict_geometries(loaded, numbers, geometries)
+
+    return energy

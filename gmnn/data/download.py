@@ -4,8 +4,12 @@ Nothing here knows about Snakemake. ``fetch`` streams a URL (``http(s)://``, ``f
 plain local path) to a temporary name next to its destination, hashes the bytes while they
 arrive, and renames the file into place only when every given checksum matches. A checksum
 mismatch, a short transfer, or any other failure leaves nothing behind: neither the
-destination nor a temporary file. ``extract`` unpacks zip and tar archives into a temporary
-directory and renames it into place the same way.
+destination nor a temporary file. ``extract`` and ``stage`` fill a temporary directory and
+rename it into place the same way. Every file and directory is written through
+:func:`gmnn.io.atomic_path`; raw data are made read-only after the rename.
+
+:class:`DownloadConfig` holds the settings of the pipeline's ``download:`` section (retries,
+timeout, how ``local:`` copies are staged); its defaults are the defaults of :func:`fetch`.
 
 Checksums are hex strings; ``sha256`` and ``md5`` may be given together (both are checked).
 When none is given the transfer is accepted and the checksums seen are returned, so that the
@@ -21,7 +25,6 @@ import os
 import shutil
 import stat
 import tarfile
-import tempfile
 import time
 import urllib.error
 import urllib.parse
@@ -31,12 +34,39 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from gmnn.io import atomic_write_json
+from gmnn.io import atomic_path, atomic_write_json
+from gmnn.settings import Settings, option
 
 log = logging.getLogger(__name__)
 
 CHUNK = 1 << 20
 USER_AGENT = "gmnn-tl/0.1 (python urllib; data download)"
+ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz")
+LOCAL_MODES = ("symlink", "copy")
+
+
+class DownloadConfig(Settings):
+    """How files are fetched and how ``local:`` copies are staged (``download:``)."""
+
+    section = "download"
+
+    retries: int = option(
+        3, ge=1, le=20, doc="attempts per URL (exponential back-off), then the next mirror"
+    )
+    timeout: float = option(60.0, gt=0, doc="seconds without data before an attempt fails")
+    local_mode: str = option(
+        "symlink",
+        choices=LOCAL_MODES,
+        doc="how a `local:` copy is staged: symlink (verified in place) or copy",
+    )
+
+
+_DEFAULTS = DownloadConfig()
+
+
+def is_archive(name: str | os.PathLike) -> bool:
+    """Whether ``name`` ends like a zip or tar archive (``.zip``, ``.tar.bz2``, ...)."""
+    return os.fspath(name).endswith(ARCHIVE_SUFFIXES)
 
 
 class DownloadError(RuntimeError):
@@ -51,8 +81,8 @@ class ChecksumError(DownloadError):
         self.expected, self.actual = expected, actual
         super().__init__(
             f"{algorithm} mismatch for {source}: expected {expected}, got {actual}. "
-            "Nothing was written. If the upstream file changed on purpose, update the "
-            "checksum in config.yaml (sources) after checking the new file."
+            "Nothing was written. If the upstream file changed on purpose, check the new "
+            "file and pin its checksum for this source under `sources:` in config.yaml."
         )
 
 
@@ -176,20 +206,6 @@ def _retryable(exc: BaseException) -> bool:
     return isinstance(exc, IncompleteTransfer | urllib.error.URLError | OSError | TimeoutError)
 
 
-def _temp_next_to(dest: Path, suffix: str = ".part") -> Path:
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=suffix, dir=dest.parent)
-    os.close(fd)
-    return Path(name)
-
-
-def _unlink(path: Path) -> None:
-    try:
-        path.unlink()
-    except FileNotFoundError:
-        pass
-
-
 def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S%z")
 
@@ -199,8 +215,8 @@ def fetch(
     dest: str | os.PathLike,
     sha256: str | None = None,
     md5: str | None = None,
-    retries: int = 3,
-    timeout: float = 60,
+    retries: int = _DEFAULTS.retries,
+    timeout: float = _DEFAULTS.timeout,
     *,
     mirrors: Sequence[str] = (),
     backoff: float = 2.0,
@@ -232,17 +248,13 @@ def fetch(
     for url in [source, *mirrors]:
         for attempt in range(1, retries + 1):
             attempts += 1
-            tmp = _temp_next_to(dest)
             try:
-                h = _Hasher()
-                with open(tmp, "wb") as fh:
-                    _stream_url(url, fh, h, timeout)
-                checked = _verify(url, h, sha256, md5)
-                if read_only:
-                    _read_only(tmp)
-                os.replace(tmp, dest)
+                with atomic_path(dest) as tmp:  # removed again on any failure
+                    h = _Hasher()
+                    with open(tmp, "wb") as fh:
+                        _stream_url(url, fh, h, timeout)
+                    checked = _verify(url, h, sha256, md5)
             except Exception as exc:
-                _unlink(tmp)
                 last = exc
                 if isinstance(exc, ChecksumError) or not _retryable(exc):
                     # the same URL would send the same bytes (or the same refusal)
@@ -253,9 +265,8 @@ def fetch(
                 if attempt < retries:
                     time.sleep(backoff * 2 ** (attempt - 1))
                 continue
-            except BaseException:
-                _unlink(tmp)
-                raise
+            if read_only:
+                _read_only(dest)
             return FetchResult(
                 source=url,
                 dest=str(dest),
@@ -279,23 +290,18 @@ def _fetch_local(
     """Copy (or verify and symlink) a local file; the same guarantees as a download."""
     if not path.is_file():
         raise DownloadError(f"local source is not a file: {path}")
-    tmp = _temp_next_to(dest)
-    try:
+    with atomic_path(dest) as tmp:
         h = _Hasher()
         if symlink:
             _stream_file(path, None, h)
-            _unlink(tmp)
+            tmp.unlink()  # the link takes the temporary file's place
             _link_or_copy(path, tmp, "symlink")
         else:
             with open(tmp, "wb") as fh:
                 _stream_file(path, fh, h)
         checked = _verify(str(path), h, sha256, md5)
-        if read_only and not symlink:
-            _read_only(tmp)
-        os.replace(tmp, dest)
-    except BaseException:
-        _unlink(tmp)
-        raise
+    if read_only and not symlink:
+        _read_only(dest)
     return FetchResult(
         source=str(path),
         dest=str(dest),
@@ -383,19 +389,6 @@ def _extract_into(archive: Path, root: Path, members: Iterable[str] | None) -> l
     return written
 
 
-def _replace_dir(tmp: Path, dest_dir: Path) -> None:
-    """Move the finished directory ``tmp`` onto ``dest_dir`` (which may be an empty dir)."""
-    tmp.chmod(0o755)
-    if dest_dir.is_dir() and not dest_dir.is_symlink() and not any(dest_dir.iterdir()):
-        dest_dir.rmdir()  # made for us by the workflow manager
-    os.replace(tmp, dest_dir)
-
-
-def _temp_dir_next_to(dest_dir: Path, suffix: str) -> Path:
-    dest_dir.parent.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=f".{dest_dir.name}.", suffix=suffix, dir=dest_dir.parent))
-
-
 def _read_only(path: Path) -> None:
     path.chmod(stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
 
@@ -410,22 +403,18 @@ def extract(
     """Extract a zip / tar(.gz|.bz2|.xz) archive into ``dest_dir``, atomically.
 
     Everything is written to a temporary directory next to ``dest_dir``, which is renamed
-    into place only when extraction finished; on failure nothing is left. ``members``
+    into place (replacing an existing ``dest_dir``) only when extraction finished; on
+    failure nothing is left (:func:`gmnn.io.atomic_path`). ``members``
     restricts extraction to those names (an error names any that are missing). Paths
     escaping the directory, links and device files are refused; ``__MACOSX/`` junk is
     skipped. Returns the extracted files (paths inside ``dest_dir``).
     """
     archive, dest_dir = Path(archive), Path(dest_dir)
-    tmp = _temp_dir_next_to(dest_dir, ".extract")
-    try:
+    with atomic_path(dest_dir, directory=True) as tmp:
         written = _extract_into(archive, tmp, members)
-        if read_only:
-            for name in written:
-                _read_only(tmp / name)
-        _replace_dir(tmp, dest_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    if read_only:
+        for name in written:
+            _read_only(dest_dir / name)
     return [dest_dir / name for name in written]
 
 
@@ -451,7 +440,6 @@ def sgdml_fingerprint(arrays) -> str:
 # --------------------------------------------------------------------------------------------
 # Staging: one directory per data set with the raw files ready for conversion
 
-ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz")
 PROVENANCE = "PROVENANCE.json"
 
 
@@ -482,16 +470,17 @@ def stage(
     files in ``archives`` and all of ``files`` are linked (``mode="symlink"``) or copied
     (``mode="copy"``) under their base names. ``dest_dir/PROVENANCE.json`` records every
     staged file with its sha256 and size, where it came from, and ``info``. Returns that
-    record. On failure nothing is left at ``dest_dir``.
+    record. The directory is filled next to ``dest_dir`` and renamed into place
+    (:func:`gmnn.io.atomic_path`); on failure nothing is left at ``dest_dir``. Staged
+    files (not links) are made read-only.
     """
     dest_dir = Path(dest_dir)
-    tmp = _temp_dir_next_to(dest_dir, ".stage")
     record: dict = {"staged_at": _now(), "mode": mode, "files": {}, **(info or {})}
-    try:
+    with atomic_path(dest_dir, directory=True) as tmp:
         staged: list[tuple[str, str]] = []
         plain = [Path(f) for f in files]
         for archive in map(Path, archives):
-            if archive.name.endswith(ARCHIVE_SUFFIXES):
+            if is_archive(archive.name):
                 staged += [(str(archive), n) for n in _extract_into(archive, tmp, members)]
             else:
                 plain.append(archive)
@@ -502,11 +491,8 @@ def stage(
             staged.append((str(src), src.name))
         for origin, name in staged:
             record["files"][name] = {"from": origin, **file_digests(tmp / name)}
-            if not (tmp / name).is_symlink():
-                _read_only(tmp / name)
         (tmp / PROVENANCE).write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
-        _replace_dir(tmp, dest_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    for _, name in staged:
+        if not (dest_dir / name).is_symlink():
+            _read_only(dest_dir / name)
     return record

@@ -18,16 +18,13 @@ Root attributes: ``schema``, ``schema_version``, ``energy_unit="eV"``,
 ``n_atoms_total`` and ``meta`` (the :attr:`Structures.meta` dict as a JSON string).
 
 Values are stored without any conversion, so :func:`read_h5` returns bit-identical
-arrays. Files are written atomically (see :func:`atomic_output`).
+arrays. Files are written atomically (see :func:`gmnn.io.atomic_path`).
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,28 +33,12 @@ import numpy as np
 
 from gmnn.data.errors import DataError
 from gmnn.data.structures import Structures
+from gmnn.io import atomic_path
 
 SCHEMA = "gmnn-structures"
 SCHEMA_VERSION = 1
 
 _REQUIRED = ("numbers", "positions", "n_atoms", "cell", "pbc", "ids")
-
-
-@contextlib.contextmanager
-def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield a temporary path next to ``path``; move it onto ``path`` on success.
-
-    The temporary file lives in the same directory (so :func:`os.replace` is atomic)
-    and is named ``.tmp.<name>.<random>``. If the body raises, the temporary file is
-    removed and ``path`` is left untouched, so readers never see a partial file.
-    """
-    path = Path(path)
-    tmp = path.with_name(f".tmp.{path.name}.{uuid.uuid4().hex[:12]}")
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def write_h5(
@@ -69,7 +50,7 @@ def write_h5(
 
     Args:
         structures: the data to write.
-        path: destination file; its directory must exist. An existing file is replaced.
+        path: destination file (its directory is created). An existing file is replaced.
         compression: ``"gzip"`` (default, level 4, with byte shuffle), ``"lzf"`` or
             ``None``. Compression is lossless.
 
@@ -92,7 +73,7 @@ def write_h5(
     if structures.groups is not None:
         datasets["groups"] = structures.groups
 
-    with atomic_output(path) as tmp, h5py.File(tmp, "w-") as f:
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
         f.attrs["schema"] = SCHEMA
         f.attrs["schema_version"] = SCHEMA_VERSION
         f.attrs["energy_unit"] = "eV"

@@ -9,6 +9,7 @@ benchmark that needs no download (rules/embedded.smk):
 3. :func:`label_pyscf` computes energies and analytic forces with PySCF: DFT (any
    exchange-correlation functional) for pre-training, CCSD(T) (or CCSD, MP2, HF) in the
    same basis for fine-tuning.
+4. :func:`merge_chunks` joins the labelled chunks of one level into one data set.
 
 Units: lengths in Å, energies in eV, forces in eV/Å, times in fs, temperatures in K.
 PySCF works in Hartree and Bohr; conversions use :mod:`ase.units`. Only restricted
@@ -23,11 +24,12 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import importlib.metadata
+import json
 import logging
 import os
 import platform
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -595,3 +597,131 @@ def provenance() -> dict[str, str]:
         except importlib.metadata.PackageNotFoundError:
             versions[package] = "missing"
     return versions
+
+
+_CHUNK_ARRAYS = ("numbers", "positions", "n_atoms", "energy", "forces", "frames")
+
+
+def merge_chunks(
+    chunks: Sequence[str | os.PathLike | Mapping],
+    record: Mapping,
+    level: str,
+    source: str | None = None,
+):
+    """The labelled chunks of one level of theory -> one :class:`~gmnn.data.Structures`.
+
+    Args:
+        chunks: the chunks in order, each an ``.npz`` path or a mapping of arrays as written
+            by the ``embedded_label`` rule: ``numbers``, ``positions``, ``n_atoms``,
+            ``energy``, ``forces`` (NaN for a structure that failed to converge),
+            ``frames`` (indices in the sampled trajectory) and ``info`` (the JSON string
+            of :func:`label_pyscf`'s info with ``code_versions`` added).
+        record: the sampling record (``frames.json`` of ``embedded_sample``): ``molecule``,
+            ``frames`` (level -> frame indices), ``sampling``, ``code_versions``,
+            ``frame_selection``, ``wall_s``.
+        level: ``"dft"`` or ``"cc"`` (a key of ``record["frames"]``).
+        source: stored as ``meta["source"]`` (the output file).
+
+    Returns:
+        The structures with finite labels; ``ids`` are the frame indices. Those dropped
+        while labelling (NaN labels) are left out and listed in ``meta["dropped"]``; the
+        metadata records the level of theory, code versions and wall times.
+
+    Raises:
+        ValueError: if the chunks disagree on a setting (method, basis, ...), a structure
+            has a finite energy but non-finite forces, or the chunks do not hold exactly
+            the level's frames of the sampling record.
+    """
+    from gmnn.data import Structures
+
+    if not chunks:
+        raise ValueError(f"no chunks to merge for level {level!r}")
+    arrays, infos = [], []
+    for chunk in chunks:
+        if isinstance(chunk, Mapping):
+            data = chunk
+        else:
+            with np.load(chunk) as npz:
+                data = {k: npz[k] for k in npz.files}
+        arrays.append({k: np.asarray(data[k]) for k in _CHUNK_ARRAYS})
+        infos.append(json.loads(str(data["info"])))
+
+    def joined(key):
+        return np.concatenate([a[key] for a in arrays])
+
+    def unique(key):
+        """The value of an info entry, which must be the same in every chunk."""
+        values = {json.dumps(info[key], sort_keys=True) for info in infos}
+        if len(values) != 1:
+            raise ValueError(f"chunks of level {level!r} disagree on {key}: {sorted(values)}")
+        return infos[0][key]
+
+    n_atoms, energy, forces = joined("n_atoms"), joined("energy"), joined("forces")
+    keep = np.isfinite(energy)
+    atom_keep = np.repeat(keep, n_atoms)
+    if not np.isfinite(forces[atom_keep]).all():
+        raise ValueError(f"level {level!r}: finite energy with non-finite forces in a chunk")
+    frames = joined("frames")
+    if not np.array_equal(frames, record["frames"][level]):
+        raise ValueError(
+            f"the chunks do not hold exactly the {level} frames of the sampling record"
+        )
+
+    wall = [t for info in infos for t in info["wall_s"]]
+    cpu = [t for info in infos for t in info["cpu_s"]]
+    level_of_theory = f"{unique('method')}/{unique('basis')}"
+    if unique("frozen_core"):
+        level_of_theory += " (frozen core)"
+    meta = {
+        "source": source,
+        "format": "gmnn-embedded",
+        "name": f"{record['molecule']}_{level}",
+        "molecule": record["molecule"],
+        "level": level,
+        "level_of_theory": level_of_theory,
+        "method": unique("method"),
+        "basis": unique("basis"),
+        "xc": unique("xc"),
+        "frozen_core": unique("frozen_core"),
+        "n_frozen_orbitals": sorted(
+            {n for info in infos for n in info["n_frozen_orbitals"] if n >= 0}
+        ),
+        "n_basis_functions": sorted({n for info in infos for n in info["n_basis"] if n >= 0}),
+        "scf_conv_tol_hartree": unique("scf_conv_tol_hartree"),
+        "cc_conv_tol_hartree": unique("cc_conv_tol_hartree"),
+        "dft_grid_level": unique("dft_grid_level"),
+        "code_versions": unique("code_versions"),
+        "sampling": record["sampling"],
+        "sampling_code_versions": record["code_versions"],
+        "frame_selection": record["frame_selection"],
+        "ids": "frame index in the sampled trajectory (0-based, after equilibration)",
+        "dropped": [f for info in infos for f in info["failures"]],
+        "retried": [r for info in infos for r in info["retries"]],
+        "wall_time_s": {
+            "sampling": record["wall_s"],
+            "labelling_sum": round(sum(wall), 1),
+            "labelling_cpu_sum": round(sum(cpu), 1),
+            "labelling_mean_per_structure": round(float(np.mean(wall)), 2),
+            "labelling_max_per_structure": round(float(np.max(wall)), 2),
+        },
+        "n_chunks": len(chunks),
+        "units": {"energy": "eV", "forces": "eV/Angstrom", "positions": "Angstrom"},
+    }
+    structures = Structures(
+        numbers=joined("numbers")[atom_keep],
+        positions=joined("positions")[atom_keep],
+        n_atoms=n_atoms[keep],
+        energy=energy[keep],
+        forces=forces[atom_keep],
+        ids=frames[keep],
+        meta=meta,
+    )
+    _log.info(
+        "%s: %d structures (%d dropped), %s, labelling %.0f s (sum over structures)",
+        source or f"{record['molecule']}_{level}",
+        int(keep.sum()),
+        int((~keep).sum()),
+        level_of_theory,
+        sum(wall),
+    )
+    return structures

@@ -1,35 +1,51 @@
-"""Registry of the public data sets used in the paper, and how to find their files.
+"""The public data sets used in the paper: where they come from, and how to find their files.
 
-Each entry pins a download URL and, where one is published anywhere we could check, a
-checksum. Where no checksum is published the entry says ``None``: the pipeline then
-records the sha256 it sees on first download in the provenance file next to the data
-(``data/raw/<source>/.../PROVENANCE.json``) so that it can be pinned afterwards.
-Never put a checksum here that was not read from a primary or independent public source
-or measured on a byte-identical copy; say where it came from in ``origin``.
+Four parts:
 
-The same URLs and checksums appear in the pipeline's ``config.yaml`` (``sources:``), where
-users can override them or point ``local:`` at a pre-staged copy;
-``tests/test_pipeline_config.py`` checks that the two agree.
+1. **The registry** (:data:`RMD17`, :data:`MD17_CCSD`, :data:`ANI1X`, :data:`COMP6`): the one
+   place where every download URL, mirror and checksum is written. Where a checksum is
+   published anywhere we could check, the entry pins it; otherwise it says ``None``, and the
+   pipeline records the sha256 it sees on first download in the provenance file next to the
+   data (``data/raw/<source>/download/<file>.provenance.json``) so that it can be pinned
+   afterwards. Never put a checksum here that was not read from a primary or independent
+   public source or measured on a byte-identical copy; say where it came from in ``origin``.
 
-The second half of the module finds a data set's files in the layouts they come in: the
-official archives as extracted, the per-split rMD17 files, a single sGDML training file,
-flat directories of COMP6 files.
+2. **Resolution** (:class:`Overrides`, :class:`Sources`, :class:`FetchPlan`,
+   :class:`StagePlan`): the pipeline's ``sources:`` section holds only what a user
+   overrides (:class:`FileOverride`: ``local``, extra ``mirrors``, ``sha256``/``md5`` pins,
+   ``url``), checked by :meth:`Overrides.from_config` (a misspelt source, molecule or key is
+   an error naming it). :class:`Sources` applies the overrides to the registry and says, for
+   a source and an item (a molecule, a COMP6 subset), which remote files are needed, where
+   each is downloaded to, whether a ``local:`` path replaces the download (a copy of the
+   remote file itself, verified against its checksum) or is a tree to search, which archive
+   members to extract and which finder (:func:`find_files`) locates the files. It knows
+   nothing about Snakemake: the input functions of ``rules/data.smk`` call it in one line.
+
+3. **Finding files** in the layouts data sets come in: the official archives as extracted,
+   the per-split rMD17 files, a single sGDML training file, flat directories of COMP6
+   files; and **loading** them (:func:`load_rmd17`, :func:`load_sgdml`, :func:`load_comp6`,
+   :func:`load_ani1x`).
+
+4. **Splits** that respect an official test set (:func:`md17_split`).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from gmnn.data.download import sgdml_fingerprint
+from gmnn.data.download import is_archive, sgdml_fingerprint
 from gmnn.data.errors import DataError
 from gmnn.data.readers import read_ani_h5, read_rmd17_npz, read_sgdml_npz
 from gmnn.data.splits import Split, make_split
 from gmnn.data.structures import Structures
+from gmnn.settings import Settings, SettingsError, option
 
 log = logging.getLogger(__name__)
 
@@ -215,33 +231,415 @@ COMP6 = {
 }
 
 
-def registry() -> dict[str, object]:
-    """The default ``sources:`` section of the pipeline config, built from this module."""
+# --------------------------------------------------------------------------------------------
+# Resolution: the user's overrides applied to the registry
 
-    def entry(f: RemoteFile) -> dict:
+#: The sources, as named in the pipeline's ``sources:`` section and in ``data/raw/<source>/``.
+SOURCE_NAMES = ("rmd17", "md17_ccsd", "ani1x", "ani1ccx", "comp6")
+#: The item of the sources staged as one directory (rmd17, ani1x, ani1ccx).
+ALL = "files"
+#: The finder (:func:`find_files`) that locates the files of each source.
+FINDERS = {
+    "rmd17": "rmd17",
+    "md17_ccsd": "sgdml",
+    "ani1x": "file",
+    "ani1ccx": "file",
+    "comp6": "comp6",
+}
+#: The molecules of rMD17, and where each one's file is in the official archive.
+RMD17_MOLECULES = (
+    "aspirin",
+    "azobenzene",
+    "benzene",
+    "ethanol",
+    "malonaldehyde",
+    "naphthalene",
+    "paracetamol",
+    "salicylic",
+    "toluene",
+    "uracil",
+)
+RMD17_MEMBER = "rmd17/npz_data/rmd17_{molecule}.npz"
+
+_URL = re.compile(r"^(https?|ftp|file)://\S+$")
+_HEX = {"sha256": re.compile(r"^[0-9a-fA-F]{64}$"), "md5": re.compile(r"^[0-9a-fA-F]{32}$")}
+
+
+def _check_url(key: str, url: str | None) -> None:
+    if url is not None and not _URL.match(url):
+        raise SettingsError(key, f"must be an http(s)://, ftp:// or file:// URL, got {url!r}")
+
+
+def _check_digest(key: str, algorithm: str, digest: str | None) -> None:
+    if digest is not None and not _HEX[algorithm].match(digest):
+        size = 64 if algorithm == "sha256" else 32
+        raise SettingsError(key, f"must be {size} hex characters ({algorithm}), got {digest!r}")
+
+
+class FileOverride(Settings):
+    """What a user may change about the remote file of one source (or one molecule).
+
+    A ``url`` of one's own is another file: the registry's mirrors and checksums then do
+    not apply (pin it with ``sha256``/``md5``). Otherwise a pin given here replaces the
+    registry's, and ``mirrors`` are tried after the registry's.
+    """
+
+    local: str | None = option(
+        None,
+        doc="a pre-staged copy: the remote file itself (verified against its checksum) or "
+        "a tree (directory, single npz, per-split files) searched for the files needed",
+    )
+    url: str | None = option(None, doc="another URL of the file, instead of the registry's")
+    mirrors: tuple[str, ...] = option((), doc="further URLs, tried after the registry's")
+    sha256: str | None = option(None, doc="pin (hex), where the registry has none")
+    md5: str | None = option(None, doc="pin (hex), where the registry has none")
+
+    def check(self) -> None:
+        if self.local is not None and not self.local.strip():
+            raise SettingsError("local", "must be a path, or null")
+        _check_url("url", self.url)
+        for i, url in enumerate(self.mirrors):
+            _check_url(f"mirrors[{i}]", url)
+        _check_digest("sha256", "sha256", self.sha256)
+        _check_digest("md5", "md5", self.md5)
+
+
+class Comp6Override(Settings):
+    """What a user may change about COMP6 v1 (several files per subset)."""
+
+    local: str | None = option(
+        None, doc="a directory holding the COMP6v1 tree, or the .h5 files side by side"
+    )
+    url: str | None = option(None, doc="another base URL of the COMP6v1 tree")
+    mirrors: tuple[str, ...] = option((), doc="further base URLs of the COMP6v1 tree")
+    sha256: dict[str, str] = option(
+        default_factory=dict, doc="pins by file, e.g. {ANI-MD/ani_md_bench.h5: <hex>}"
+    )
+    md5: dict[str, str] = option(default_factory=dict, doc="pins by file")
+
+    def check(self) -> None:
+        if self.local is not None and not self.local.strip():
+            raise SettingsError("local", "must be a path, or null")
+        _check_url("url", self.url)
+        for i, url in enumerate(self.mirrors):
+            _check_url(f"mirrors[{i}]", url)
+        known = [f.filename for s in COMP6.values() for f in s.files]
+        for algorithm in ("sha256", "md5"):
+            for path, digest in getattr(self, algorithm).items():
+                if path not in known:
+                    raise SettingsError(
+                        f"{algorithm}.{path}", f"unknown COMP6 file; known: {', '.join(known)}"
+                    )
+                _check_digest(f"{algorithm}.{path}", algorithm, digest)
+
+
+class Overrides(Settings):
+    """The pipeline's ``sources:`` section: what the user overrides, by source.
+
+    ``md17_ccsd`` is by molecule (``sources.md17_ccsd.ethanol.local``); ``ani1ccx`` without
+    overrides of its own shares ani1x's file (with ani1x's overrides); with any, it is a
+    copy of its own of the ANI-1x file, from the registry's entry.
+    """
+
+    section = "sources"
+
+    rmd17: FileOverride = option(default_factory=FileOverride, doc="rMD17 (one archive)")
+    md17_ccsd: dict[str, FileOverride] = option(
+        default_factory=dict, doc="sGDML coupled-cluster data, by molecule"
+    )
+    ani1x: FileOverride = option(default_factory=FileOverride, doc="ani1x-release.h5")
+    ani1ccx: FileOverride = option(
+        default_factory=FileOverride, doc="ANI-1ccx: none to share ani1x's file"
+    )
+    comp6: Comp6Override = option(default_factory=Comp6Override, doc="COMP6 v1")
+
+    def check(self) -> None:
+        for molecule in self.md17_ccsd:
+            if molecule not in MD17_CCSD:
+                raise SettingsError(
+                    f"md17_ccsd.{molecule}",
+                    f"unknown molecule; the registry has sGDML data for {', '.join(MD17_CCSD)}",
+                )
+
+    @classmethod
+    def from_config(cls, section: Mapping | None) -> Overrides:
+        """The checked overrides of a ``sources:`` section (empty entries allowed)."""
+        section = dict(section or {})
+        if isinstance(section.get("md17_ccsd"), Mapping):
+            section["md17_ccsd"] = {k: v or {} for k, v in section["md17_ccsd"].items()}
+        return cls.from_dict({k: ({} if v is None else v) for k, v in section.items()})
+
+
+def local_replaces_download(local: str | os.PathLike | None, filename: str) -> bool:
+    """Whether ``local`` is a copy of the remote file ``filename`` itself.
+
+    It is when it is a file (links followed) and, for a remote archive, an archive too (so
+    that a single npz standing in for a zip is searched instead). Such a copy is verified
+    against the remote file's checksum; anything else is a tree searched for the files.
+    """
+    if not local or not os.path.isfile(local):
+        return False
+    return is_archive(local) if is_archive(filename) else True
+
+
+@dataclass(frozen=True)
+class FetchPlan:
+    """One remote file of a source: where it comes from and where it is downloaded to."""
+
+    source: str
+    filename: str  # its name under the download directory (COMP6: a relative path)
+    path: str  # where it is downloaded to
+    url: str
+    mirrors: tuple[str, ...] = ()
+    sha256: str | None = None
+    md5: str | None = None
+    local: str | None = None  # a copy of the file itself, used instead of downloading it
+    pin: str = ""  # the config key that pins its sha256 (for messages)
+
+    @property
+    def pinned(self) -> bool:
+        return bool(self.sha256 or self.md5)
+
+    def inputs(self) -> list[str]:
+        """The local copy that replaces the download, if any (an input, so that a missing
+        one is reported by name)."""
+        return [self.local] if self.local else []
+
+    def to_dict(self) -> dict:
         return {
-            "url": f.url,
-            "mirrors": list(f.mirrors),
-            "filename": f.filename,
-            "sha256": f.sha256,
-            "md5": f.md5,
-            "local": None,
+            "source": self.source,
+            "filename": self.filename,
+            "path": self.path,
+            "url": self.url,
+            "mirrors": list(self.mirrors),
+            "sha256": self.sha256,
+            "md5": self.md5,
+            "local": self.local,
+            "pin": self.pin,
         }
 
-    return {
-        "rmd17": entry(RMD17.files[0]),
-        "md17_ccsd": {m: entry(s.files[0]) for m, s in MD17_CCSD.items()},
-        "ani1x": entry(ANI1X.files[0]),
-        "ani1ccx": {"same_as": "ani1x", "local": None},
-        "comp6": {
-            "base_url": COMP6_BASE_URL,
-            "local": None,
-            "subsets": {
-                subset: [{"path": f.filename, "sha256": f.sha256} for f in src.files]
-                for subset, src in COMP6.items()
-            },
-        },
-    }
+
+@dataclass(frozen=True)
+class StagePlan:
+    """The raw files of one data set, staged in the directory ``path``.
+
+    Either ``downloads`` (fetched files, archives extracted: only ``members`` of them when
+    given) or a ``local`` tree, searched by ``finder`` for ``items``.
+    """
+
+    source: str
+    item: str
+    path: str
+    finder: str
+    items: tuple[str, ...]
+    downloads: tuple[FetchPlan, ...] = ()
+    local: str | None = None
+    members: tuple[str, ...] | None = None
+
+    @property
+    def archives(self) -> list[str]:
+        return [f.path for f in self.downloads]
+
+    def inputs(self) -> dict[str, list[str]]:
+        """The downloaded files, or the local tree (by name, so a missing one is reported)."""
+        return {"local": [self.local]} if self.local else {"archives": self.archives}
+
+    def to_dict(self) -> dict:
+        return {
+            "source": self.source,
+            "item": self.item,
+            "finder": self.finder,
+            "items": list(self.items),
+            "local": self.local,
+            "members": None if self.members is None else list(self.members),
+            "archives": self.archives,
+            "urls": [f.url for f in self.downloads],
+        }
+
+
+class Sources:
+    """The registry with a user's overrides applied: what to fetch and stage, and where.
+
+    Args:
+        overrides: the checked ``sources:`` section (:meth:`Overrides.from_config`).
+        molecules: the MD17 molecules whose rMD17 files are staged (in one directory).
+        download_path: where a remote file is downloaded to, a template with ``{source}``
+            and ``{filename}`` (the pipeline's ``data/raw/{source}/download/{filename}``).
+        staged_path: the directory of one data set's staged files, a template with
+            ``{source}`` and ``{item}`` (``data/raw/{source}/{item}``).
+
+    Items: ``"files"`` (:data:`ALL`) for rmd17 (all ``molecules``), ani1x and ani1ccx; the
+    molecule for md17_ccsd; the subset for comp6.
+    """
+
+    def __init__(
+        self,
+        overrides: Overrides | None = None,
+        *,
+        molecules: Iterable[str] = (),
+        download_path: str,
+        staged_path: str,
+    ):
+        self.overrides = overrides if overrides is not None else Overrides()
+        self.molecules = tuple(molecules)
+        self.download_path = download_path
+        self.staged_path = staged_path
+
+    @classmethod
+    def from_config(cls, section: Mapping | None, **kwargs) -> Sources:
+        """Sources from a ``sources:`` section (checked; errors name the key)."""
+        return cls(Overrides.from_config(section), **kwargs)
+
+    # ---------------------------------------------------------------- names
+    @staticmethod
+    def items(source: str) -> tuple[str, ...]:
+        """The items of ``source`` in the registry (its staged directories)."""
+        _known(source)
+        if source == "md17_ccsd":
+            return tuple(MD17_CCSD)
+        if source == "comp6":
+            return tuple(COMP6)
+        return (ALL,)
+
+    @classmethod
+    def stage_items(cls) -> list[str]:
+        """The items of every source (the names of the staged directories)."""
+        return list(dict.fromkeys(i for s in SOURCE_NAMES for i in cls.items(s)))
+
+    @staticmethod
+    def remote_filenames() -> list[str]:
+        """The names of every remote file of the registry (as downloaded)."""
+        names = [RMD17.files[0].filename, ANI1X.files[0].filename]
+        names += [s.files[0].filename for s in MD17_CCSD.values()]
+        names += [f.filename for s in COMP6.values() for f in s.files]
+        return list(dict.fromkeys(names))
+
+    def shares_ani1x(self) -> bool:
+        """ANI-1ccx without overrides of its own uses ani1x's (staged) file."""
+        return self.overrides.ani1ccx == FileOverride()
+
+    def require(self, source: str, molecules: Iterable[str]) -> None:
+        """Raise ValueError naming the ``molecules`` that ``source`` does not have (other
+        sources than rmd17 and md17_ccsd, such as ``embedded``, are not checked)."""
+        known = {"rmd17": RMD17_MOLECULES, "md17_ccsd": tuple(MD17_CCSD)}.get(source)
+        if known is None:
+            return
+        missing = [m for m in molecules if m not in known]
+        if missing:
+            raise ValueError(
+                f"sources.{source} has no entry for md17.molecules {missing} (the registry, "
+                f"gmnn.data.sources, has {', '.join(known)})"
+            )
+
+    # ---------------------------------------------------------------- resolution
+    def raw(self, source: str, item: str | None = None) -> str:
+        """The staged directory that holds data set ``item`` of ``source`` (a molecule for
+        rmd17 and md17_ccsd, a subset for comp6): ani1ccx's is ani1x's when shared."""
+        if source == "rmd17":
+            return self._staged(source, ALL)
+        if source == "ani1ccx" and self.shares_ani1x():
+            return self._staged("ani1x", ALL)
+        return self._staged(source, self._item(source, item))
+
+    def stage_plan(self, source: str, item: str | None = None) -> StagePlan:
+        """What fills the staged directory of ``item`` of ``source`` (see the class)."""
+        item = self._item(source, item)
+        files = self._files(source, item)
+        local = self._override(source, item).local
+        tree = local if local and (source == "comp6" or not files[0].local) else None
+        if source == "rmd17":
+            if not self.molecules:
+                raise ValueError("rmd17: no molecules to stage (Sources(molecules=...))")
+            items = self.molecules
+        else:
+            items = () if FINDERS[source] == "file" else (item,)
+        members = None
+        if source == "rmd17" and tree is None:
+            members = tuple(RMD17_MEMBER.format(molecule=m) for m in self.molecules)
+        return StagePlan(
+            source=source,
+            item=item,
+            path=self._staged(source, item),
+            finder=FINDERS[source],
+            items=tuple(items),
+            downloads=() if tree else files,
+            local=tree,
+            members=members,
+        )
+
+    def fetch_plan(self, source: str, filename: str) -> FetchPlan:
+        """The remote file ``filename`` of ``source`` (as named in its download path)."""
+        for item in self.items(source):
+            for f in self._files(source, item):
+                if f.filename == filename:
+                    return f
+        raise ValueError(f"sources.{source} has no remote file {filename!r}")
+
+    # ---------------------------------------------------------------- internals
+    def _staged(self, source: str, item: str) -> str:
+        return self.staged_path.format(source=source, item=item)
+
+    def _item(self, source: str, item: str | None) -> str:
+        items = self.items(source)
+        if items == (ALL,):
+            if item not in (None, ALL):
+                raise ValueError(f"sources.{source} is staged as one item {ALL!r}, not {item!r}")
+            return ALL
+        if item not in items:
+            what = "molecule" if source == "md17_ccsd" else "subset"
+            raise ValueError(
+                f"sources.{source} has no entry for {what} {item!r}; known: {', '.join(items)}"
+            )
+        return item
+
+    def _override(self, source: str, item: str) -> FileOverride | Comp6Override:
+        if source == "md17_ccsd":
+            return self.overrides.md17_ccsd.get(item, FileOverride())
+        return getattr(self.overrides, source)
+
+    def _files(self, source: str, item: str) -> tuple[FetchPlan, ...]:
+        o = self._override(source, item)
+        if source == "comp6":
+            return tuple(self._comp6_file(f, o) for f in COMP6[item].files)
+        if source == "md17_ccsd":
+            remote = MD17_CCSD[item]
+        else:  # ani1ccx: the ANI-1x file (a copy of its own, with its own overrides)
+            remote = {"rmd17": RMD17, "ani1x": ANI1X, "ani1ccx": ANI1X}[source]
+        f = remote.files[0]
+        moved = o.url is not None  # another file: the registry's pins do not apply
+        key = f"sources.{source}" + (f".{item}" if source == "md17_ccsd" else "")
+        return (
+            FetchPlan(
+                source=source,
+                filename=f.filename,
+                path=self.download_path.format(source=source, filename=f.filename),
+                url=o.url or f.url,
+                mirrors=(() if moved else f.mirrors) + o.mirrors,
+                sha256=o.sha256 or (None if moved else f.sha256),
+                md5=o.md5 or (None if moved else f.md5),
+                local=o.local if local_replaces_download(o.local, f.filename) else None,
+                pin=f"{key}.sha256",
+            ),
+        )
+
+    def _comp6_file(self, f: RemoteFile, o: Comp6Override) -> FetchPlan:
+        moved = o.url is not None
+        return FetchPlan(
+            source="comp6",
+            filename=f.filename,
+            path=self.download_path.format(source="comp6", filename=f.filename),
+            url=f"{o.url.rstrip('/')}/{f.filename}" if moved else f.url,
+            mirrors=(() if moved else f.mirrors)
+            + tuple(f"{m.rstrip('/')}/{f.filename}" for m in o.mirrors),
+            sha256=o.sha256.get(f.filename) or (None if moved else f.sha256),
+            md5=o.md5.get(f.filename) or (None if moved else f.md5),
+            pin=f"sources.comp6.sha256.{f.filename}",
+        )
+
+
+def _known(source: str) -> None:
+    if source not in SOURCE_NAMES:
+        raise ValueError(f"unknown source {source!r}; known: {', '.join(SOURCE_NAMES)}")
 
 
 # --------------------------------------------------------------------------------------------
@@ -523,22 +921,41 @@ def md17_split(
     n_valid: int,
     n_test: int | None = None,
     seed: int = 0,
+    *,
+    n_train: int | None = None,
 ) -> Split:
     """A seeded split of ``structures`` whose ``train[:n]`` serves every size in ``train_sizes``.
 
     If the data carry an official test set (:func:`official_test`, e.g. the sGDML test
     file), training and validation structures are drawn from the rest and ``test`` is the
     official set (or a seeded subset of ``n_test`` of it). Otherwise the test set is
-    carved from what is left after training and validation (``n_test`` of it, or all with
-    ``None``). A training size that does not fit raises DataError naming it.
+    carved from what is left after validation and the first ``n_train`` training
+    structures: ``n_test`` of it, or all with ``None``. ``n_train`` is a training size too;
+    ``None`` means the largest of ``train_sizes``. A training size that does not fit raises
+    DataError naming it.
+
+    ``n_train`` makes the carved test set independent of the grid of training sizes. The
+    MD17 DFT split passes ``md17.dft.n_train``, the pre-training set of Fig. 2, whose models
+    are the ones evaluated on this test set: adding larger pre-training sizes (Fig. 3's, up
+    to 65,536 of rMD17's 100,000 structures) leaves the test set as it is (90,808 = 100,000
+    - 8192 - 1000). Prefixes ``train[:N]`` with ``N > n_train`` may then share structures
+    with the test set, so models trained on them must not be evaluated on it (Fig. 3's are
+    evaluated on the coupled-cluster test set only). The split says so in
+    ``train_overlaps_test_from``: the length ``k`` of the longest prefix ``train[:k]``
+    outside the test set (``n_train`` when ``n_test`` is None; absent when no prefix
+    overlaps), which its JSON file records. The validation set never overlaps a prefix or
+    the test set, and for the same data and seed ``train[:N]`` is the same whatever the grid
+    and ``n_train``.
     """
-    sizes = sorted({int(n) for n in np.atleast_1d(train_sizes)})
+    sizes = {int(n) for n in np.atleast_1d(train_sizes)}
+    disjoint = max(sizes) if n_train is None else int(n_train)
+    sizes = sorted(sizes | {disjoint})
     n_total = len(structures)
     test = official_test(structures)
     n_pool = n_total - (0 if test is None else len(test))
     n_carve = 0 if test is not None else (n_test or 0)
-    room = n_pool - n_valid - n_carve
-    too_big = [n for n in sizes if n > room]
+    room = n_pool - n_valid - n_carve  # for a training set outside the test set
+    too_big = [n for n in sizes if n > room and (test is not None or n <= disjoint)]
     if too_big:
         where = "" if test is None else f" outside the {len(test)} official test structures"
         raise DataError(
@@ -548,8 +965,31 @@ def md17_split(
             + (f" and n_test={n_carve}" if n_carve else "")
             + f", leave room for at most {max(room, 0)} training structures",
         )
+    longer = [n for n in sizes if n > n_pool - n_valid]  # prefixes beyond n_train (no test file)
+    if longer:
+        raise DataError(
+            structures.meta.get("source"),
+            f"training set size(s) {longer} do not fit: {n_total} structures minus "
+            f"n_valid={n_valid} leave room for at most {n_total - n_valid} (training "
+            f"structures beyond n_train={disjoint} may be test structures, not validation ones)",
+        )
     if test is None:
-        return make_split(n_total, sizes[-1], n_valid, n_test, seed)
+        split = make_split(n_total, disjoint, n_valid, n_test, seed)
+        if sizes[-1] == disjoint:
+            return split
+        # the same permutation, read further: train[:disjoint] is split.train
+        longest = make_split(n_total, sizes[-1], n_valid, 0, seed).train
+        assert np.array_equal(longest[:disjoint], split.train)
+        shared = np.flatnonzero(np.isin(longest, split.test))
+        overlap = {} if not shared.size else {"train_overlaps_test_from": int(shared[0])}
+        return Split(
+            train=longest,
+            valid=split.valid,
+            test=split.test,
+            seed=split.seed,
+            n_total=n_total,
+            **overlap,
+        )
     split = make_split(n_total, sizes[-1], n_valid, 0, seed, exclude=test)
     if n_test is not None:
         if n_test > len(test):

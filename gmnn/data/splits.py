@@ -54,10 +54,14 @@ class Split:
         n_total: number of structures in the data set the indices refer to.
         source_sha256: optional SHA-256 of the data file (see :func:`file_sha256`), to
             detect a split being applied to the wrong file.
+        train_overlaps_test_from: None, or ``k``: only the prefix ``train[:k]`` is
+            disjoint from ``test``; longer prefixes share structures with it (models
+            trained on them are not to be evaluated on ``test``; see
+            :func:`gmnn.data.sources.md17_split`). ``valid`` never overlaps either.
 
     Raises:
         ValueError: on construction, if indices are out of ``0..n_total-1``, repeated,
-            or shared between the subsets.
+            or shared between the subsets (beyond ``train_overlaps_test_from``).
     """
 
     train: np.ndarray
@@ -66,6 +70,7 @@ class Split:
     seed: int
     n_total: int
     source_sha256: str | None = None
+    train_overlaps_test_from: int | None = None
 
     def __post_init__(self) -> None:
         for name in ("train", "valid", "test"):
@@ -82,15 +87,23 @@ class Split:
         all_indices = np.concatenate([self.train, self.valid, self.test])
         if all_indices.size and (all_indices.min() < 0 or all_indices.max() >= self.n_total):
             raise ValueError(f"split indices must lie in 0..{self.n_total - 1}")
-        if np.unique(all_indices).size != all_indices.size:
-            raise ValueError("split indices repeat or overlap between train, valid and test")
+        k = self.train_overlaps_test_from
+        if k is not None and not 0 <= k <= len(self.train):
+            raise ValueError(f"train_overlaps_test_from={k} is not in 0..{len(self.train)}")
+        disjoint = [[self.train, self.valid, self.test]]
+        if k is not None:  # train[k:] may share indices with test, nothing else
+            disjoint = [[self.train[:k], self.valid, self.test], [self.train, self.valid]]
+        for parts in disjoint:
+            indices = np.concatenate(parts)
+            if np.unique(indices).size != indices.size:
+                raise ValueError("split indices repeat or overlap between train, valid and test")
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Split):
             return NotImplemented
         return (
-            (self.seed, self.n_total, self.source_sha256)
-            == (other.seed, other.n_total, other.source_sha256)
+            (self.seed, self.n_total, self.source_sha256, self.train_overlaps_test_from)
+            == (other.seed, other.n_total, other.source_sha256, other.train_overlaps_test_from)
             and np.array_equal(self.train, other.train)
             and np.array_equal(self.valid, other.valid)
             and np.array_equal(self.test, other.test)
@@ -102,7 +115,11 @@ class Split:
         """The nested split with the first ``n_train`` training indices (same valid/test)."""
         if not 0 <= n_train <= len(self.train):
             raise ValueError(f"n_train={n_train} is not in 0..{len(self.train)}")
-        return dataclasses.replace(self, train=self.train[:n_train])
+        k = self.train_overlaps_test_from
+        overlap = k if k is not None and n_train > k else None
+        return dataclasses.replace(
+            self, train=self.train[:n_train], train_overlaps_test_from=overlap
+        )
 
 
 def make_split(
@@ -183,6 +200,8 @@ def save_split(split: Split, path: str | os.PathLike[str]) -> Path:
         "valid": split.valid.tolist(),
         "test": split.test.tolist(),
     }
+    if split.train_overlaps_test_from is not None:  # train[k:] shares test structures
+        document["train_overlaps_test_from"] = split.train_overlaps_test_from
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(document, separators=(",", ":")) + "\n")
     return path
@@ -215,6 +234,7 @@ def load_split(path: str | os.PathLike[str]) -> Split:
             seed=int(document["seed"]),
             n_total=int(document["n_total"]),
             source_sha256=document.get("source_sha256"),
+            train_overlaps_test_from=document.get("train_overlaps_test_from"),
         )
     except (TypeError, ValueError) as err:
         raise DataError(path, f"invalid split: {err}") from err

@@ -1,13 +1,11 @@
 """O–H and C–H bond analysis (Figs. S1 and S2): sampled distances and 1D energy scans.
 
-Reads the tidy tables of the bond analysis (CSV paths or lists of row dicts):
+Reads the tidy tables of :mod:`gmnn.analysis.bonds` (DataFrames, or CSV paths):
 
-- ``histograms``: molecule, bond (O-H | C-H), bin_lo, bin_hi, count, density: distances of
-  the bond in the coupled-cluster data set;
-- ``scans``: molecule, bond, setting (pretrain | scratch_EF | finetune_EF | ...), n_train,
-  distance_A, energy_rel_kcal_mol: a model's energy along the stretched bond;
-- ``frequencies``: molecule, bond, setting, n_train, wavenumber_cm1, force_constant_eV_A2,
-  r0_A, fit_lo_A, fit_hi_A: harmonic fits of the scans.
+- ``histograms``: :data:`~gmnn.analysis.bonds.HISTOGRAMS`, distances of the bond in the
+  coupled-cluster data set;
+- ``scans``: :data:`~gmnn.analysis.bonds.SCANS`, a model's energy along the stretched bond;
+- ``frequencies``: :data:`~gmnn.analysis.bonds.FREQUENCIES`, harmonic fits of the scans.
 
 Figures are plain :class:`matplotlib.figure.Figure` objects (no pyplot state).
 """
@@ -19,9 +17,9 @@ from collections.abc import Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
+from gmnn.analysis.bonds import FREQUENCIES, HISTOGRAMS, SCANS
 from gmnn.plots.spectra import (
     finite,
-    load_rows,
     markdown_table,
     model_colours,
     model_label,
@@ -31,9 +29,6 @@ from gmnn.plots.spectra import (
     pretty_bond,
 )
 
-HISTOGRAM_COLUMNS = ("molecule", "bond", "bin_lo", "bin_hi", "count", "density")
-SCAN_COLUMNS = ("molecule", "bond", "setting", "n_train", "distance_A", "energy_rel_kcal_mol")
-FREQUENCY_COLUMNS = ("molecule", "bond", "setting", "n_train", "wavenumber_cm1")
 BOND_ORDER = ("O-H", "C-H")
 
 
@@ -57,27 +52,23 @@ def plot_bond_analysis(
     share the distance axis; the right one shades the range the data set samples.
     ``molecule`` defaults to the only one in ``histograms``.
     """
-    hist, hist_src = load_rows(histograms, "bond histograms", HISTOGRAM_COLUMNS)
-    scan_rows, scan_src = load_rows(scans, "bond scans", SCAN_COLUMNS)
-    freq_rows, freq_src = load_rows(frequencies, "harmonic frequencies", FREQUENCY_COLUMNS)
-    if not hist:
+    hist, hist_src = HISTOGRAMS.load(histograms), HISTOGRAMS.source(histograms)
+    scan_rows, scan_src = SCANS.load(scans), SCANS.source(scans)
+    freq_rows, freq_src = FREQUENCIES.load(frequencies), FREQUENCIES.source(frequencies)
+    if hist.empty:
         raise ValueError(f"{hist_src}: no histogram rows")
     molecule = pick_molecule(hist, molecule, hist_src)
-    hist = sorted(
-        (r for r in hist if r["molecule"] == molecule and r["bond"] == bond),
-        key=lambda r: float(r["bin_lo"]),
-    )
-    if not hist:
+    hist = hist[(hist["molecule"] == molecule) & (hist["bond"] == bond)]
+    hist = hist.sort_values("bin_lo", kind="stable")
+    if hist.empty:
         raise ValueError(f"{hist_src}: no histogram of {bond} distances for {molecule}")
-    scan_rows = [r for r in scan_rows if r["molecule"] == molecule and r["bond"] == bond]
-    if not scan_rows:
+    scan_rows = scan_rows[(scan_rows["molecule"] == molecule) & (scan_rows["bond"] == bond)]
+    if scan_rows.empty:
         raise ValueError(f"{scan_src}: no {bond} scan for {molecule}")
-    models = sorted({(r["setting"], int(r["n_train"])) for r in scan_rows}, key=model_sort_key)
-    freqs = {
-        (r["setting"], int(r["n_train"])): r
-        for r in freq_rows
-        if r["molecule"] == molecule and r["bond"] == bond
-    }
+    model_of = scan_rows[["setting", "n_train"]].astype({"n_train": int})
+    models = sorted(set(model_of.itertuples(index=False, name=None)), key=model_sort_key)
+    freq_rows = freq_rows[(freq_rows["molecule"] == molecule) & (freq_rows["bond"] == bond)]
+    freqs = {(r["setting"], int(r["n_train"])): r for r in freq_rows.to_dict("records")}
     missing = [m for m in models if m not in freqs]
     if missing:
         raise ValueError(
@@ -88,9 +79,9 @@ def plot_bond_analysis(
     name = pretty_bond(bond)
     fig = Figure(figsize=(panel_size[0] * 2, panel_size[1] + 0.5), layout="constrained")
     ax_hist, ax_scan = fig.subplots(1, 2, sharex=True)
-    lo = np.array([float(r["bin_lo"]) for r in hist])
-    hi = np.array([float(r["bin_hi"]) for r in hist])
-    density = np.array([float(r["density"]) for r in hist])
+    lo = hist["bin_lo"].to_numpy(float)
+    hi = hist["bin_hi"].to_numpy(float)
+    density = hist["density"].to_numpy(float)
     ax_hist.bar(
         lo, density, width=hi - lo, align="edge", color="#7f8c8d", edgecolor="white", lw=0.3
     )
@@ -98,7 +89,7 @@ def plot_bond_analysis(
     ax_hist.set_ylabel("Density [1/Å]")
     ax_hist.set_title(f"Coupled-cluster data ({molecule})", fontsize=10)
 
-    counts = np.array([float(r["count"]) for r in hist])
+    counts = hist["count"].to_numpy(float)
     sampled = counts > 0
     if np.any(sampled):
         ax_scan.axvspan(
@@ -112,12 +103,10 @@ def plot_bond_analysis(
         )
     colours = model_colours(models)
     for model in models:
-        pts = sorted(
-            (r for r in scan_rows if (r["setting"], int(r["n_train"])) == model),
-            key=lambda r: float(r["distance_A"]),
-        )
-        x = np.array([float(r["distance_A"]) for r in pts])
-        y = np.array([float(r["energy_rel_kcal_mol"]) for r in pts])
+        pts = scan_rows[(model_of["setting"] == model[0]) & (model_of["n_train"] == model[1])]
+        pts = pts.sort_values("distance_A", kind="stable")
+        x = pts["distance_A"].to_numpy(float)
+        y = pts["energy_rel_kcal_mol"].to_numpy(float)
         wavenumber = freqs[model]["wavenumber_cm1"]
         label = f"{model_label(*model)}: {_fmt(wavenumber, 0)} cm⁻¹"
         ax_scan.plot(
@@ -145,17 +134,17 @@ def frequency_table_markdown(
     """Markdown table of harmonic wavenumbers (cm^-1), one row per model, one column per
     bond. With a single bond (``bonds=["O-H"]``) the fit's force constant, equilibrium
     distance and fit range are given as well."""
-    rows, source = load_rows(frequencies, "harmonic frequencies", FREQUENCY_COLUMNS)
+    rows, source = FREQUENCIES.load(frequencies), FREQUENCIES.source(frequencies)
     if molecule is not None:
-        rows = [r for r in rows if r["molecule"] == molecule]
+        rows = rows[rows["molecule"] == molecule]
     if bonds is not None:
-        rows = [r for r in rows if r["bond"] in bonds]
+        rows = rows[rows["bond"].isin(list(bonds))]
     title = "Harmonic wavenumbers of 1D bond scans [cm⁻¹]"
-    if not rows:
+    if rows.empty:
         return f"{title}\n\n_No harmonic frequencies in {source}._\n"
-    molecules = sorted({r["molecule"] for r in rows})
+    molecules = sorted(set(rows["molecule"]))
     found = sorted(
-        {r["bond"] for r in rows},
+        set(rows["bond"]),
         key=lambda b: (BOND_ORDER.index(b) if b in BOND_ORDER else len(BOND_ORDER), str(b)),
     )
     detail = len(found) == 1
@@ -168,7 +157,8 @@ def frequency_table_markdown(
     body = []
     for mol in molecules:
         by_key = {
-            (r["setting"], int(r["n_train"]), r["bond"]): r for r in rows if r["molecule"] == mol
+            (r["setting"], int(r["n_train"]), r["bond"]): r
+            for r in rows[rows["molecule"] == mol].to_dict("records")
         }
         for model in sorted({k[:2] for k in by_key}, key=model_sort_key):
             cells = [*([mol] if lead else []), model_label(*model)]
@@ -176,9 +166,9 @@ def frequency_table_markdown(
                 r = by_key[(*model, found[0])]
                 cells += [
                     _fmt(r["wavenumber_cm1"], 0),
-                    _fmt(r.get("force_constant_eV_A2"), 2),
-                    _fmt(r.get("r0_A"), 4),
-                    f"{_fmt(r.get('fit_lo_A'), 3)}–{_fmt(r.get('fit_hi_A'), 3)}",
+                    _fmt(r["force_constant_eV_A2"], 2),
+                    _fmt(r["r0_A"], 4),
+                    f"{_fmt(r['fit_lo_A'], 3)}–{_fmt(r['fit_hi_A'], 3)}",
                 ]
             else:
                 cells += [

@@ -1,16 +1,15 @@
 """Learning curves of Fig. 2: test RMSE against training-set size, per molecule and setting.
 
-Reads the tidy tables of :mod:`gmnn.analysis.aggregate` (a CSV path or a list of row
-dicts). Figures are built with :class:`matplotlib.figure.Figure` directly, rendered with
-the Agg (raster) and PDF canvases; pyplot and its global backend state are never touched,
-so this works on headless nodes and in threads.
+Reads the tidy tables :data:`gmnn.analysis.aggregate.LEARNING_CURVES` and
+:data:`~gmnn.analysis.aggregate.DFT_REFERENCE` (DataFrames, or CSV paths). Figures are built
+with :class:`matplotlib.figure.Figure` directly, rendered with the Agg (raster) and PDF
+canvases; pyplot and its global backend state are never touched, so this works on headless
+nodes and in threads.
 """
 
 from __future__ import annotations
 
-import math
 import os
-import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -18,7 +17,8 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import NullLocator
 
-from gmnn.analysis.aggregate import read_table
+from gmnn.analysis.aggregate import DFT_REFERENCE, LEARNING_CURVES
+from gmnn.io import atomic_path
 
 # Column order of Fig. 2 (the paper's order of the MD17 molecules); others follow, sorted.
 MOLECULE_ORDER = ("ethanol", "malonaldehyde", "benzene", "toluene", "aspirin")
@@ -38,14 +38,6 @@ ROWS = {
 }
 
 
-def _rows(table) -> list[dict]:
-    if table is None:
-        return []
-    if isinstance(table, (str, os.PathLike)):
-        return read_table(table)
-    return list(table)
-
-
 def _ordered(values, preferred) -> list:
     values = list(dict.fromkeys(values))
     first = [v for v in preferred if v in values]
@@ -63,26 +55,24 @@ def plot_learning_curves(
 ) -> Figure:
     """Fig. 2: log-log learning curves, columns = molecules, rows = energy / forces.
 
-    ``curves``: table with columns molecule, setting, n_train and
-    ``{energy,force}_{metric}_{mean,sem}`` (:func:`gmnn.analysis.aggregate.learning_curves`);
-    each setting is a line with a band of ±1 standard error (none where the SEM is NaN,
-    i.e. one seed). ``reference``: optional table with columns molecule, test_set and the
-    same metric columns (:func:`~gmnn.analysis.aggregate.reference_errors`); its
-    ``test_set == "cc"`` rows are drawn as horizontal black lines (the DFT-only model
-    evaluated on coupled-cluster labels). ``molecules``/``settings`` select and order the
+    ``curves``: the :data:`~gmnn.analysis.aggregate.LEARNING_CURVES` table (DataFrame or
+    CSV path; :func:`gmnn.analysis.aggregate.learning_curves`); each setting is a line with
+    a band of ±1 standard error (none where the SEM is NaN, i.e. one seed). ``reference``:
+    optional :data:`~gmnn.analysis.aggregate.DFT_REFERENCE` table; its ``test_set == "cc"``
+    rows are drawn as horizontal black lines (the DFT-only model evaluated on
+    coupled-cluster labels). ``molecules``/``settings`` select and order the
     panels and lines (default: all in the table, in the paper's order).
     """
     if metric not in ("rmse", "mae"):
         raise ValueError(f"metric must be 'rmse' or 'mae', got {metric!r}")
-    rows = _rows(curves)
-    if not rows:
+    rows = LEARNING_CURVES.load(curves)
+    if rows.empty:
         raise ValueError("no learning-curve rows to plot")
-    refs = [r for r in _rows(reference) if r.get("test_set") == "cc"]
-    molecules = (
-        list(molecules) if molecules else _ordered((r["molecule"] for r in rows), MOLECULE_ORDER)
-    )
-    settings = list(settings) if settings else _ordered((r["setting"] for r in rows), SETTING_STYLE)
-    sizes = sorted({int(r["n_train"]) for r in rows})
+    refs = DFT_REFERENCE.load(reference)
+    refs = refs[refs["test_set"] == "cc"]
+    molecules = list(molecules) if molecules else _ordered(rows["molecule"], MOLECULE_ORDER)
+    settings = list(settings) if settings else _ordered(rows["setting"], SETTING_STYLE)
+    sizes = sorted({int(n) for n in rows["n_train"]})
 
     ncol = len(molecules)
     fig = Figure(
@@ -94,16 +84,14 @@ def plot_learning_curves(
             ax = axes[row_i, col]
             column = column.format(metric=metric)
             for setting in settings:
-                pts = sorted(
-                    (r for r in rows if r["molecule"] == molecule and r["setting"] == setting),
-                    key=lambda r: int(r["n_train"]),
-                )
-                if not pts:
+                pts = rows[(rows["molecule"] == molecule) & (rows["setting"] == setting)]
+                if pts.empty:
                     continue
+                pts = pts.sort_values("n_train", kind="stable")
                 label, colour, style, marker = SETTING_STYLE.get(setting, (setting, None, "-", "^"))
-                x = np.array([int(r["n_train"]) for r in pts], float)
-                y = np.array([float(r[f"{column}_mean"]) for r in pts])
-                sem = np.array([float(r[f"{column}_sem"]) for r in pts])
+                x = pts["n_train"].to_numpy(float)
+                y = pts[f"{column}_mean"].to_numpy(float)
+                sem = pts[f"{column}_sem"].to_numpy(float)
                 (line,) = ax.plot(
                     x, y, linestyle=style, marker=marker, markersize=3.5, color=colour, label=label
                 )
@@ -111,9 +99,8 @@ def plot_learning_curves(
                     lower = np.where(np.isfinite(sem), y - sem, y)
                     upper = np.where(np.isfinite(sem), y + sem, y)
                     ax.fill_between(x, lower, upper, color=line.get_color(), alpha=0.25, lw=0)
-            for ref in (r for r in refs if r["molecule"] == molecule):
-                value = float(ref[f"{column}_mean"])
-                if math.isfinite(value):
+            for value in refs.loc[refs["molecule"] == molecule, f"{column}_mean"].astype(float):
+                if np.isfinite(value):
                     ax.axhline(value, color="black", lw=1.2, label=REFERENCE_LABEL)
             ax.set_xscale("log")
             ax.set_yscale("log")
@@ -160,24 +147,17 @@ def shared_legend(fig: Figure, axes, columns, **kwargs) -> None:
 
 
 def save_figure(fig: Figure, paths, dpi: int = 200) -> list[Path]:
-    """Save ``fig`` to every path (format from the suffix), each written atomically.
+    """Save ``fig`` to every path (format from the suffix), each written atomically
+    (:func:`gmnn.io.atomic_path`) with the permissions of a plain ``open``.
 
-    Files get the permissions of a plain ``open`` (the umask applies), like any figure.
+    PDFs get no creation date, so that the same tables give the same bytes.
     """
     out = []
     for path in [paths] if isinstance(paths, (str, os.PathLike)) else paths:
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-        try:
-            fmt = path.suffix.lstrip(".").lower() or None
-            # no creation date in PDFs: the same tables give the same bytes
-            metadata = {"CreationDate": None} if fmt == "pdf" else None
-            with open(tmp, "xb") as fh:
-                fig.savefig(fh, format=fmt, dpi=dpi, metadata=metadata)
-            os.replace(tmp, path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+        fmt = path.suffix.lstrip(".").lower() or None
+        metadata = {"CreationDate": None} if fmt == "pdf" else None
+        with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+            fig.savefig(fh, format=fmt, dpi=dpi, metadata=metadata)
         out.append(path)
     return out

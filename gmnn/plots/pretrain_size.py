@@ -1,10 +1,10 @@
 """Fig. 3: test RMSE of fine-tuned models against the pre-training set size.
 
-Reads two tidy tables of :mod:`gmnn.analysis.aggregate` (CSV paths or lists of row dicts):
+Reads two tidy tables of :mod:`gmnn.analysis.aggregate` (DataFrames, or CSV paths):
 
-- ``table``: molecule, setting (finetune_E | finetune_EF), n_train (fine-tuning set size),
-  n_pretrain (pre-training set size), n_seeds, ``{energy,force}_{rmse,mae}_{mean,sem}``;
-- ``fig2_curves``: the learning curves of Fig. 2 (molecule, setting, n_train, ...), whose
+- ``table``: :data:`~gmnn.analysis.aggregate.PRETRAIN_SIZE` (setting finetune_E |
+  finetune_EF, n_train = fine-tuning set size, n_pretrain = pre-training set size);
+- ``fig2_curves``: :data:`~gmnn.analysis.aggregate.LEARNING_CURVES` of Fig. 2, whose
   ``scratch_EF`` rows at the fine-tuning sizes are the from-scratch reference lines.
 
 Figures are plain :class:`matplotlib.figure.Figure` objects (no pyplot state).
@@ -17,6 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
+from gmnn.analysis.aggregate import LEARNING_CURVES, PRETRAIN_SIZE
 from gmnn.plots.learning_curves import (
     ROWS,
     SETTING_STYLE,
@@ -25,7 +26,6 @@ from gmnn.plots.learning_curves import (
     shared_legend,
     size_ticks,
 )
-from gmnn.plots.spectra import finite, load_rows
 
 # Columns of Fig. 3 (the paper: aspirin and malonaldehyde); others follow, sorted.
 MOLECULE_ORDER = ("aspirin", "malonaldehyde")
@@ -34,7 +34,6 @@ MOLECULE_ORDER = ("aspirin", "malonaldehyde")
 CURVE_COLOURS = ("#1f4e9c", "#2ca02c", "#8e44ad", "#e6862b")
 REFERENCE_COLOURS = ("black", "red", "#7f8c8d", "#8c564b")
 REFERENCE_SETTING = "scratch_EF"
-KEY_COLUMNS = ("molecule", "setting", "n_train", "n_pretrain")
 
 
 def _positive_band(y, sem):
@@ -61,37 +60,34 @@ def plot_pretrain_size(
     if metric not in ("rmse", "mae"):
         raise ValueError(f"metric must be 'rmse' or 'mae', got {metric!r}")
     columns = [f"{c.format(metric=metric)}_{s}" for c, _ in ROWS.values() for s in ("mean", "sem")]
-    rows, source = load_rows(table, "pre-training size", [*KEY_COLUMNS, *columns])
-    refs, ref_source = load_rows(
-        fig2_curves, "Fig. 2 learning curves", ["molecule", "setting", "n_train", *columns]
-    )
-    if not rows:
+    rows, source = PRETRAIN_SIZE.load(table), PRETRAIN_SIZE.source(table)
+    refs, ref_source = LEARNING_CURVES.load(fig2_curves), LEARNING_CURVES.source(fig2_curves)
+    if rows.empty:
         raise ValueError(f"{source}: no rows to plot")
-    present = _ordered((r["molecule"] for r in rows), MOLECULE_ORDER)
+    present = _ordered(rows["molecule"], MOLECULE_ORDER)
     molecules = list(molecules) if molecules else present
     absent = [m for m in molecules if m not in present]
     if absent:
         raise ValueError(f"{source}: no rows for molecule(s) {absent}")
-    settings = list(settings) if settings else _ordered((r["setting"] for r in rows), SETTING_STYLE)
-    sizes = sorted({int(r["n_train"]) for r in rows})
-    pretrain_sizes = sorted({int(r["n_pretrain"]) for r in rows})
+    settings = list(settings) if settings else _ordered(rows["setting"], SETTING_STYLE)
+    sizes = sorted({int(n) for n in rows["n_train"]})
+    pretrain_sizes = sorted({int(n) for n in rows["n_pretrain"]})
 
     reference = {}
+    means = [c for c in columns if c.endswith("_mean")]
     for molecule in molecules:
-        for n_train in sorted({int(r["n_train"]) for r in rows if r["molecule"] == molecule}):
-            match = [
-                r
-                for r in refs
-                if r["molecule"] == molecule
-                and r["setting"] == REFERENCE_SETTING
-                and int(r["n_train"]) == n_train
+        for n_train in sorted({int(n) for n in rows.loc[rows["molecule"] == molecule, "n_train"]}):
+            match = refs[
+                (refs["molecule"] == molecule)
+                & (refs["setting"] == REFERENCE_SETTING)
+                & (refs["n_train"] == n_train)
             ]
-            if not match or not all(finite(match[0][c]) for c in columns if c.endswith("_mean")):
+            if match.empty or not np.isfinite(match.iloc[0][means].to_numpy(float)).all():
                 raise ValueError(
                     f"{ref_source}: no {REFERENCE_SETTING} reference for "
                     f"(molecule, n_train) = ({molecule!r}, {n_train}) with finite {metric} means"
                 )
-            reference[molecule, n_train] = match[0]
+            reference[molecule, n_train] = match.iloc[0]
 
     ncol = len(molecules)
     fig = Figure(
@@ -105,22 +101,18 @@ def plot_pretrain_size(
             for setting in settings:
                 label0, _, style, marker = SETTING_STYLE.get(setting, (setting, None, "-", "^"))
                 for k, n_train in enumerate(sizes):
-                    pts = sorted(
-                        (
-                            r
-                            for r in rows
-                            if r["molecule"] == molecule
-                            and r["setting"] == setting
-                            and int(r["n_train"]) == n_train
-                        ),
-                        key=lambda r: int(r["n_pretrain"]),
-                    )
-                    if not pts:
+                    pts = rows[
+                        (rows["molecule"] == molecule)
+                        & (rows["setting"] == setting)
+                        & (rows["n_train"] == n_train)
+                    ]
+                    if pts.empty:
                         continue
+                    pts = pts.sort_values("n_pretrain", kind="stable")
                     colour = CURVE_COLOURS[k % len(CURVE_COLOURS)]
-                    x = np.array([int(r["n_pretrain"]) for r in pts], float)
-                    y = np.array([float(r[f"{column}_mean"]) for r in pts])
-                    sem = np.array([float(r[f"{column}_sem"]) for r in pts])
+                    x = pts["n_pretrain"].to_numpy(float)
+                    y = pts[f"{column}_mean"].to_numpy(float)
+                    sem = pts[f"{column}_sem"].to_numpy(float)
                     ax.plot(
                         x,
                         y,
@@ -139,7 +131,7 @@ def plot_pretrain_size(
                 colour = REFERENCE_COLOURS[k % len(REFERENCE_COLOURS)]
                 value, sem = float(ref[f"{column}_mean"]), float(ref[f"{column}_sem"])
                 ax.axhline(value, color=colour, lw=1.2, label=f"from scratch (E+F), {n_train}")
-                if finite(sem) and sem > 0:
+                if np.isfinite(sem) and sem > 0:
                     ax.axhspan(*_positive_band(value, sem), color=colour, alpha=0.1, lw=0)
             ax.set_xscale("log", base=2)
             ax.set_yscale("log")

@@ -1,14 +1,12 @@
 """Vibrational power spectra of MD runs (Fig. 4, Figs. S3-S5) and their fitted peaks.
 
-Reads the tidy tables of the MD analysis (CSV paths or lists of row dicts):
+Reads the tidy tables of :mod:`gmnn.analysis.md` (DataFrames, or CSV paths):
 
-- ``spectra``: molecule, setting, n_train, temperature_K, seed, wavenumber_cm1, intensity
-  (each run's spectrum normalised to unit area on a common grid);
-- ``runs``: one row per MD run: molecule, setting, n_train, temperature_K, seed,
-  steps_requested, steps_done, time_ps, diverged (0/1), reason, seconds_per_step,
-  production_ps (a run that diverged before its production period has no spectrum);
-- ``peaks`` (optional): molecule, setting, n_train, temperature_K, seed, band (C-H | O-H),
-  center_cm1, fwhm_cm1, method.
+- ``spectra``: :data:`~gmnn.analysis.md.SPECTRA`, each run's spectrum normalised to unit
+  area on a common grid;
+- ``runs``: :data:`~gmnn.analysis.md.RUNS`, one row per MD run (a run that diverged before
+  its production period has no spectrum);
+- ``peaks`` (optional): :data:`~gmnn.analysis.md.PEAKS`, the fitted C-H and O-H peaks.
 
 A diverged run is shown, never dropped: its legend entry says when and why it diverged,
 and without a spectrum it is a legend entry without a curve. The helpers for model labels
@@ -19,15 +17,16 @@ Figures are plain :class:`matplotlib.figure.Figure` objects (no pyplot state).
 from __future__ import annotations
 
 import math
-import os
 import textwrap
 from collections.abc import Sequence
 
 import numpy as np
+import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from gmnn.analysis.aggregate import mean_sem, read_table
+from gmnn.analysis.aggregate import mean_sem
+from gmnn.analysis.md import PEAKS, RUNS, SPECTRA
 from gmnn.plots.learning_curves import SETTING_STYLE
 
 # Characteristic stretch regions (cm^-1), shaded lightly: (label, low, high, colour).
@@ -47,38 +46,8 @@ SEED_STYLES = ("-", "--", ":", "-.")
 _PREFIX = {"scratch": "from scratch", "finetune": "fine-tuned"}
 _SUFFIX = {"E": "(E)", "EF": "(E+F)", "F": "(F)"}
 
-SPECTRA_COLUMNS = (
-    "molecule",
-    "setting",
-    "n_train",
-    "temperature_K",
-    "seed",
-    "wavenumber_cm1",
-    "intensity",
-)
-RUN_COLUMNS = ("molecule", "setting", "n_train", "temperature_K", "seed", "time_ps", "diverged")
-PEAK_COLUMNS = ("molecule", "setting", "n_train", "temperature_K", "seed", "band", "center_cm1")
-
 
 # --- helpers shared by the MD figures -------------------------------------------------------
-
-
-def load_rows(table, name: str, columns: Sequence[str] = ()) -> tuple[list[dict], str]:
-    """Rows of ``table`` (CSV path or rows) and a name for messages (the path, or ``name``).
-
-    Raises ValueError naming the file when it lacks one of ``columns``.
-    """
-    if table is None:
-        rows, source = [], f"the {name} table"
-    elif isinstance(table, (str, os.PathLike)):
-        rows, source = read_table(table), str(table)
-    else:
-        rows, source = list(table), f"the {name} table"
-    if rows and columns:
-        missing = [c for c in columns if c not in rows[0]]
-        if missing:
-            raise ValueError(f"{source}: missing column(s) {missing}")
-    return rows, source
 
 
 def model_label(setting: str, n_train) -> str:
@@ -130,13 +99,14 @@ def finite(value) -> bool:
         return False
 
 
-def same_temperature(a, b) -> bool:
-    return math.isclose(float(a), float(b), rel_tol=0, abs_tol=1e-6)
+def at_temperature(values: pd.Series, temperature) -> pd.Series:
+    """Mask of the rows at ``temperature`` (within 1e-6 K)."""
+    return (values.astype(float) - float(temperature)).abs() <= 1e-6
 
 
-def pick_molecule(rows: Sequence[dict], molecule: str | None, source: str) -> str:
+def pick_molecule(rows: pd.DataFrame, molecule: str | None, source: str) -> str:
     """``molecule``, or the only molecule of ``rows`` (ValueError when ambiguous or absent)."""
-    names = sorted({str(r["molecule"]) for r in rows})
+    names = sorted({str(m) for m in rows["molecule"]})
     if molecule is not None:
         if molecule not in names:
             raise ValueError(f"{source}: no rows for molecule {molecule!r} (has {names})")
@@ -209,24 +179,26 @@ def plot_spectra(
     the bottom of the panel. ``molecule`` defaults to the only one in ``runs``.
     """
     panels = _normalise_panels(panels)
-    run_rows, run_src = load_rows(runs, "MD runs", RUN_COLUMNS)
-    spec_rows, spec_src = load_rows(spectra, "spectra", SPECTRA_COLUMNS)
-    peak_rows, _ = load_rows(peaks, "peaks", PEAK_COLUMNS)
-    if not run_rows:
+    run_rows, run_src = RUNS.load(runs), RUNS.source(runs)
+    spec_rows, spec_src = SPECTRA.load(spectra), SPECTRA.source(spectra)
+    peak_rows = PEAKS.load(peaks)
+    if run_rows.empty:
         raise ValueError(f"{run_src}: no MD runs")
     molecule = pick_molecule(run_rows, molecule, run_src)
 
-    def here(r):
-        return r["molecule"] == molecule and same_temperature(r["temperature_K"], temperature_K)
+    def here(df):
+        return df[(df["molecule"] == molecule) & at_temperature(df["temperature_K"], temperature_K)]
 
-    run_rows = [r for r in run_rows if here(r)]
-    curves: dict[tuple, list] = {}
-    for r in spec_rows:
-        if here(r):
-            key = (r["setting"], int(r["n_train"]), r["seed"])
-            curves.setdefault(key, []).append((float(r["wavenumber_cm1"]), float(r["intensity"])))
-    curves = {k: np.array(sorted(v)).T for k, v in curves.items()}
-    peak_rows = [r for r in peak_rows if here(r) and finite(r["center_cm1"])]
+    run_rows = here(run_rows).to_dict("records")
+    curves = {}
+    for (setting, n_train, seed), rows in here(spec_rows).groupby(
+        ["setting", "n_train", "seed"], sort=False
+    ):
+        xy = rows[["wavenumber_cm1", "intensity"]].to_numpy(float)
+        curves[setting, int(n_train), seed] = xy[np.lexsort((xy[:, 1], xy[:, 0]))].T
+    peak_rows = here(peak_rows)
+    peak_rows = peak_rows[np.isfinite(peak_rows["center_cm1"].to_numpy(float))]
+    peak_rows = peak_rows.to_dict("records")
 
     colours = model_colours([m for panel in panels for m in panel])
     fig = Figure(figsize=(panel_size[0], panel_size[1] * len(panels) + 0.5), layout="constrained")
@@ -250,11 +222,7 @@ def plot_spectra(
             for i, run in enumerate(model_runs):
                 diverged = truthy(run["diverged"])
                 spectrum = curves.get((setting, n_train, run["seed"]))
-                if (
-                    spectrum is None
-                    and not diverged
-                    and float(run.get("production_ps", 1) or 0) > 0
-                ):
+                if spectrum is None and not diverged and float(run["production_ps"]) > 0:
                     raise ValueError(
                         f"{spec_src}: no spectrum of {molecule} {setting} n_train={n_train} "
                         f"seed={run['seed']} at {temperature_K:g} K (the run did not diverge)"
@@ -340,50 +308,49 @@ def peaks_table_markdown(
 ) -> str:
     """Markdown table of fitted peak centres (cm^-1): one row per model, one column per
     (band, temperature); mean ± SEM (n) over seeds where there are several."""
-    rows, source = load_rows(peaks, "peaks", PEAK_COLUMNS)
+    rows, source = PEAKS.load(peaks), PEAKS.source(peaks)
     if models is not None:
         wanted = {(str(s), int(n)) for s, n in models}
-        rows = [r for r in rows if (r["setting"], int(r["n_train"])) in wanted]
+        model_of = zip(rows["setting"], rows["n_train"].astype(int), strict=True)
+        rows = rows[[m in wanted for m in model_of]]
     if temperatures is not None:
-        rows = [
-            r for r in rows if any(same_temperature(r["temperature_K"], t) for t in temperatures)
+        rows = rows[
+            np.any([at_temperature(rows["temperature_K"], t) for t in temperatures], axis=0)
         ]
     if molecule is not None:
-        rows = [r for r in rows if r["molecule"] == molecule]
+        rows = rows[rows["molecule"] == molecule]
     title = "Fitted peak centres [cm⁻¹]"
-    if not rows:
+    if rows.empty:
         return f"{title}\n\n_No fitted peaks in {source}._\n"
-    molecules = sorted({r["molecule"] for r in rows})
-    bands = sorted({r["band"] for r in rows}, key=lambda b: (b not in BAND_ORDER, str(b)))
-    temps = sorted({float(r["temperature_K"]) for r in rows})
+    molecules = sorted(set(rows["molecule"]))
+    bands = sorted(set(rows["band"]), key=lambda b: (b not in BAND_ORDER, str(b)))
+    temps = sorted({float(t) for t in rows["temperature_K"]})
     columns = [(b, t) for t in temps for b in bands]
     header = (["Molecule"] if len(molecules) > 1 else []) + ["Model"]
     header += [f"{pretty_bond(b)}, {t:g} K" for b, t in columns]
+    keys = ["molecule", "setting", "n_train", "band", "temperature_K"]
+    fitted = rows[np.isfinite(rows["center_cm1"].to_numpy(float))]
+    stats = {
+        (r["molecule"], r["setting"], int(r["n_train"]), r["band"], float(r["temperature_K"])): r
+        for r in mean_sem(fitted, keys, ["center_cm1"]).to_dict("records")
+    }
     body = []
     for mol in molecules:
-        mol_rows = [r for r in rows if r["molecule"] == mol]
-        for model in sorted(
-            {(r["setting"], int(r["n_train"])) for r in mol_rows}, key=model_sort_key
-        ):
+        mol_rows = rows[rows["molecule"] == mol]
+        models_here = set(zip(mol_rows["setting"], mol_rows["n_train"].astype(int), strict=True))
+        for model in sorted(models_here, key=model_sort_key):
             cells = []
             for band, temp in columns:
-                values = [
-                    float(r["center_cm1"])
-                    for r in mol_rows
-                    if (r["setting"], int(r["n_train"])) == model
-                    and r["band"] == band
-                    and same_temperature(r["temperature_K"], temp)
-                    and finite(r["center_cm1"])
-                ]
-                mean, sem = mean_sem(values)
-                if not values:
+                cell = stats.get((mol, *model, band, temp))
+                if cell is None:
                     cells.append("–")
-                elif len(values) == 1:
-                    cells.append(_fmt(mean))
+                elif cell["n"] == 1:
+                    cells.append(_fmt(cell["center_cm1_mean"]))
                 else:
-                    cells.append(f"{_fmt(mean)} ± {_fmt(sem)} (n={len(values)})")
+                    mean, sem = cell["center_cm1_mean"], cell["center_cm1_sem"]
+                    cells.append(f"{_fmt(mean)} ± {_fmt(sem)} (n={cell['n']})")
             body.append(([mol] if len(molecules) > 1 else []) + [model_label(*model), *cells])
-    methods = sorted({str(r.get("method", "")) for r in rows} - {""})
+    methods = sorted(set(rows["method"].astype(str)) - {""})
     note = (
         f"\n\nPeak fit: {', '.join(methods)}; mean ± SEM over seeds where several."
         if methods
