@@ -20,7 +20,7 @@ from gmnn.data import qc
 needs_tblite = pytest.mark.skipif(find_spec("tblite") is None, reason="tblite not installed")
 needs_pyscf = pytest.mark.skipif(find_spec("pyscf") is None, reason="pyscf not installed")
 
-EMBEDDED = Path(__file__).resolve().parents[1] / "data" / "embedded"
+EMBEDDED = Path(__file__).resolve().parents[2] / "data" / "embedded"
 
 
 @pytest.fixture(autouse=True)

@@ -22,7 +22,7 @@ from gmnn.plots import (
     save_figure,
 )
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 PRETRAIN_SIZES = (256, 1024, 4096, 16384)
 FIG4 = [[("scratch_EF", 950), ("finetune_EF", 128)], [("scratch_E", 950), ("finetune_E", 950)]]
 

@@ -24,7 +24,7 @@ from gmnn.data import load_split, read_h5
 from gmnn.data import sources as S
 from gmnn.data.download import sgdml_fingerprint
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SCHEMA = str(REPO / "rules" / "schemas" / "config.schema.yaml")
 
 

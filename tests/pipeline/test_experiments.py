@@ -31,7 +31,7 @@ def rows_of(table, path) -> list[dict]:
 
 FIG2_CURVES = "results/md17/fig2_learning_curves.csv"
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 FIGURES = ("fig2", "fig3", "fig4", "figS1", "figS2", "figS3", "figS4", "figS5")
 
 

@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_gmnn.py"
+SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_gmnn.py"
 
 
 def test_quick_benchmark_prints_table(tmp_path):
