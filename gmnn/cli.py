@@ -158,6 +158,7 @@ def cmd_finetune(args):
 
 def cmd_settings(args):
     """Every typed settings section with its defaults and meaning, as YAML comments."""
+    from gmnn.analysis.spectra import SpectraConfig
     from gmnn.md import DivergenceConfig, MDConfig
     from gmnn.model.config import ModelConfig
     from gmnn.train import TrainConfig
@@ -169,6 +170,7 @@ def cmd_settings(args):
         ("finetune", FinetuneConfig),
         ("md.dynamics", MDConfig),
         ("md.dynamics.divergence", DivergenceConfig),
+        ("spectra", SpectraConfig),
     ]
     for name, cls in sections:
         if args.section and name != args.section:
@@ -304,7 +306,7 @@ def build_parser() -> argparse.ArgumentParser:
         "section",
         nargs="?",
         default=None,
-        help="model, training, finetune, md.dynamics or md.dynamics.divergence",
+        help="model, training, finetune, md.dynamics, md.dynamics.divergence or spectra",
     )
     p.set_defaults(func=cmd_settings)
 

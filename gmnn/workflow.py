@@ -106,16 +106,18 @@ def typed_settings(config: dict) -> dict:
     """The typed sections of a pipeline config, checked (errors name the key).
 
     ``model`` -> :class:`~gmnn.model.config.ModelConfig`, ``training`` ->
-    :class:`~gmnn.train.TrainConfig`, ``finetune`` -> :class:`~gmnn.transfer.FinetuneConfig`
-    and ``md.dynamics`` -> :class:`~gmnn.md.MDConfig` (its per-run fields, temperature
+    :class:`~gmnn.train.TrainConfig`, ``finetune`` -> :class:`~gmnn.transfer.FinetuneConfig`,
+    ``spectra`` -> :class:`~gmnn.analysis.spectra.SpectraConfig` and ``md.dynamics`` -> :class:`~gmnn.md.MDConfig` (its per-run fields, temperature
     and steps, are filled with the first configured temperature and the run length, so
     that the section's own keys are checked; ``md: null`` leaves it out).
     """
+    from gmnn.analysis.spectra import SpectraConfig
     from gmnn.model.config import ModelConfig
     from gmnn.train import TrainConfig
     from gmnn.transfer import FinetuneConfig
 
     out = {
+        "spectra": SpectraConfig.from_dict(config.get("spectra")),
         "model": ModelConfig.from_dict(config.get("model")),
         "training": TrainConfig.from_dict(config.get("training")),
         "finetune": FinetuneConfig.from_dict(config.get("finetune")),

@@ -429,6 +429,12 @@ def check_figure_config():
                     f"figures.bonds.{name}={bond!r} is not in bond_scan.ranges_A "
                     f"{sorted(BOND_SCAN['ranges_A'])}"
                 )
+        lag = TYPED["spectra"].max_lag_ps
+        if 2 * lag > md["production_ps"]:
+            problems.append(
+                f"spectra.max_lag_ps={lag}: the spectra need two VACF windows of "
+                f"production, but md.production_ps is {md['production_ps']}"
+            )
         steps, interval = md_steps(), TYPED["md"].write_interval
         if steps % interval:
             problems.append(

@@ -100,30 +100,31 @@ class MDTables(NamedTuple):
     peaks: pd.DataFrame
 
 
-def run_spectrum(summary, trajectory, spectra: Mapping) -> RunSpectrum:
+def run_spectrum(summary, trajectory, spectra=None) -> RunSpectrum:
     """Rule ``power_spectrum``: spectrum and stretch-band peaks of one MD run.
 
     ``summary``: the run's ``summary.json`` (path or dict: molecule, setting, n_train,
     temperature_K, seed, timestep_fs, interval, equilibration_ps, diverged); ``trajectory``:
-    its ASE trajectory; ``spectra``: the config section (max_lag_ps, window, pad_factor,
-    grid_max_cm1, grid_step_cm1). The first ``equilibration_ps`` are dropped, the rest is the
+    its ASE trajectory; ``spectra``: a :class:`~gmnn.analysis.spectra.SpectraConfig` or the
+    config section that maps onto it. The first ``equilibration_ps`` are dropped, the rest is the
     production part (:func:`gmnn.analysis.spectra.trajectory_spectrum`). A run with less than
     two VACF windows of production data gets no spectrum rows and NaN peaks.
     """
-    from gmnn.analysis.spectra import trajectory_spectrum
+    from gmnn.analysis.spectra import SpectraConfig, trajectory_spectrum
 
+    if not isinstance(spectra, SpectraConfig):
+        spectra = SpectraConfig.from_dict(dict(spectra or {}))
     run = _json(summary)
     keys = {k: run[k] for k in RUN_KEYS}
-    step = spectra["grid_step_cm1"]
-    grid = np.arange(0.0, spectra["grid_max_cm1"] + step / 2, step)
+    grid = spectra.grid()
     result = trajectory_spectrum(
         trajectory,
         frame_dt_fs=run["timestep_fs"] * run["interval"],
         skip_ps=run["equilibration_ps"],
         grid=grid,
-        max_lag_ps=spectra["max_lag_ps"],
-        window=spectra["window"],
-        pad_factor=spectra["pad_factor"],
+        max_lag_ps=spectra.max_lag_ps,
+        window=spectra.window,
+        pad_factor=spectra.pad_factor,
     )
     production_ps = result["production_ps"]
     if result["intensity"] is None:
@@ -133,7 +134,7 @@ def run_spectrum(summary, trajectory, spectra: Mapping) -> RunSpectrum:
             trajectory,
             production_ps,
             run["diverged"],
-            spectra["max_lag_ps"],
+            spectra.max_lag_ps,
         )
         spectrum = RUN_SPECTRUM.frame()
     else:
@@ -153,8 +154,8 @@ def run_spectrum(summary, trajectory, spectra: Mapping) -> RunSpectrum:
     )
     comments = (
         f"power spectrum of {production_ps:.3f} ps of production MD; intensity normalised "
-        f"to unit area on the grid (1/cm^-1); VACF window {spectra['window']} over "
-        f"{spectra['max_lag_ps']} ps",
+        f"to unit area on the grid (1/cm^-1); VACF window {spectra.window} over "
+        f"{spectra.max_lag_ps} ps",
     )
     _log.info("%s: %.2f ps production; peaks %s", trajectory, production_ps, result["peaks"])
     return RunSpectrum(spectrum, peaks, comments)

@@ -10,6 +10,10 @@ from gmnn.settings import Settings, SettingsError, option
 PAPER_LEARNING_RATES = (("nn", 0.03), ("embed", 0.02), ("scale", 0.001), ("shift", 0.05))
 
 
+# Units the loss can measure energy residuals in (TrainConfig.loss_units).
+LOSS_UNITS = ("eV", "kcal_mol", "energy_scale")
+
+
 def _paper_rates() -> dict[str, float]:
     return dict(PAPER_LEARNING_RATES)
 
@@ -25,6 +29,17 @@ class TrainConfig(Settings):
     (one layer each, overriding ``nn``), ``scale`` and ``shift``.  A rate of 0
     freezes the group: its variables are excluded from the update and stay
     bit-identical.  All rates decay linearly to zero over the run.
+
+    ``loss_units`` is the unit energy residuals are measured in before they are squared
+    (force residuals in it per Å), which matters because Adam's ε is absolute:
+    ``"eV"`` (gmnn's internal unit, the behaviour up to now), ``"kcal_mol"`` (the
+    paper's data and error unit) or ``"energy_scale"`` (the model's per-atom energy
+    constant c of Eq. (3), fixed during training: the loss is then dimensionless and the
+    optimisation, ε included, exactly the same whatever unit the labels come in, since c
+    scales with them).  The minimum is the same in every case; the ``train_loss`` and
+    ``valid_loss`` columns of ``metrics.csv`` and ``min_delta`` are in the squared unit
+    (with ``energy_scale`` not comparable between runs of different c), while the error
+    columns stay in kcal/mol and kcal/mol/Å.
     """
 
     section: ClassVar[str] = "training"
@@ -41,6 +56,12 @@ class TrainConfig(Settings):
     )
     learning_rates: dict[str, float] = option(
         default_factory=_paper_rates, doc="initial rate per group (nn, embed, scale, shift)"
+    )
+    # "eV" keeps the results up to now; "energy_scale" is to become the default (issue 10)
+    loss_units: str = option(
+        "eV",
+        choices=LOSS_UNITS,
+        doc="unit of the residuals in the loss: eV, kcal_mol or energy_scale (c)",
     )
     beta1: float = option(0.9, ge=0.0, lt=1.0, doc="Adam beta_1")
     beta2: float = option(0.999, ge=0.0, lt=1.0, doc="Adam beta_2")
@@ -66,6 +87,17 @@ class TrainConfig(Settings):
             return lam_e, 0.0
         default_f = 0.01 if mixed_sizes else 4.0
         return lam_e, default_f if self.force_weight is None else float(self.force_weight)
+
+    def loss_unit(self, energy_scale: float) -> float:
+        """Size in eV of the unit the loss measures energy residuals in (``loss_units``);
+        ``energy_scale`` is the model's constant c (eV)."""
+        if self.loss_units == "energy_scale":
+            return float(energy_scale)
+        if self.loss_units == "kcal_mol":
+            from gmnn.units import KCAL_MOL  # ASE: imported only when training
+
+            return KCAL_MOL
+        return 1.0
 
     def identity(self) -> dict:
         """The settings that determine a run's result."""

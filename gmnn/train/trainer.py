@@ -66,7 +66,8 @@ class GroupAdam:
     """Adam (Kingma & Ba) with one learning rate per variable and a global decay factor.
 
     Matches the Keras update: lr_t = lr · sqrt(1 - β2^t) / (1 - β1^t),
-    θ ← θ - lr_t · m / (sqrt(v) + ε).
+    θ ← θ - lr_t · m / (sqrt(v) + ε).  ε is absolute, so the update depends on the
+    unit of the loss unless the gradients are far above it (``TrainConfig.loss_units``).
     """
 
     def __init__(self, variables, rates, beta1=0.9, beta2=0.999, epsilon=1e-7):
@@ -120,6 +121,8 @@ class Trainer:
         sizes = np.concatenate([train.n_atoms, valid.n_atoms])
         self.mixed_sizes = bool(sizes.min() != sizes.max())
         self.lam_e, self.lam_f = config.loss_weights(self.mixed_sizes)
+        # eV per unit of the loss's residuals (config.loss_units); c is fixed in training
+        self.loss_unit = config.loss_unit(float(model.energy_scale.numpy()))
         self.use_forces = self.lam_f > 0
         self.valid_forces = self.use_forces and valid.forces is not None
         rates = resolve_learning_rates(model, config.learning_rates)
@@ -150,17 +153,21 @@ class Trainer:
 
     # ------------------------------------------------------------------ compiled steps
     def _loss_terms(self, batch):
+        """Predictions, energy residuals ``de`` (eV) and the per-structure squared energy
+        and force residuals, measured in :attr:`loss_unit` (and per Å) before squaring."""
         model = self.model
         if self.use_forces or self.valid_forces:
             energy, forces, _ = model.energy_and_forces(batch)
         else:
             energy, forces = model.energy(batch), None
         n_at = tf.cast(batch["n_atoms"], tf.float64)
+        inv_unit = tf.constant(1.0 / self.loss_unit, tf.float64)
         de = energy - batch["energy"]
-        e_term = tf.square(de) / n_at if self.mixed_sizes else tf.square(de)
+        e_sq = tf.square(de * inv_unit)
+        e_term = e_sq / n_at if self.mixed_sizes else e_sq
         f_sq = None
         if forces is not None:
-            df = tf.cast(forces - batch["forces"], tf.float64)
+            df = tf.cast(forces - batch["forces"], tf.float64) * inv_unit
             f_sq = tf.math.unsorted_segment_sum(
                 tf.reduce_sum(tf.square(df), axis=1), batch["segment"], batch["n_structures"]
             )

@@ -77,7 +77,6 @@ def test_schema_accepts_config_and_embedded_preset():
         ({"embedded_data": {"dft": {"n_structure": 5}}}, "'n_structure' was unexpected"),
         ({"md": {"temperatures_K": [300, 0]}}, "0 is less than the minimum of 1"),
         ({"md": {"frction_per_fs": 0.1}}, "'frction_per_fs' was unexpected"),
-        ({"spectra": {"window": "hamming"}}, "'hamming' is not one of"),
         ({"pretrain_size": {"sizes": [256, 256]}}, "has non-unique elements"),
     ],
 )
@@ -116,6 +115,12 @@ def test_schema_errors_name_the_key_or_value(change, named):
             "md.dynamics.frction_per_fs: unknown setting(s)",
         ),
         ("finetune:\n  mode: lora\n", "finetune.mode: must be one of"),
+        ("spectra:\n  window: hamming\n", "spectra.window: must be one of ['hann', 'none']"),
+        (
+            "spectra:\n  max_lag_ps: 2.0\n",
+            "spectra.max_lag_ps=2.0: the spectra need two VACF windows of production, but "
+            "md.production_ps is 2.5",
+        ),
         ("sources:\n  rmd17:\n    sha256: abc\n", "sources.rmd17.sha256: must be 64 hex"),
         ("sources:\n  rmd17:\n    locl: /data\n", "sources.rmd17.locl: unknown"),
         ("download:\n  local_mode: hardlink\n", "download.local_mode: must be one of"),
