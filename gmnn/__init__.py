@@ -10,6 +10,8 @@ Public API (imported lazily, so that ``gmnn.data`` works without TensorFlow):
 
 __version__ = "0.1.0"
 
+from gmnn._lazy import lazy_names  # noqa: E402
+
 _LAZY = {
     "GMNN": "gmnn.model",
     "load_model": "gmnn.io",
@@ -27,9 +29,4 @@ _LAZY = {
 __all__ = sorted(_LAZY)
 
 
-def __getattr__(name):
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'gmnn' has no attribute {name!r}")
+__getattr__ = lazy_names(__name__, _LAZY)

@@ -82,27 +82,16 @@ def _coerce(value, tp, key: str):
         if isinstance(value, dict):
             return tp.from_dict(value, where=key)
         raise SettingsError(key, f"must be a mapping, got {value!r}")
-    if tp is bool:
-        if isinstance(value, bool):
-            return value
-        raise SettingsError(key, f"must be true or false, got {value!r}")
-    if tp is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        raise SettingsError(key, f"must be an integer, got {value!r}")
-    if tp is float:
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            value = float(value)
-            if not math.isfinite(value):
-                raise SettingsError(key, f"must be a finite number, got {value!r}")
-            return value
-        raise SettingsError(key, f"must be a number, got {value!r}")
-    if tp is str:
-        if isinstance(value, str):
-            return value
-        raise SettingsError(key, f"must be a string, got {value!r}")
+    simple = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
+    if tp in simple:
+        number = tp in (int, float) and isinstance(value, (int, float))
+        if isinstance(value, bool) != (tp is bool) or not (number or isinstance(value, tp)):
+            raise SettingsError(key, f"must be {simple[tp]}, got {value!r}")
+        if tp is int and isinstance(value, float) and not value.is_integer():
+            raise SettingsError(key, f"must be an integer, got {value!r}")
+        if tp is float and not math.isfinite(value):
+            raise SettingsError(key, f"must be a finite number, got {value!r}")
+        return tp(value)
     if origin is tuple:
         if not isinstance(value, (list, tuple)):
             raise SettingsError(key, f"must be a list, got {value!r}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 from ase.build import molecule
+from ase.calculators.calculator import Calculator, all_changes
 from ase.calculators.emt import EMT
 from ase.calculators.singlepoint import SinglePointCalculator
 
@@ -37,3 +38,16 @@ def mixed_structures(n_each: int = 12, seed: int = 0) -> Structures:
     for k, name in enumerate(["CH3CH2OH", "H2O", "CH4", "CH3OH"]):
         frames += perturbed(name, n_each, seed + k)
     return Structures.from_ase(frames, meta={"source": "emt:mixed"})
+
+
+class PushLastAtom(Calculator):
+    """Zero energy and forces except a constant push on the last atom, which therefore
+    leaves the molecule (a potential that makes MD diverge)."""
+
+    implemented_properties = ["energy", "forces"]
+
+    def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
+        super().calculate(atoms, properties, system_changes)
+        forces = np.zeros((len(self.atoms), 3))
+        forces[-1] = [20.0, 0.0, 0.0]
+        self.results = {"energy": 0.0, "forces": forces}

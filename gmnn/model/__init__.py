@@ -4,7 +4,7 @@ Names are imported on first use, so that :class:`ModelConfig` can be read and ch
 without loading TensorFlow.
 """
 
-from importlib import import_module
+from gmnn._lazy import lazy_names
 
 _NAMES = {
     "GMNN": "gmnn.model.potential",
@@ -16,7 +16,4 @@ _NAMES = {
 __all__ = list(_NAMES)
 
 
-def __getattr__(name):
-    if name in _NAMES:
-        return getattr(import_module(_NAMES[name]), name)
-    raise AttributeError(f"module 'gmnn.model' has no attribute {name!r}")
+__getattr__ = lazy_names(__name__, _NAMES)

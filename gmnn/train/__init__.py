@@ -4,7 +4,7 @@ Names are imported on first use, so that the settings (:class:`TrainConfig`) can
 and checked without loading TensorFlow (the pipeline does so at start-up).
 """
 
-from importlib import import_module
+from gmnn._lazy import lazy_names
 
 _NAMES = {
     "fit": "gmnn.train.api",
@@ -17,7 +17,4 @@ _NAMES = {
 __all__ = list(_NAMES)
 
 
-def __getattr__(name):
-    if name in _NAMES:
-        return getattr(import_module(_NAMES[name]), name)
-    raise AttributeError(f"module 'gmnn.train' has no attribute {name!r}")
+__getattr__ = lazy_names(__name__, _NAMES)

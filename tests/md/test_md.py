@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
+from _synthetic import PushLastAtom
 from ase.build import molecule
-from ase.calculators.calculator import Calculator, all_changes
 from ase.io import Trajectory
 
 from gmnn.md import BondStretchCheck, CheckpointMismatch, MDConfig, MDInterrupted, MDRun
@@ -61,6 +61,8 @@ RUN = dict(
     steps=300, temperature_K=300.0, timestep_fs=0.5, friction_per_fs=0.01, seed=3, write_interval=5
 )
 
+REPO = Path(__file__).resolve().parents[2]
+
 
 def config(**changes) -> MDConfig:
     return MDConfig(**{**RUN, **changes})
@@ -103,8 +105,8 @@ def test_killed_run_resumes_to_the_same_complete_trajectory(reference, tmp_path)
         + textwrap.dedent(
             f"""
             import sys
-            sys.path.insert(0, {os.getcwd()!r})
-            from tests.test_md import start, config
+            sys.path[:0] = [{str(REPO)!r}, {str(REPO / "tests")!r}]
+            from tests.md.test_md import start, config
             from gmnn.md import MDRun
             atoms, pairs, r0 = start()
             MDRun(atoms, Springs(pairs, r0, signal_at=237, signum=9),
@@ -180,23 +182,11 @@ def test_checkpoint_of_other_settings_is_refused_or_restarted(tmp_path):
     assert summary["resumed_from_step"] == 0 and summary["frames"] == 61
 
 
-class FlyAway(Calculator):
-    """Zero forces except a constant push on one atom: it leaves the molecule."""
-
-    implemented_properties = ["energy", "forces"]
-
-    def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
-        super().calculate(atoms, properties, system_changes)
-        forces = np.zeros((len(self.atoms), 3))
-        forces[-1] = [20.0, 0.0, 0.0]
-        self.results = {"energy": 0.0, "forces": forces}
-
-
 @pytest.mark.parametrize(
     ("make_calc", "reason"),
     [
         (lambda pairs, r0: Springs(pairs, r0, nan_at=40), "non-finite"),
-        (lambda pairs, r0: FlyAway(), "stretched|flew off"),
+        (lambda pairs, r0: PushLastAtom(), "stretched|flew off"),
     ],
 )
 def test_broken_potential_stops_early_and_is_recorded(make_calc, reason, tmp_path):

@@ -4,9 +4,9 @@ is null is not built, and a run without it does not stop for it."""
 from __future__ import annotations
 
 import numpy as np
+from _synthetic import PushLastAtom
 from ase import Atoms
 from ase.build import molecule
-from ase.calculators.calculator import Calculator, all_changes
 from ase.calculators.singlepoint import SinglePointCalculator
 
 from gmnn.md import (
@@ -44,7 +44,7 @@ def test_each_check_and_its_reason():
     )
     nan_pos = water()
     nan_pos.positions[0, 0] = np.nan
-    nan_pos.calc = Push()  # (a single point's cache never matches NaN positions)
+    nan_pos.calc = PushLastAtom()  # (a single point's cache never matches NaN positions)
     assert finite.check(nan_pos) == "non-finite positions"
     assert force.check(water(forces=[[0, 0, 0], [60.0, 0, 0], [0, 0, 0]])) == (
         "force 60.0 eV/Å above 50.0 eV/Å"
@@ -71,18 +71,6 @@ def test_null_thresholds_and_periodic_cells_build_no_check():
     )
 
 
-class Push(Calculator):
-    """Zero forces except a constant push on the last atom: it leaves the molecule."""
-
-    implemented_properties = ["energy", "forces"]
-
-    def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
-        super().calculate(atoms, properties, system_changes)
-        forces = np.zeros((len(self.atoms), 3))
-        forces[-1] = [20.0, 0.0, 0.0]
-        self.results = {"energy": 0.0, "forces": forces}
-
-
 def test_a_switched_off_check_is_not_run(tmp_path):
     """The same escaping atom: stopped by the bond check by default, by the escape check
     without it, not at all with both off."""
@@ -94,7 +82,7 @@ def test_a_switched_off_check_is_not_run(tmp_path):
         {"bond_factor": None, "escape_distance": None},
     ):
         cfg = MDConfig.from_dict({"steps": 400, "write_interval": 4, "divergence": divergence})
-        run = MDRun(atoms, Push(), cfg)
+        run = MDRun(atoms, PushLastAtom(), cfg)
         assert len(run.checks) == 4 - len(divergence)
         summary = run.run()
         reasons.append(summary["reason"])
