@@ -59,7 +59,9 @@ def test_discriminative_rates_follow_the_paper(pretrained):
 
 def test_prepare_reinitialises_scale_and_shift(pretrained, target):
     pre = load_model(pretrained)
-    model = prepare_finetune(pre, target)
+    model = prepare_finetune(
+        pre, target, FinetuneConfig(energy_scale="keep", shift_init="offset_free")
+    )
     np.testing.assert_array_equal(model.scale.numpy(), 1.0)
     assert not np.allclose(model.shift.numpy(), pre.shift.numpy())
     assert float(model.energy_scale.numpy()) == float(pre.energy_scale.numpy())
@@ -73,6 +75,18 @@ def test_prepare_reinitialises_scale_and_shift(pretrained, target):
     assert abs(start_error.mean()) < 1e-3 * abs(target.energy.mean() - pre_mean(pre, target))
     recomputed = prepare_finetune(pre, target, FinetuneConfig(energy_scale="recompute"))
     assert float(recomputed.energy_scale.numpy()) != float(pre.energy_scale.numpy())
+
+
+def test_default_reinitialisation_is_the_papers(pretrained, target):
+    """By default c is re-estimated from the fine-tuning labels and mu is the plain
+    regression on them, as for a model trained from scratch on those labels."""
+    pre = load_model(pretrained)
+    model = prepare_finetune(pre, target)
+    fresh = load_model(pretrained)
+    fresh.init_scale_shift(target)
+    assert float(model.energy_scale.numpy()) == float(fresh.energy_scale.numpy())
+    np.testing.assert_array_equal(model.shift.numpy(), fresh.shift.numpy())
+    np.testing.assert_array_equal(model.scale.numpy(), 1.0)
 
 
 def pre_mean(pre, data):
@@ -127,12 +141,16 @@ def test_shift_initialisation_options(pretrained, target):
     from gmnn.analysis import predict
 
     pre = load_model(pretrained)
-    plain = prepare_finetune(pre, target, FinetuneConfig(shift_init="regression"))
+    plain = prepare_finetune(
+        pre, target, FinetuneConfig(energy_scale="keep", shift_init="regression")
+    )
     fresh = load_model(pretrained)
     fresh.init_scale_shift(target, energy_scale=float(pre.energy_scale.numpy()))
     np.testing.assert_array_equal(plain.shift.numpy(), fresh.shift.numpy())
     np.testing.assert_array_equal(plain.scale.numpy(), 1.0)
-    offset_free = prepare_finetune(pre, target, FinetuneConfig(shift_init="offset_free"))
+    offset_free = prepare_finetune(
+        pre, target, FinetuneConfig(energy_scale="keep", shift_init="offset_free")
+    )
     miss = target.energy - predict(plain, target, forces=False)["energy"]
     assert abs(miss.mean()) > 1e-3  # the plain start has an energy offset ...
     start = target.energy - predict(offset_free, target, forces=False)["energy"]

@@ -32,11 +32,13 @@ class TrainConfig(Settings):
 
     ``loss_units`` is the unit energy residuals are measured in before they are squared
     (force residuals in it per Å), which matters because Adam's ε is absolute:
-    ``"eV"`` (gmnn's internal unit, the behaviour up to now), ``"kcal_mol"`` (the
-    paper's data and error unit) or ``"energy_scale"`` (the model's per-atom energy
-    constant c of Eq. (3), fixed during training: the loss is then dimensionless and the
-    optimisation, ε included, exactly the same whatever unit the labels come in, since c
-    scales with them).  The minimum is the same in every case; the ``train_loss`` and
+    ``"energy_scale"`` (the default: the model's per-atom energy constant c of Eq. (3),
+    fixed during training; the loss is then dimensionless and the optimisation, ε
+    included, exactly the same whatever unit the labels come in, since c scales with
+    them), ``"kcal_mol"`` (the paper's data and error unit: ε negligible as well, but
+    invariant to nothing) or ``"eV"`` (gmnn's internal unit, the behaviour of
+    earlier versions: with small energy spreads ε = 1e-7 then damps the updates of energy-only runs
+    by a factor 0.4-0.8).  The minimum is the same in every case; the ``train_loss`` and
     ``valid_loss`` columns of ``metrics.csv`` and ``min_delta`` are in the squared unit
     (with ``energy_scale`` not comparable between runs of different c), while the error
     columns stay in kcal/mol and kcal/mol/Å.
@@ -57,9 +59,8 @@ class TrainConfig(Settings):
     learning_rates: dict[str, float] = option(
         default_factory=_paper_rates, doc="initial rate per group (nn, embed, scale, shift)"
     )
-    # "eV" keeps the results up to now; "energy_scale" is to become the default (issue 10)
     loss_units: str = option(
-        "eV",
+        "energy_scale",
         choices=LOSS_UNITS,
         doc="unit of the residuals in the loss: eV, kcal_mol or energy_scale (c)",
     )
