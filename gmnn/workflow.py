@@ -226,6 +226,66 @@ def train_job(
     return result
 
 
+def md_job(
+    *,
+    model,
+    data,
+    dynamics: dict,
+    trajectory,
+    summary,
+    record: dict | None = None,
+    architecture: dict | None = None,
+    log=None,
+) -> dict:
+    """One MD job of the pipeline: a run (:func:`gmnn.md.run_md`) of the model in the
+    directory ``model`` from the lowest-energy structure of ``data``, with ``dynamics``
+    the :class:`~gmnn.md.MDConfig` of the run; the summary (``record`` plus the run's
+    summary and where the start structure came from) is written to ``summary``.
+
+    ``architecture`` is the pipeline's ``model`` section: a model that does not match it
+    is an error naming both values. A checkpoint of another run (other settings, start
+    structure or model weights) is discarded: the pipeline reran the job because
+    something changed. A diverging run is recorded in the summary, not raised.
+    """
+    from gmnn.calculator import GMNNCalculator
+    from gmnn.data import file_sha256, read_h5
+    from gmnn.io import atomic_write_json, read_model_meta
+    from gmnn.md import MDConfig, run_md
+    from gmnn.model.config import ModelConfig
+
+    config = MDConfig.from_dict(dict(dynamics))
+    if architecture is not None:
+        check_architecture(
+            ModelConfig.from_dict(architecture), read_model_meta(model)["config"], model
+        )
+    structures = read_h5(data)
+    start = structures.lowest_energy()
+    atoms = structures.atoms(start)
+    atoms.calc = None
+    if log:
+        log.info("MD of %s from structure %d of %s: %s", model, start, data, config)
+    result = run_md(
+        atoms, GMNNCalculator(model), config, trajectory, log=log, on_mismatch="restart"
+    )
+    out = {
+        **(record or {}),
+        **result,
+        "model": str(model),
+        "start_structure": {"data": str(data), "index": start, "sha256": file_sha256(data)},
+    }
+    atomic_write_json(summary, out)
+    if log:
+        log.info(
+            "%s: %d of %d steps, %.2f ms per step%s",
+            summary,
+            result["steps_done"],
+            result["steps_requested"],
+            1000 * result["seconds_per_step"],
+            f", DIVERGED: {result['reason']}" if result["diverged"] else "",
+        )
+    return out
+
+
 def check_architecture(config, trained: dict, model_path) -> None:
     """A configured :class:`ModelConfig` must describe the model at ``model_path``
     (whose stored config is ``trained``); the error names every value that differs."""

@@ -45,6 +45,8 @@ rule md:
         ),
     params:
         md=md_params,
+        # the model must match the configured architecture (an error names both values)
+        model=config.get("model", {}),
         record=lambda wc: {
             "molecule": wc.molecule,
             "setting": wc.setting,

@@ -53,3 +53,28 @@ def test_typed_sections_of_a_pipeline_config():
     with pytest.raises(ValueError, match=r"md.dynamics.timestep_fs: must be > 0"):
         typed_settings({"md": {**md, "dynamics": {"timestep_fs": 0}}})
     assert typed_settings({"md": None})["md"] is None
+
+
+def test_md_job_refuses_a_model_of_another_architecture(tmp_path):
+    from _synthetic import emt_structures
+
+    from gmnn.data import write_h5
+    from gmnn.io import save_model
+    from gmnn.model import GMNN
+    from gmnn.workflow import md_job
+
+    data = emt_structures("CH3OH", n=3)
+    write_h5(data, tmp_path / "cc.h5")
+    model = GMNN([1, 6, 8], ModelConfig(hidden=(8,), n_radial=2))
+    save_model(model, tmp_path / "model")
+    kwargs = dict(
+        model=tmp_path / "model",
+        data=tmp_path / "cc.h5",
+        dynamics={"steps": 4, "write_interval": 2, "temperature_K": 100.0},
+        trajectory=tmp_path / "md.traj",
+        summary=tmp_path / "summary.json",
+    )
+    with pytest.raises(ValueError, match=r"model.cutoff = 5.0 in the config, but .* 4.0"):
+        md_job(**kwargs, architecture={"cutoff": 5.0, "hidden": [8], "n_radial": 2})
+    out = md_job(**kwargs, architecture={"hidden": [8], "n_radial": 2}, record={"seed": 0})
+    assert out["steps_done"] == 4 and out["seed"] == 0 and (tmp_path / "md.traj").exists()

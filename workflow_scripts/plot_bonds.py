@@ -1,4 +1,5 @@
-"""Rules `figS1` (O-H) and `figS2` (C-H): bond-length histogram and 1D energy scans.
+"""Rule `bond_figure` (Figs. S1, S2, as configured under figures.bonds): bond-length
+histogram and 1D energy scans.
 
 params: bond ("O-H" or "C-H"), molecule (optional: the only one in the tables).
 output: pdf, png, table (Markdown table of the harmonic wavenumbers for that bond).

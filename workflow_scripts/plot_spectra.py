@@ -1,4 +1,5 @@
-"""Rules `fig4`, `figS3`-`figS5`: power spectra of MD runs from the tidy tables.
+"""Rule `spectra_figure` (Figs. 4, S3-S5, as configured under figures.spectra): power
+spectra of MD runs from the tidy tables.
 
 params: panels (list of panels, each a list of [setting, n_train]), temperature_K,
 title (optional), molecule (optional: the only one in the tables). output: pdf, png and,

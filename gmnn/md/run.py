@@ -23,7 +23,7 @@ from ase.io import Trajectory
 from ase.md.langevin import Langevin
 from ase.md.velocitydistribution import Stationary, ZeroRotation
 
-from gmnn.io import atomic_save_npz
+from gmnn.io import atomic_path, atomic_save_npz
 from gmnn.md.checks import build_checks, first_reason
 from gmnn.md.config import INTEGRATORS, MDConfig
 from gmnn.runs import (
@@ -135,14 +135,10 @@ def _frame(atoms) -> object:
 
 def _truncate_trajectory(path: Path, n_frames: int) -> None:
     """Keep the first ``n_frames`` frames of ``path`` (rewritten, then renamed into place)."""
-    tmp = path.with_name(f".{path.name}.truncate")
-    try:
-        with Trajectory(str(path), "r") as src, Trajectory(str(tmp), "w") as dst:
+    with atomic_path(path) as tmp, Trajectory(str(path), "r") as src:
+        with Trajectory(str(tmp), "w") as dst:
             for i in range(n_frames):
                 dst.write(src[i])
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 class MDRun:
