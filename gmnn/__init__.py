@@ -12,21 +12,15 @@ __version__ = "0.1.0"
 
 from gmnn._lazy import lazy_names  # noqa: E402
 
-_LAZY = {
-    "GMNN": "gmnn.model",
-    "load_model": "gmnn.io",
-    "save_model": "gmnn.io",
-    "fit": "gmnn.train",
-    "TrainConfig": "gmnn.train",
-    "finetune": "gmnn.transfer",
-    "finetune_learning_rates": "gmnn.transfer",
-    "error_metrics": "gmnn.analysis",
-    "predict": "gmnn.analysis",
-    "GMNNCalculator": "gmnn.calculator",
-    "EnsembleCalculator": "gmnn.calculator",
-}
-
-__all__ = sorted(_LAZY)
-
-
-__getattr__ = lazy_names(__name__, _LAZY)
+__getattr__ = lazy_names(
+    __name__,
+    {
+        "gmnn.model": ("GMNN",),
+        "gmnn.io": ("load_model", "save_model"),
+        "gmnn.train": ("fit", "TrainConfig"),
+        "gmnn.transfer": ("finetune", "finetune_learning_rates"),
+        "gmnn.analysis": ("error_metrics", "predict"),
+        "gmnn.calculator": ("GMNNCalculator", "EnsembleCalculator"),
+    },
+)
+__all__ = __getattr__.names

@@ -6,12 +6,16 @@ from __future__ import annotations
 from importlib import import_module
 
 
-def lazy_names(package: str, names: dict[str, str]):
-    """A module ``__getattr__`` that imports ``names[name]`` (a module path) on first use."""
+def lazy_names(package: str, modules: dict[str, tuple[str, ...]]):
+    """A module ``__getattr__`` that imports a name on first use from the module that
+    ``modules`` (module path -> its names) lists it under; ``__getattr__.names`` lists
+    them all (for ``__all__``)."""
+    names = {name: module for module, listed in modules.items() for name in listed}
 
     def __getattr__(name):
         if name in names:
             return getattr(import_module(names[name]), name)
         raise AttributeError(f"module {package!r} has no attribute {name!r}")
 
+    __getattr__.names = sorted(names)
     return __getattr__

@@ -265,6 +265,15 @@ _URL = re.compile(r"^(https?|ftp|file)://\S+$")
 _HEX = {"sha256": re.compile(r"^[0-9a-fA-F]{64}$"), "md5": re.compile(r"^[0-9a-fA-F]{32}$")}
 
 
+def _check_location(override) -> None:
+    """The ``local``, ``url`` and ``mirrors`` of an override (errors name the key)."""
+    if override.local is not None and not override.local.strip():
+        raise SettingsError("local", "must be a path, or null")
+    _check_url("url", override.url)
+    for i, url in enumerate(override.mirrors):
+        _check_url(f"mirrors[{i}]", url)
+
+
 def _check_url(key: str, url: str | None) -> None:
     if url is not None and not _URL.match(url):
         raise SettingsError(key, f"must be an http(s)://, ftp:// or file:// URL, got {url!r}")
@@ -295,11 +304,7 @@ class FileOverride(Settings):
     md5: str | None = option(None, doc="pin (hex), where the registry has none")
 
     def check(self) -> None:
-        if self.local is not None and not self.local.strip():
-            raise SettingsError("local", "must be a path, or null")
-        _check_url("url", self.url)
-        for i, url in enumerate(self.mirrors):
-            _check_url(f"mirrors[{i}]", url)
+        _check_location(self)
         _check_digest("sha256", "sha256", self.sha256)
         _check_digest("md5", "md5", self.md5)
 
@@ -318,11 +323,7 @@ class Comp6Override(Settings):
     md5: dict[str, str] = option(default_factory=dict, doc="pins by file")
 
     def check(self) -> None:
-        if self.local is not None and not self.local.strip():
-            raise SettingsError("local", "must be a path, or null")
-        _check_url("url", self.url)
-        for i, url in enumerate(self.mirrors):
-            _check_url(f"mirrors[{i}]", url)
+        _check_location(self)
         known = [f.filename for s in COMP6.values() for f in s.files]
         for algorithm in ("sha256", "md5"):
             for path, digest in getattr(self, algorithm).items():

@@ -6,14 +6,12 @@ without loading TensorFlow.
 
 from gmnn._lazy import lazy_names
 
-_NAMES = {
-    "GMNN": "gmnn.model.potential",
-    "GaussianMoments": "gmnn.model.descriptor",
-    "n_features": "gmnn.model.descriptor",
-    "ModelConfig": "gmnn.model.config",
-}
-
-__all__ = list(_NAMES)
-
-
-__getattr__ = lazy_names(__name__, _NAMES)
+__getattr__ = lazy_names(
+    __name__,
+    {
+        "gmnn.model.potential": ("GMNN",),
+        "gmnn.model.descriptor": ("GaussianMoments", "n_features"),
+        "gmnn.model.config": ("ModelConfig",),
+    },
+)
+__all__ = __getattr__.names

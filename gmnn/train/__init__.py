@@ -6,15 +6,12 @@ and checked without loading TensorFlow (the pipeline does so at start-up).
 
 from gmnn._lazy import lazy_names
 
-_NAMES = {
-    "fit": "gmnn.train.api",
-    "TrainConfig": "gmnn.train.config",
-    "Trainer": "gmnn.train.trainer",
-    "TrainingInterrupted": "gmnn.train.trainer",
-    "GroupAdam": "gmnn.train.trainer",
-}
-
-__all__ = list(_NAMES)
-
-
-__getattr__ = lazy_names(__name__, _NAMES)
+__getattr__ = lazy_names(
+    __name__,
+    {
+        "gmnn.train.api": ("fit",),
+        "gmnn.train.config": ("TrainConfig",),
+        "gmnn.train.trainer": ("Trainer", "TrainingInterrupted", "GroupAdam"),
+    },
+)
+__all__ = __getattr__.names
