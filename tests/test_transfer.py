@@ -78,13 +78,13 @@ def test_prepare_reinitialises_scale_and_shift(pretrained, target):
 
 
 def test_default_reinitialisation_is_the_papers(pretrained, target):
-    """By default c is re-estimated from the fine-tuning labels and mu is the plain
-    regression on them, as for a model trained from scratch on those labels."""
+    """By default sigma = 1 and mu is the plain regression on the fine-tuning labels
+    (the paper re-initialises exactly these), while c is kept from pre-training."""
     pre = load_model(pretrained)
     model = prepare_finetune(pre, target)
     fresh = load_model(pretrained)
-    fresh.init_scale_shift(target)
-    assert float(model.energy_scale.numpy()) == float(fresh.energy_scale.numpy())
+    fresh.init_scale_shift(target, energy_scale=float(pre.energy_scale.numpy()))
+    assert float(model.energy_scale.numpy()) == float(pre.energy_scale.numpy())
     np.testing.assert_array_equal(model.shift.numpy(), fresh.shift.numpy())
     np.testing.assert_array_equal(model.scale.numpy(), 1.0)
 
