@@ -10,9 +10,23 @@
 # rule file is included; a figure group is switched off in the config (e.g. `md: null`).
 
 
+import yaml
+from snakemake.exceptions import WorkflowError
 from snakemake.utils import min_version, validate
 
 min_version("8.20")
+
+
+# A YAML syntax error in config.yaml, named with its line and column (Snakemake's own
+# message names neither). Files given with --configfile are read before this Snakefile:
+# for those, `snakemake --verbose` shows the line.
+try:
+    with open("config.yaml", encoding="utf-8") as config_text:
+        yaml.safe_load(config_text)
+except FileNotFoundError:
+    pass  # Snakemake's configfile directive reports it
+except yaml.YAMLError as err:
+    raise WorkflowError(f"config.yaml is not valid YAML:\n{err}") from None
 
 
 configfile: "config.yaml"

@@ -205,20 +205,17 @@ def parse_args(argv=None) -> argparse.Namespace:
     return args
 
 
+RESULT_OPTIONS = ("n_pretrain", "n_pretrain_valid", "n_cc_train", "n_cc_valid")
+RESULT_OPTIONS += ("pretrain_epochs", "epochs", "batch_size")
+
+
 def settings_of(args) -> dict:
     """The options that determine the results (recorded with every run)."""
-    return {
-        "n_pretrain": args.n_pretrain,
-        "n_pretrain_valid": args.n_pretrain_valid,
-        "n_cc_train": args.n_cc_train,
-        "n_cc_valid": args.n_cc_valid,
-        "pretrain_epochs": args.pretrain_epochs,
-        "epochs": args.epochs,
-        "batch_size": args.batch_size,
-        "hidden": None if args.hidden is None else list(args.hidden),
-        "rmd17": str((args.shared / RMD17_DIR).resolve()),
-        "cc": str(args.cc.resolve()),
-    }
+    settings = {name: getattr(args, name) for name in RESULT_OPTIONS}
+    settings["hidden"] = None if args.hidden is None else list(args.hidden)
+    settings["rmd17"] = str((args.shared / RMD17_DIR).resolve())
+    settings["cc"] = str(args.cc.resolve())
+    return settings
 
 
 # ------------------------------------------------------------------------------ the runs

@@ -3,14 +3,26 @@
 Data files are anything :func:`gmnn.data.read` understands (sGDML/rMD17 npz,
 ANI HDF5, gmnn HDF5, extxyz, ...).  Errors are reported in kcal/mol and
 kcal/mol/Å, as in the paper.
+
+Failures: :func:`main` is the one error boundary of every command. A bad option, a
+file that cannot be read (missing, truncated, damaged, of the wrong kind), a checkpoint
+of another run: one line ``gmnn <command>: error: <file or option>: <what is wrong>``
+on stderr and exit code 2 (3: interrupted, with a checkpoint to resume from; 1: an
+unexpected error). ``gmnn --debug <command> ...`` (or ``GMNN_DEBUG=1``) shows the
+traceback instead.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
+
+
+class UsageError(ValueError):
+    """Options that do not fit together (or do not fit the data); exit code 2."""
 
 
 def _add_data_args(p, required=True):
@@ -74,7 +86,7 @@ def _seed(args) -> int:
 def _load_train_valid(args):
     import numpy as np
 
-    from gmnn.data import load_split, make_split, read
+    from gmnn.data import make_split, read
 
     data = read(args.data, format=args.format)
     if args.valid_data:
@@ -84,18 +96,32 @@ def _load_train_valid(args):
             train_idx = train_idx[: args.n_train]
         return data[train_idx], valid
     if args.split:
-        split = load_split(args.split)
+        split = _load_split_for(args.split, data, args.data)
         train_idx = split.train if args.n_train is None else split.train[: args.n_train]
         if args.n_train is not None and args.n_train > len(split.train):
-            raise SystemExit(
+            raise UsageError(
                 f"--n-train {args.n_train} exceeds the {len(split.train)} training "
                 f"structures of {args.split}"
             )
         return data[train_idx], data[split.valid]
     if args.n_train is None or args.n_valid is None:
-        raise SystemExit("give --split, --valid-data, or both --n-train and --n-valid")
+        raise UsageError("give --split, --valid-data, or both --n-train and --n-valid")
     split = make_split(len(data), args.n_train, args.n_valid, n_test=0, seed=_seed(args))
     return data[split.train], data[split.valid]
+
+
+def _load_split_for(split_path, data, data_path):
+    """The split at ``split_path``, which must index the structures ``data`` (read from
+    ``data_path``)."""
+    from gmnn.data import load_split
+
+    split = load_split(split_path)
+    if split.n_total != len(data):
+        raise UsageError(
+            f"{split_path}: a split of {split.n_total} structures, but {data_path} has "
+            f"{len(data)}: not a split of this file"
+        )
+    return split
 
 
 def _train_config(args, lrs=None):
@@ -115,7 +141,7 @@ def _parse_lrs(items):
         try:
             out[key] = float(value)
         except ValueError:
-            raise SystemExit(f"--lr expects GROUP=VALUE, got {item!r}") from None
+            raise UsageError(f"--lr expects GROUP=VALUE, got {item!r}") from None
     return out
 
 
@@ -189,13 +215,13 @@ def cmd_settings(args):
 
 def cmd_evaluate(args):
     from gmnn.analysis import error_metrics
-    from gmnn.data import load_split, read
+    from gmnn.data import read
     from gmnn.io import atomic_write_json, load_model
 
     data = read(args.data, format=args.format)
     if args.split:
         part = args.subset
-        data = data[getattr(load_split(args.split), part)]
+        data = data[getattr(_load_split_for(args.split, data, args.data), part)]
     results = {}
     for path in args.model:
         results[path] = error_metrics(load_model(path, dtype=args.dtype), data)
@@ -241,11 +267,14 @@ def cmd_md(args):
     from ase.io import read as ase_read
 
     from gmnn.calculator import EnsembleCalculator, GMNNCalculator
-    from gmnn.io import atomic_write_json
+    from gmnn.io import FileError, atomic_write_json, reading
     from gmnn.md import MDInterrupted, MDRun
 
     config = _md_config(args)
-    atoms = ase_read(args.structure)
+    with reading(args.structure, "structure file (ASE)"):
+        atoms = ase_read(args.structure)
+    if len(atoms) == 0:
+        raise FileError(args.structure, "holds no atoms")
     calc = GMNNCalculator(args.model[0]) if len(args.model) == 1 else EnsembleCalculator(args.model)
     run = MDRun(
         atoms,
@@ -274,6 +303,11 @@ def cmd_info(args):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gmnn", description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help="on an error, show the traceback instead of one line (also: GMNN_DEBUG=1)",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     from gmnn.model.config import ModelConfig
@@ -372,23 +406,43 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv=None) -> int:
+def _failure(command: str, exc: Exception) -> tuple[int, str]:
+    """Exit code and the line on stderr for an error of ``gmnn <command>``."""
+    from gmnn.io import describe_error
     from gmnn.settings import SettingsError
-    from gmnn.train.trainer import TrainingInterrupted
 
+    trainer = sys.modules.get("gmnn.train.trainer")  # (not imported: not a training error)
+    if isinstance(exc, SettingsError):
+        flag = "--" + exc.key.replace("_", "-") if exc.key else "settings"
+        return 2, f"gmnn {command}: error: {flag}: {exc.problem}"
+    if trainer is not None and isinstance(exc, trainer.TrainingInterrupted):
+        return 3, f"gmnn {command}: {exc}"
+    if isinstance(exc, (ValueError, KeyError, OSError, EOFError)):
+        return 2, f"gmnn {command}: error: {describe_error(exc)}"
+    return 1, (
+        f"gmnn {command}: error: unexpected {type(exc).__name__}: {describe_error(exc)} "
+        f"(gmnn --debug {command} ... shows the traceback)"
+    )
+
+
+def main(argv=None) -> int:
+    """Run one command; every error ends here as one line on stderr and an exit code
+    (see the module docstring), or, with ``--debug``, as the traceback."""
     args = build_parser().parse_args(argv)
+    debug = args.debug or os.environ.get("GMNN_DEBUG", "") not in ("", "0")
     try:
         return args.func(args) or 0
-    except SettingsError as exc:
-        flag = "--" + exc.key.replace("_", "-") if exc.key else "settings"
-        print(f"gmnn {args.command}: error: {flag}: {exc.problem}", file=sys.stderr)
-        return 2
-    except TrainingInterrupted as exc:
-        print(f"gmnn {args.command}: {exc}", file=sys.stderr)
-        return 3
-    except (ValueError, FileNotFoundError, KeyError) as exc:
-        print(f"gmnn {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        print(f"gmnn {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if debug:
+            raise
+        code, message = _failure(args.command, exc)
+        print(message, file=sys.stderr)
+        return code
 
 
 if __name__ == "__main__":

@@ -1,8 +1,15 @@
-"""Self-contained model directories and atomic file writing.
+"""Self-contained model directories, atomic file writing and named read errors.
 
 A model directory holds ``model.json`` (architecture, species, cutoff, units,
 energy scale, provenance) and ``weights.npz`` (every variable by name).  It loads
 with :func:`load_model` without any training configuration.
+
+Reading: every reader of gmnn opens and parses its files inside :func:`reading`, which
+turns whatever the parser raises (``BadZipFile``, ``OSError`` of h5py, JSON errors,
+``EOFError``, a missing key, ...) into one :class:`FileError` whose message starts with
+the file's path and says what is wrong; a missing file is a :class:`MissingFile` (also a
+``FileNotFoundError``). :func:`describe_error` is the one line the entry points (the
+CLI, the pipeline's jobs) print for an error.
 """
 
 from __future__ import annotations
@@ -12,12 +19,112 @@ import json
 import os
 import shutil
 import tempfile
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
 FORMAT = "gmnn-model"
+
+
+class FileError(ValueError):
+    """A file that cannot be read, or whose contents are not what they must be.
+
+    The message is ``"<source>: <problem>"``, e.g. ``"models/a/weights.npz: not a valid
+    .npz file (truncated or damaged?): File is not a zip file"``.
+
+    Attributes:
+        source: the path (or origin) at fault, as a string.
+        problem: the message without the ``source`` prefix.
+    """
+
+    def __init__(self, source, problem: str) -> None:
+        self.source = str(source)
+        self.problem = problem
+        super().__init__(f"{self.source}: {problem}")
+
+    @property
+    def path(self) -> str:
+        return self.source
+
+    def __reduce__(self):
+        return (type(self), (self.source, self.problem))
+
+
+class MissingFile(FileError, FileNotFoundError):
+    """A file (or model directory) that does not exist: a :class:`FileError` and a
+    ``FileNotFoundError``."""
+
+    def __init__(self, source, problem: str = "no such file") -> None:
+        super().__init__(source, problem)
+
+
+def _problem(err: BaseException, what: str) -> str:
+    """What is wrong, in words, for an exception raised while reading a ``what``."""
+    detail = str(err)
+    if isinstance(err, json.JSONDecodeError):
+        return f"not valid JSON ({err})"
+    if isinstance(err, zipfile.BadZipFile):
+        return f"not a valid {what} (truncated or damaged?): {detail}"
+    if isinstance(err, EOFError):
+        return f"empty or truncated {what}" + (f" ({detail})" if detail else "")
+    if isinstance(err, UnicodeDecodeError):
+        return f"not a text file ({err.reason} at byte {err.start})"
+    if isinstance(err, IsADirectoryError):
+        return "is a directory, not a file"
+    if isinstance(err, PermissionError):
+        return "permission denied"
+    if isinstance(err, (OSError, RuntimeError)):  # h5py: OSError, some RuntimeError
+        return f"cannot read this {what}: {getattr(err, 'strerror', None) or detail}"
+    if isinstance(err, KeyError):
+        key = err.args[0] if err.args else ""
+        return key if isinstance(key, str) and " " in key else f"missing key {key!r}"
+    if isinstance(err, ValueError) and detail:
+        return f"invalid {what}: {detail}"
+    return f"invalid {what}: {type(err).__name__}" + (f": {detail}" if detail else "")
+
+
+@contextlib.contextmanager
+def reading(path, what: str = "file", error: type[FileError] = FileError) -> Iterator[Path]:
+    """The one way gmnn opens and parses an input file: any error raised in the body
+    becomes a :class:`FileError` (or the subclass ``error``, e.g.
+    :class:`gmnn.data.DataError`) naming ``path`` and what is wrong (a missing file a
+    :class:`MissingFile`); ``what`` names the kind of file in the message (``".npz
+    file"``, ``"HDF5 file"``). A :class:`FileError` raised in the body (e.g. naming a
+    key of ``path``, or another file) passes through unchanged.
+
+    >>> with reading(path, "model metadata") as p:
+    ...     meta = json.loads(p.read_text())
+    """
+    path = Path(path)
+    try:
+        yield path
+    except FileError:
+        raise
+    except FileNotFoundError as err:
+        missing = err.filename is None or Path(err.filename) == path
+        raise MissingFile(
+            err.filename or path,
+            "no such file" if missing else f"no such file (needed to read {path})",
+        ) from err
+    except (MemoryError, RecursionError):
+        raise
+    except Exception as err:  # noqa: BLE001 - every parser's errors: the file is bad
+        raise error(path, _problem(err, what)) from err
+
+
+def describe_error(exc: BaseException) -> str:
+    """One line (or a few, for a list of differences) describing ``exc`` for a user:
+    the file at fault first, when the error knows it."""
+    if isinstance(exc, FileError):
+        return str(exc)
+    if isinstance(exc, OSError) and exc.filename is not None:
+        return f"{exc.filename}: {exc.strerror or exc}"
+    if isinstance(exc, KeyError) and exc.args:
+        return str(exc.args[0]) if isinstance(exc.args[0], str) else f"missing key {exc}"
+    text = str(exc)
+    return text if text else type(exc).__name__
 
 
 def _umask() -> int:
@@ -109,26 +216,74 @@ def save_model(model, path, provenance: dict | None = None) -> Path:
 
 
 def read_model_meta(path) -> dict:
+    """The metadata (``model.json``) of the model directory ``path``, checked.
+
+    Raises:
+        MissingFile: ``path`` or its ``model.json`` does not exist.
+        FileError: ``model.json`` is not JSON, not a gmnn model, a newer format, or lacks
+            ``config`` (the message names the file and the key).
+    """
     path = Path(path)
     meta_file = path / "model.json"
+    if not path.exists():
+        raise MissingFile(path, "no such model directory")
     if not meta_file.is_file():
-        raise FileNotFoundError(f"{path}: not a gmnn model directory (no model.json)")
-    meta = json.loads(meta_file.read_text())
+        raise MissingFile(path, "not a gmnn model directory (no model.json)")
+    with reading(meta_file, "model metadata file"):
+        meta = json.loads(meta_file.read_text())
+    if not isinstance(meta, dict):
+        raise FileError(meta_file, f"expected a JSON object, got {type(meta).__name__}")
     if meta.get("format") != FORMAT:
-        raise ValueError(f"{meta_file}: format {meta.get('format')!r} is not {FORMAT!r}")
-    if int(meta.get("format_version", 0)) > FORMAT_VERSION:
-        raise ValueError(
-            f"{meta_file}: format version {meta['format_version']} is newer than this "
-            f"gmnn supports ({FORMAT_VERSION}); upgrade gmnn"
+        raise FileError(meta_file, f"format {meta.get('format')!r} is not {FORMAT!r}")
+    version = meta.get("format_version", 0)
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise FileError(meta_file, f"format_version {version!r} is not an integer")
+    if version > FORMAT_VERSION:
+        raise FileError(
+            meta_file,
+            f"format version {version} is newer than this gmnn supports "
+            f"({FORMAT_VERSION}); upgrade gmnn",
         )
+    if not isinstance(meta.get("config"), dict):
+        raise FileError(
+            meta_file,
+            f"key 'config' must be a mapping of the model settings, got {meta.get('config')!r}"[
+                :200
+            ],
+        )
+    if not isinstance(meta.get("provenance", {}), dict):
+        raise FileError(meta_file, "key 'provenance' must be a mapping")
     return meta
+
+
+def read_npz(path, what: str = ".npz file", error: type[FileError] = FileError) -> dict:
+    """Every array of the ``.npz`` file ``path`` by name, read completely (so that a
+    damaged member is found here, not later). A missing file is a :class:`MissingFile`;
+    a damaged one, or a member that is not an array, an ``error`` (:class:`FileError`)
+    naming the file (and the member)."""
+    path = Path(path)
+    with reading(path, what, error):
+        data = np.load(path, allow_pickle=False)
+        if not isinstance(data, np.lib.npyio.NpzFile):
+            raise error(path, f"a single .npy array, not an {what}")
+        arrays = {}
+        with data:
+            for name in data.files:
+                with reading(path, f"{what} (member {name!r})", error):
+                    value = data[name]
+                if not isinstance(value, np.ndarray):
+                    raise error(path, f"member {name!r} is not a numpy array")
+                arrays[name] = value
+    return arrays
 
 
 def load_model(path, dtype: str | None = None):
     """Load a model directory written by :func:`save_model`.
 
     ``dtype`` overrides the stored precision (e.g. evaluate a float32-trained
-    model in float64).
+    model in float64). A missing or damaged ``model.json`` or ``weights.npz``, a bad
+    setting in ``model.json`` or weights that do not fit it are a :class:`FileError`
+    naming the file and what is wrong.
     """
     from gmnn.model import GMNN
 
@@ -137,8 +292,18 @@ def load_model(path, dtype: str | None = None):
     cfg = dict(meta["config"])
     if dtype is not None:
         cfg["dtype"] = dtype
-    model = GMNN(**cfg)
-    with np.load(path / "weights.npz") as data:
-        model.set_weights({k: data[k] for k in data.files})
+    try:
+        model = GMNN(**cfg)
+    except (TypeError, ValueError, KeyError) as err:
+        raise FileError(path / "model.json", f"config: {err}") from err
+    weights_file = path / "weights.npz"
+    if not weights_file.is_file():
+        raise MissingFile(weights_file)
+    weights = read_npz(weights_file, "weights file (.npz)")
+    missing = sorted(set(model.named_variables()) - set(weights))
+    if missing:
+        raise FileError(weights_file, f"lacks the weights {missing} of the model in model.json")
+    with reading(weights_file, "weights file"):
+        model.set_weights(weights)
     model.provenance = meta.get("provenance", {})
     return model

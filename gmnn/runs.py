@@ -7,7 +7,9 @@
   :class:`CheckpointMismatch`, which lists what differs (the library's and the command
   line's default), or, with ``on_mismatch="restart"``, deletes the checkpoint and the
   files that go with it so that the run starts over (the pipeline's choice: Snakemake
-  reran the job because something changed).
+  reran the job because something changed). A checkpoint that cannot be read (truncated
+  by a full disk, damaged, not a checkpoint) is a :class:`CheckpointDamaged` naming the
+  file and what to delete, or, with ``on_mismatch="restart"``, deleted likewise.
 * **Signals.** :class:`StopSignals` turns SIGTERM/SIGINT (a SLURM time limit, Ctrl-C)
   into a flag that the run checks between steps, so that it can checkpoint and stop.
 """
@@ -22,18 +24,22 @@ from pathlib import Path
 
 import numpy as np
 
+from gmnn.io import FileError, read_npz
 from gmnn.settings import differences
 
 __all__ = [
+    "CheckpointDamaged",
     "CheckpointMismatch",
     "StopSignals",
     "arrays_fingerprint",
     "claim_checkpoint",
     "normalise",
+    "read_checkpoint",
     "read_identity",
 ]
 
 IDENTITY_KEY = "identity"  # the member of a checkpoint .npz holding the identity (JSON)
+RESTART_HINT = "(or rerun with --restart; in Python on_mismatch='restart')"
 
 
 class CheckpointMismatch(ValueError):
@@ -44,8 +50,25 @@ class CheckpointMismatch(ValueError):
         shown = "\n  ".join(diffs[:12]) + ("\n  ..." if len(diffs) > 12 else "")
         super().__init__(
             f"{path}: checkpoint of a different run; it differs in\n  {shown}\n"
-            f"Delete {path} (or pass restart) to start over."
+            f"Delete {path} {RESTART_HINT} to start over."
         )
+
+
+class CheckpointDamaged(FileError):
+    """A checkpoint that cannot be read (truncated, damaged, lacking what it must hold);
+    the message names the file, what is wrong and what to delete. ``damage`` is what is
+    wrong alone."""
+
+    def __init__(self, path, damage: str):
+        self.damage = damage
+        super().__init__(
+            path,
+            f"damaged checkpoint, cannot resume from it: {damage}. "
+            f"Delete {path} {RESTART_HINT} to start over.",
+        )
+
+    def __reduce__(self):
+        return (type(self), (self.source, self.damage))
 
 
 def normalise(identity: dict) -> dict:
@@ -77,12 +100,27 @@ def arrays_fingerprint(arrays: dict | Iterable) -> str:
     return h.hexdigest()
 
 
-def read_identity(path) -> dict | None:
-    """The identity stored in a checkpoint ``.npz`` (None if it has none)."""
-    with np.load(path, allow_pickle=False) as data:
-        if IDENTITY_KEY not in data.files:
-            return None
-        return json.loads(str(data[IDENTITY_KEY]))
+def read_checkpoint(path) -> dict[str, np.ndarray]:
+    """Every array of the checkpoint ``.npz`` at ``path``, read completely; a file that
+    cannot be read is a :class:`CheckpointDamaged` naming it (a missing one a
+    :class:`gmnn.io.MissingFile`)."""
+    return read_npz(path, "checkpoint file (.npz)", error=CheckpointDamaged)
+
+
+def read_identity(path, arrays: dict | None = None) -> dict | None:
+    """The identity stored in a checkpoint ``.npz`` (None if it has none); ``arrays``:
+    the checkpoint already read (:func:`read_checkpoint`). A damaged file or identity is
+    a :class:`CheckpointDamaged`."""
+    arrays = read_checkpoint(path) if arrays is None else arrays
+    if IDENTITY_KEY not in arrays:
+        return None
+    try:
+        identity = json.loads(str(arrays[IDENTITY_KEY]))
+    except ValueError as err:
+        raise CheckpointDamaged(path, f"its {IDENTITY_KEY!r} is not valid JSON ({err})") from err
+    if not isinstance(identity, dict):
+        raise CheckpointDamaged(path, f"its {IDENTITY_KEY!r} is not a JSON object")
+    return identity
 
 
 def identity_array(identity: dict) -> np.ndarray:
@@ -98,14 +136,22 @@ def claim_checkpoint(
     A checkpoint of another run raises :class:`CheckpointMismatch` naming what differs
     (``on_mismatch="error"``), or is deleted together with ``companions`` (files that
     only make sense with it, e.g. a partial trajectory or a metrics log) when
-    ``on_mismatch="restart"``; then False is returned and the run starts over.
+    ``on_mismatch="restart"``; then False is returned and the run starts over. A
+    checkpoint that cannot be read completely raises :class:`CheckpointDamaged`, or is
+    deleted likewise with ``on_mismatch="restart"``.
     """
     if on_mismatch not in ("error", "restart"):
         raise ValueError(f"on_mismatch must be 'error' or 'restart', got {on_mismatch!r}")
     path = Path(path)
     if not path.exists():
         return False
-    stored = read_identity(path)
+    try:
+        stored = read_identity(path)
+    except CheckpointDamaged:
+        if on_mismatch == "error":
+            raise
+        discard_checkpoint(path, companions)
+        return False
     wanted = normalise(identity)
     if stored == wanted:
         return True
@@ -116,9 +162,14 @@ def claim_checkpoint(
     )
     if on_mismatch == "error":
         raise CheckpointMismatch(path, diffs)
-    for p in (path, *map(Path, companions)):
-        p.unlink(missing_ok=True)
+    discard_checkpoint(path, companions)
     return False
+
+
+def discard_checkpoint(path, companions: Iterable = ()) -> None:
+    """Delete the checkpoint ``path`` and the files that only make sense with it."""
+    for p in (Path(path), *map(Path, companions)):
+        p.unlink(missing_ok=True)
 
 
 class StopSignals:

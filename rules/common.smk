@@ -3,6 +3,7 @@
 # any rule uses them), and the checks that JSON schema cannot express. No science here
 # (see gmnn), and no knowledge of setting names (gmnn.workflow.Setting parses them).
 
+import math
 import os
 import re
 
@@ -354,14 +355,73 @@ def check_config():
                 else max(max(dft_train_sizes(m)) for m in MOLECULES)
             )
             needed = n_train + MD17[level]["n_valid"] + (MD17[level].get("n_test") or 0)
+            what = f"training set of {n_train}"
+            if level == "dft" and n_train > MD17["dft"]["n_train"]:
+                what = f"pretrain_size.sizes up to {n_train}"
             if n_structures is not None and needed > n_structures:
                 problems.append(
-                    f"md17.{level} needs {needed} structures (training set of {n_train}, "
+                    f"md17.{level} needs {needed} structures ({what}, "
                     f"n_valid and n_test) but embedded_data.{level}.n_structures is {n_structures}"
                 )
+            elif needed == n_structures and MD17[level].get("n_test") is None:
+                problems.append(
+                    f"md17.{level}: {what} and n_valid={MD17[level]['n_valid']} take all "
+                    f"embedded_data.{level}.n_structures={n_structures}, leaving no test "
+                    f"structures (md17.{level}.n_test is null: the rest)"
+                )
+    problems += check_embedded_molecule()
     problems += check_figure_config()
     if problems:
         raise WorkflowError("Invalid configuration:\n  " + "\n  ".join(problems))
+
+
+def check_embedded_molecule():
+    """embedded_data.molecule must be one gmnn.data.qc.build_molecule knows (else the
+    embedded rules plan their QC jobs and the first of them fails)."""
+    molecule = config.get("embedded_data", {}).get("molecule")
+    if molecule is None:
+        return []
+    from gmnn.data.qc import build_molecule
+
+    try:
+        build_molecule(molecule)
+    except ValueError as err:
+        return [f"embedded_data.molecule: {err}"]
+    return []
+
+
+def check_bond_scan(bond_scan):
+    """Each bond_scan.ranges_A entry an increasing range, wide and fine enough for the
+    harmonic fit within fit_window_A of the minimum (gmnn.analysis.bonds)."""
+    from gmnn.data.structures import MIN_DISTANCE_A
+
+    problems = []
+    window, points = bond_scan["fit_window_A"], bond_scan["points"]
+    for bond, (lo, hi) in bond_scan["ranges_A"].items():
+        key = f"bond_scan.ranges_A.{bond}={[lo, hi]}"
+        if lo >= hi:
+            problems.append(f"{key}: the first distance must be below the second")
+            continue
+        if lo < MIN_DISTANCE_A:
+            problems.append(
+                f"{key}: starts below {MIN_DISTANCE_A} A, where atoms count as coincident "
+                "(gmnn.data.structures.MIN_DISTANCE_A)"
+            )
+        if 2 * window > hi - lo:
+            problems.append(
+                f"bond_scan.fit_window_A={window}: the fit window (+-{window} A around the "
+                f"minimum) is wider than {key}"
+            )
+            continue
+        step = (hi - lo) / (points - 1)
+        if step > 2 * window / 3:
+            needed = math.ceil(1.5 * (hi - lo) / window) + 1
+            problems.append(
+                f"bond_scan.points={points}: a step of {step:.4g} A on {key} can leave fewer "
+                f"than 3 points within +-fit_window_A={window} A of the minimum for the "
+                f"harmonic fit; use at least {needed} points (or a larger fit_window_A)"
+            )
+    return problems
 
 
 def check_figure_config():
@@ -436,12 +496,28 @@ def check_figure_config():
                 f"production, but md.production_ps is {md['production_ps']}"
             )
         steps, interval = md_steps(), TYPED["md"].write_interval
-        if steps % interval:
+        run_length = (
+            f"the run (equilibration_ps + production_ps = {steps} steps of "
+            f"md.dynamics.timestep_fs={TYPED['md'].timestep_fs})"
+        )
+        ckpt_interval = TYPED["md"].checkpoint_interval
+        if interval > steps:
+            problems.append(
+                f"md.dynamics.write_interval={interval} is longer than {run_length}: no frames"
+            )
+        elif ckpt_interval > steps:
+            problems.append(
+                f"md.dynamics.checkpoint_interval={ckpt_interval} is longer than {run_length}: a "
+                "killed run would never have a checkpoint to resume from"
+            )
+        if steps % interval and interval <= steps:
             problems.append(
                 f"md: equilibration_ps + production_ps = {steps} steps of "
                 f"md.dynamics.timestep_fs, not a multiple of md.dynamics.write_interval "
                 f"{interval}"
             )
+        if BOND_SCAN:
+            problems += check_bond_scan(BOND_SCAN)
     return problems
 
 

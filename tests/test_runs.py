@@ -9,11 +9,13 @@ import numpy as np
 import pytest
 
 from gmnn.runs import (
+    CheckpointDamaged,
     CheckpointMismatch,
     StopSignals,
     arrays_fingerprint,
     claim_checkpoint,
     identity_array,
+    read_checkpoint,
     read_identity,
 )
 
@@ -63,3 +65,75 @@ def test_stop_signals_set_a_flag_and_restore_the_handler():
         os.kill(os.getpid(), signal.SIGTERM)
         assert stop.received == signal.SIGTERM
     assert signal.getsignal(signal.SIGTERM) is before
+
+
+# ---------------------------------------------------------------- damaged checkpoints
+
+
+def _truncated(path):
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+def _junk_member(path):
+    import zipfile
+
+    with zipfile.ZipFile(path, "a") as z:
+        z.writestr("junk.npy", b"\x93NUMPY junk that is not an array")
+
+
+def _text_member(path):
+    import zipfile
+
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("identity.txt", "hello")
+
+
+DAMAGES = {
+    "truncated": (_truncated, "truncated or damaged"),
+    "empty": (lambda p: p.write_bytes(b""), "empty or truncated"),
+    "garbage": (lambda p: p.write_bytes(b"\x00garbage" * 50), "checkpoint file"),
+    "zip header only": (lambda p: p.write_bytes(b"PK\x03\x04" + b"\x00" * 40), "damaged"),
+    "junk member": (_junk_member, "member 'junk'"),
+    "text member": (_text_member, "member 'identity.txt' is not a numpy array"),
+    "identity not JSON": (
+        lambda p: np.savez(p, identity=np.array("{not json")),
+        "'identity' is not valid JSON",
+    ),
+    "identity a list": (
+        lambda p: np.savez(p, identity=np.array("[1, 2]")),
+        "'identity' is not a JSON object",
+    ),
+    "a directory": (lambda p: (p.unlink(), p.mkdir()), "is a directory"),
+}
+
+
+@pytest.mark.parametrize("damage", DAMAGES, ids=list(DAMAGES))
+def test_a_damaged_checkpoint_is_named_or_discarded(tmp_path, damage):
+    """Class 2: one clear error naming the file and what to delete (no BadZipFile), or,
+    with on_mismatch="restart", the checkpoint and its companions are deleted."""
+    path, log = tmp_path / "checkpoint.npz", tmp_path / "metrics.csv"
+    identity = {"training": {"epochs": 3}}
+    _checkpoint(path, identity)
+    damage_it, problem = DAMAGES[damage]
+    damage_it(path)
+    with pytest.raises(CheckpointDamaged) as err:
+        claim_checkpoint(path, identity)
+    message = str(err.value)
+    assert message.startswith(f"{path}: damaged checkpoint") and problem in message, message
+    assert f"Delete {path}" in message and "--restart" in message
+    assert isinstance(err.value, ValueError) and err.value.source == str(path)
+    if path.is_dir():
+        return  # restart deletes files only; a directory is the user's to remove
+    log.write_text("epoch\n")
+    assert claim_checkpoint(path, identity, on_mismatch="restart", companions=[log]) is False
+    assert not path.exists() and not log.exists()
+
+
+def test_read_identity_of_a_damaged_file_names_it(tmp_path):
+    path = tmp_path / "ck.npz"
+    path.write_bytes(b"PK\x03\x04")
+    with pytest.raises(CheckpointDamaged, match=r"ck.npz: damaged checkpoint"):
+        read_identity(path)
+    _checkpoint(path, {"a": 1})
+    assert sorted(read_checkpoint(path)) == ["identity", "x"]

@@ -3,7 +3,9 @@
 import logging
 
 from gmnn.analysis.aggregate import DFT_REFERENCE, LEARNING_CURVES, fig2_tables
+from gmnn.workflow import error_boundary
 
+error_boundary(snakemake.log[0])
 logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(asctime)s %(message)s")
 curves, reference = fig2_tables(snakemake.input.runs, snakemake.input.pretrain)
 LEARNING_CURVES.write(curves, snakemake.output.curves)

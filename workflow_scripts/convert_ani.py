@@ -4,7 +4,9 @@ import logging
 
 from gmnn.data import write_h5
 from gmnn.data.sources import find_files, load_ani1x
+from gmnn.workflow import error_boundary
 
+error_boundary(snakemake.log[0])
 logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(asctime)s %(message)s")
 (path,) = find_files("file", snakemake.input.raw, [])
 structures = load_ani1x(path, snakemake.params.level)

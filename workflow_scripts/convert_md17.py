@@ -4,7 +4,9 @@ import logging
 
 from gmnn.data import read_h5, write_h5
 from gmnn.data.sources import load_rmd17, load_sgdml
+from gmnn.workflow import error_boundary
 
+error_boundary(snakemake.log[0])
 logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(asctime)s %(message)s")
 molecule, source = snakemake.wildcards.molecule, snakemake.params.source
 raw = snakemake.input.raw

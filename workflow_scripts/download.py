@@ -8,7 +8,9 @@ import logging
 
 from gmnn.data.download import DownloadConfig, fetch, stage, write_provenance
 from gmnn.data.sources import find_files
+from gmnn.workflow import error_boundary
 
+error_boundary(snakemake.log[0])
 logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(asctime)s %(message)s")
 log = logging.getLogger("gmnn.workflow")
 settings = DownloadConfig.from_dict(snakemake.params.download)

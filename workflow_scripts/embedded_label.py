@@ -14,7 +14,9 @@ import numpy as np
 
 from gmnn.data import qc
 from gmnn.io import atomic_save_npz
+from gmnn.workflow import error_boundary
 
+error_boundary(snakemake.log[0])
 logging.basicConfig(
     filename=snakemake.log[0], level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s"
 )

@@ -10,7 +10,9 @@ import logging
 
 from gmnn.data import write_h5
 from gmnn.data.qc import merge_chunks
+from gmnn.workflow import error_boundary
 
+error_boundary(snakemake.log[0])
 logging.basicConfig(
     filename=snakemake.log[0], level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s"
 )

@@ -12,7 +12,9 @@ import ase.io
 
 from gmnn.data import qc
 from gmnn.io import atomic_path, atomic_write_json
+from gmnn.workflow import error_boundary
 
+error_boundary(snakemake.log[0])
 logging.basicConfig(
     filename=snakemake.log[0], level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s"
 )

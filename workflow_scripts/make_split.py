@@ -6,7 +6,9 @@ import logging
 
 from gmnn.data import DataError, file_sha256, read_h5, save_split
 from gmnn.data.sources import md17_split
+from gmnn.workflow import error_boundary
 
+error_boundary(snakemake.log[0])
 logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(asctime)s %(message)s")
 p, wc = snakemake.params, snakemake.wildcards
 structures = read_h5(snakemake.input.data)

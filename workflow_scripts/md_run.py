@@ -11,13 +11,6 @@ from gmnn.workflow import md_job, start_job
 
 log = start_job(snakemake.log[0], snakemake.threads)
 inp, out, p = snakemake.input, snakemake.output, snakemake.params
-md_job(
-    model=Path(inp.model[0]).parent,
-    data=inp.data,
-    dynamics=p.md,
-    trajectory=out.trajectory,
-    summary=out.summary,
-    record=p.record,
-    architecture=p.model,
-    log=log,
-)
+files = {"model": Path(inp.model[0]).parent, "data": inp.data}
+files.update(trajectory=out.trajectory, summary=out.summary)
+md_job(**files, dynamics=p.md, record=p.record, architecture=p.model, log=log)

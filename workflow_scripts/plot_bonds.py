@@ -9,7 +9,9 @@ import logging
 
 from gmnn.io import atomic_write_text
 from gmnn.plots import frequency_table_markdown, plot_bond_analysis, save_figure
+from gmnn.workflow import error_boundary
 
+error_boundary(snakemake.log[0])
 logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(asctime)s %(message)s")
 bond = snakemake.params.bond
 molecule = getattr(snakemake.params, "molecule", None)

@@ -3,7 +3,9 @@
 import logging
 
 from gmnn.plots import plot_pretrain_size, save_figure
+from gmnn.workflow import error_boundary
 
+error_boundary(snakemake.log[0])
 logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(asctime)s %(message)s")
 fig = plot_pretrain_size(snakemake.input.table, snakemake.input.fig2_curves)
 save_figure(fig, [snakemake.output.pdf, snakemake.output.png])

@@ -10,7 +10,9 @@ import logging
 
 from gmnn.io import atomic_write_text
 from gmnn.plots import peaks_table_markdown, plot_spectra, save_figure
+from gmnn.workflow import error_boundary
 
+error_boundary(snakemake.log[0])
 logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(asctime)s %(message)s")
 panels = [[(str(s), int(n)) for s, n in panel] for panel in snakemake.params.panels]
 temperature = float(snakemake.params.temperature_K)

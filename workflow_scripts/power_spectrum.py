@@ -7,7 +7,9 @@ section `spectra`).
 import logging
 
 from gmnn.analysis.md import RUN_PEAKS, RUN_SPECTRUM, run_spectrum
+from gmnn.workflow import error_boundary
 
+error_boundary(snakemake.log[0])
 logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(asctime)s %(message)s")
 inp, out = snakemake.input, snakemake.output
 result = run_spectrum(inp.summary, inp.trajectory, snakemake.params.spectra)

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from gmnn.analysis.tables import Table
+from gmnn.analysis.tables import Table, read_json_object
 
 METRICS = ("energy_rmse", "force_rmse", "energy_mae", "force_mae")
 """Error metrics aggregated by default (keys of :func:`gmnn.analysis.error_metrics`)."""
@@ -154,14 +154,15 @@ def pretrain_size(records, metrics: Sequence[str] = METRICS) -> pd.DataFrame:
 
 def load_records(paths: Iterable[str | Path]) -> list[dict]:
     """Read one JSON record per path (e.g. the pipeline's metrics.json files); each gets
-    its path as ``_path`` (for messages)."""
+    its path as ``_path`` (for messages).
+
+    A file that cannot be read, is not UTF-8 JSON (a truncated or garbage file) or does
+    not hold a JSON object is a ValueError naming the file, what is wrong (line and
+    column for a JSON syntax error) and what to do.
+    """
     records = []
     for path in paths:
-        with open(path) as fh:
-            record = json.load(fh)
-        if not isinstance(record, dict):
-            raise ValueError(f"{path}: expected a JSON object, got {type(record).__name__}")
-        records.append({**record, "_path": str(path)})
+        records.append({**read_json_object(path, "metrics record"), "_path": str(path)})
     return records
 
 
@@ -189,6 +190,9 @@ def fig3_table(runs: Iterable, n_pretrain: Iterable[int]) -> pd.DataFrame:
     records = load_records(runs)
     for record, n in zip(records, n_pretrain, strict=True):
         stored = record.get("n_pretrain")
+        integral = isinstance(stored, (int, float)) and not isinstance(stored, bool)
+        if stored is not None and not (integral and float(stored).is_integer()):
+            raise ValueError(f"{record['_path']}: n_pretrain is {stored!r}, not an integer")
         if stored is not None and int(stored) != int(n):
             raise ValueError(
                 f"{record['_path']}: n_pretrain is {stored} in the record but {n} in the "
@@ -220,9 +224,19 @@ def _records_frame(records, keys: Sequence[str], metrics: Sequence[str]) -> pd.D
         if missing:
             raise KeyError(f"record {_describe(record)} lacks key(s) {missing}")
         row = {k: record[k] for k in keys}
+        for k in keys:
+            if isinstance(row[k], (dict, list)):
+                raise ValueError(
+                    f"record {_describe(record)}: {k} is {row[k]!r}, not a number or a name"
+                )
         for m in metrics:
             value = record.get(m)
-            row[m] = np.nan if value is None else float(value)
+            try:
+                row[m] = np.nan if value is None else float(value)
+            except (TypeError, ValueError):
+                raise ValueError(
+                    f"record {_describe(record)}: {m} is {value!r}, not a number"
+                ) from None
         rows.append(row)
     if not rows:
         return pd.DataFrame({c: pd.Series(dtype=float) for c in (*keys, *metrics)})

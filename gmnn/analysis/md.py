@@ -15,7 +15,6 @@ light.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -24,24 +23,26 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from gmnn.analysis.tables import Table
+from gmnn.analysis.tables import Table, read_json_object
 
 RUN_KEYS = ("molecule", "setting", "n_train", "temperature_K", "seed")
 """The columns that identify an MD run (model, temperature, seed)."""
 
+TABLE_SUMMARY_KEYS = (
+    *RUN_KEYS,
+    "steps_requested",
+    "steps_done",
+    "time_ps",
+    "diverged",
+    "reason",
+    "diverged_at_ps",
+    "seconds_per_step",
+)
+"""The keys of a run's summary.json that :func:`collect_md` reads."""
+
 RUNS = Table(
     "MD runs",
-    columns=(
-        *RUN_KEYS,
-        "steps_requested",
-        "steps_done",
-        "time_ps",
-        "diverged",
-        "reason",
-        "diverged_at_ps",
-        "seconds_per_step",
-        "production_ps",
-    ),
+    columns=(*TABLE_SUMMARY_KEYS, "production_ps"),
     comments=(
         "Langevin NVT runs: time_ps simulated; diverged 1 = stopped early (reason); "
         "seconds_per_step = wall time per MD step (force call and trajectory writing "
@@ -114,7 +115,7 @@ def run_spectrum(summary, trajectory, spectra=None) -> RunSpectrum:
 
     if not isinstance(spectra, SpectraConfig):
         spectra = SpectraConfig.from_dict(dict(spectra or {}))
-    run = _json(summary)
+    run = _json(summary, SPECTRUM_SUMMARY_KEYS)
     keys = {k: run[k] for k in RUN_KEYS}
     grid = spectra.grid()
     result = trajectory_spectrum(
@@ -176,7 +177,7 @@ def collect_md(
         )
     rows, spectrum_tables, peak_tables = [], [], []
     for summary, spectrum_path, peaks_path in zip(summaries, spectra, peaks, strict=True):
-        s = _json(summary)
+        s = _json(summary, TABLE_SUMMARY_KEYS)
         run_peaks = RUN_PEAKS.read(peaks_path)
         spectrum = RUN_SPECTRUM.read(spectrum_path)
         key = tuple(s[k] for k in RUN_KEYS)
@@ -219,11 +220,24 @@ def _concat(table: Table, frames: list[pd.DataFrame]) -> pd.DataFrame:
     return table.frame(pd.concat(frames, ignore_index=True)) if frames else table.frame()
 
 
-def _json(summary) -> dict:
+SPECTRUM_SUMMARY_KEYS = (*RUN_KEYS, "timestep_fs", "interval", "equilibration_ps", "diverged")
+"""The keys of a run's summary.json that :func:`run_spectrum` reads."""
+
+
+def _json(summary, required: Sequence[str] = ()) -> dict:
+    """A run's summary (path or mapping); an unreadable or garbage file, or one that
+    lacks a key in ``required``, is a ValueError naming the file and what is wrong."""
     if isinstance(summary, Mapping):
-        return dict(summary)
-    with open(summary) as fh:
-        return json.load(fh)
+        run = dict(summary)
+    else:
+        run = read_json_object(summary, "MD run summary (summary.json)")
+    missing = [k for k in required if k not in run]
+    if missing:
+        raise ValueError(
+            f"{_name(summary)}: the MD run summary lacks key(s) {missing}; delete it to have "
+            "the md job that writes it rerun"
+        )
+    return run
 
 
 def _name(summary) -> str:

@@ -29,11 +29,29 @@ def error_metrics(model, structures, batch_size: int = 128) -> dict:
 
     Force errors are over all Cartesian components of all atoms, the MD17
     convention; energy errors are per structure (total energies).
+
+    Raises:
+        ValueError: no structures (the metrics would be NaN), no energy labels, or a
+            non-finite prediction (naming the structure); the message names the data's
+            ``meta["source"]``.
     """
+    source = (getattr(structures, "meta", None) or {}).get("source") or "the structures"
+    if len(structures) == 0:
+        raise ValueError(f"{source}: no structures to evaluate on (0 structures selected)")
     if structures.energy is None:
-        raise ValueError("error metrics need energy labels")
+        raise ValueError(f"{source}: error metrics need energy labels")
     has_f = structures.forces is not None
     pred = predict(model, structures, batch_size, forces=has_f)
+    bad = ~np.isfinite(pred["energy"])
+    if has_f:
+        bad_atoms = ~np.isfinite(pred["forces"]).all(axis=1)
+        bad |= np.bincount(structures.structure_index[bad_atoms], minlength=len(bad)) > 0
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise ValueError(
+            f"{source}: the model predicts a non-finite energy or force for structure {i} "
+            f"({int(bad.sum())} of {len(structures)} structures)"
+        )
     de = ev_to_kcal_mol(pred["energy"] - structures.energy)
     out = {
         "n_structures": int(len(structures)),

@@ -41,6 +41,39 @@ READ_OPTIONS = {"float_precision": "round_trip"} if int(pd.__version__.split("."
 _log = logging.getLogger(__name__)
 
 
+def read_json_object(path: str | os.PathLike, what: str = "JSON record") -> dict:
+    """The JSON object in ``path`` (a job's metrics.json or summary.json). Anything else
+    (unreadable, not UTF-8, empty, invalid JSON, not an object) is a ValueError naming
+    ``path``, what is wrong (line and column of a JSON syntax error) and what to do."""
+    import json
+
+    remedy = "delete it to have the job that writes it rerun"
+    try:
+        text = Path(path).read_bytes().decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise ValueError(
+            f"{path}: not a valid {what} (not UTF-8 text: byte {err.start}); {remedy}"
+        ) from None
+    except FileNotFoundError:
+        raise
+    except OSError as err:
+        raise ValueError(f"{path}: cannot read the {what}: {err.strerror or err}") from None
+    if not text.strip():
+        raise ValueError(f"{path}: empty file, not a valid {what}; {remedy}")
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ValueError(
+            f"{path}: not a valid {what}: invalid JSON at line {err.lineno}, column {err.colno} "
+            f"({err.msg}); {remedy}"
+        ) from None
+    if not isinstance(value, dict):
+        raise ValueError(
+            f"{path}: expected a JSON object ({what}), got {type(value).__name__}; {remedy}"
+        )
+    return value
+
+
 @dataclass(frozen=True)
 class Table:
     """The description of one tidy table: its name, columns and header comments.
@@ -145,20 +178,29 @@ class Table:
         ``df.attrs["source"]``. The header must hold exactly this table's columns (in any
         order; returned in table order) and numeric columns must hold numbers, otherwise a
         ValueError names the file and the column."""
-        with open(path, encoding="utf-8", newline="") as fh:
-            lines = fh.read().splitlines(keepends=True)
+        try:
+            with open(path, encoding="utf-8", newline="") as fh:
+                lines = fh.read().splitlines(keepends=True)
+        except UnicodeDecodeError as err:
+            raise ValueError(
+                f"{path}: not a valid {self.name} table (not UTF-8 text: byte {err.start})"
+            ) from None
         comments = []
         while lines and lines[0].startswith("#"):
             comments.append(lines.pop(0)[1:].rstrip("\r\n").removeprefix(" "))
         if not lines:
             raise ValueError(f"{path}: no header line (expected the {self.name} table)")
-        df = pd.read_csv(
-            io.StringIO("".join(lines)),
-            dtype={c: str for c in self.text},
-            keep_default_na=False,
-            na_values={c: _NUMERIC_NA for c in self.numeric},
-            **READ_OPTIONS,
-        )
+        try:
+            df = pd.read_csv(
+                io.StringIO("".join(lines)),
+                dtype={c: str for c in self.text},
+                keep_default_na=False,
+                na_values={c: _NUMERIC_NA for c in self.numeric},
+                **READ_OPTIONS,
+            )
+        except (pd.errors.ParserError, ValueError) as err:
+            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            raise ValueError(f"{path}: not a valid {self.name} table ({first})") from None
         df = self._typed(self._exact(df, str(path)), str(path))
         df.attrs["comments"] = comments
         df.attrs["source"] = str(path)

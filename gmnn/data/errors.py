@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import os
 
+from gmnn.io import FileError
 
-class DataError(ValueError):
-    """Invalid, inconsistent or unreadable data.
+
+class DataError(FileError):
+    """Invalid, inconsistent or unreadable data (a :class:`gmnn.io.FileError`, so a
+    ``ValueError``).
 
     The message always starts with the file (or in-memory origin) at fault, followed by
     the key, index or value that is wrong, e.g.
@@ -18,9 +21,7 @@ class DataError(ValueError):
     """
 
     def __init__(self, source: str | os.PathLike[str] | None, problem: str) -> None:
-        self.source = str(source) if source is not None else "<in-memory structures>"
-        self.problem = problem
-        super().__init__(f"{self.source}: {problem}")
+        super().__init__(source if source is not None else "<in-memory structures>", problem)
 
     def __reduce__(self) -> tuple[type[DataError], tuple[str, str]]:
         return (type(self), (self.source, self.problem))

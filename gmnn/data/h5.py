@@ -33,7 +33,7 @@ import numpy as np
 
 from gmnn.data.errors import DataError
 from gmnn.data.structures import Structures
-from gmnn.io import atomic_path
+from gmnn.io import MissingFile, atomic_path, reading
 
 SCHEMA = "gmnn-structures"
 SCHEMA_VERSION = 1
@@ -100,7 +100,7 @@ def write_h5(
 
 def h5_schema(path: str | os.PathLike[str]) -> str | None:
     """The ``schema`` root attribute of an HDF5 file, or None if it has none."""
-    with h5py.File(path, "r") as f:
+    with reading(path, "HDF5 file", DataError), h5py.File(path, "r") as f:
         schema = f.attrs.get("schema")
     return schema.decode() if isinstance(schema, bytes) else schema
 
@@ -109,16 +109,17 @@ def read_h5(path: str | os.PathLike[str]) -> Structures:
     """Read a file written by :func:`write_h5`.
 
     Raises:
-        FileNotFoundError: ``path`` does not exist.
+        gmnn.io.MissingFile: ``path`` does not exist (a ``FileNotFoundError``).
         DataError: not an HDF5 file, another schema or a newer schema version, a missing
             dataset, or contents that fail :class:`Structures` validation.
+        gmnn.io.FileError: a truncated or damaged file (what h5py says, with the path).
     """
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"{path}: no such file")
+        raise MissingFile(path)
     if not h5py.is_hdf5(path):
         raise DataError(path, "not an HDF5 file")
-    with h5py.File(path, "r") as f:
+    with reading(path, "HDF5 file", DataError), h5py.File(path, "r") as f:
         schema = f.attrs.get("schema")
         schema = schema.decode() if isinstance(schema, bytes) else schema
         if schema != SCHEMA:
@@ -146,6 +147,7 @@ def read_h5(path: str | os.PathLike[str]) -> Structures:
         group_names = list(f["group_names"].asstr()[()]) if "group_names" in f else None
 
     try:
-        return Structures(**data, meta=meta, group_names=group_names)
+        with reading(path, "gmnn HDF5 file", DataError):
+            return Structures(**data, meta=meta, group_names=group_names)
     except DataError as err:
         raise DataError(path, err.problem) from err

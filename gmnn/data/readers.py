@@ -33,6 +33,7 @@ from gmnn import units
 from gmnn.data.errors import DataError
 from gmnn.data.h5 import read_h5
 from gmnn.data.structures import Structures, format_shape
+from gmnn.io import MissingFile, read_npz, reading
 
 FORMATS = ("sgdml", "rmd17", "ani", "gmnn-h5", "ase")
 """Format names accepted by :func:`read`."""
@@ -56,7 +57,11 @@ ANI1_DEFAULT_ENERGY_KEY = "energies"
 
 def _check_file(path: Path) -> None:
     if not path.exists():
-        raise FileNotFoundError(f"{path}: no such file")
+        raise MissingFile(path)
+    if path.is_dir():
+        raise DataError(path, "is a directory, not a data file")
+    if path.stat().st_size == 0:
+        raise DataError(path, "empty file (0 bytes)")
 
 
 # ---------------------------------------------------------------------- npz formats
@@ -65,10 +70,9 @@ def _check_file(path: Path) -> None:
 def _load_npz(path: Path) -> dict[str, np.ndarray]:
     _check_file(path)
     try:
-        with np.load(path, allow_pickle=False) as npz:
-            return {key: npz[key] for key in npz.files}
-    except (OSError, ValueError, zipfile.BadZipFile) as err:
-        raise DataError(path, f"cannot read as .npz: {err}") from err
+        return read_npz(path, error=DataError)
+    except DataError as err:
+        raise DataError(path, f"cannot read as .npz: {err.problem}") from err
 
 
 def _require(data: dict[str, np.ndarray], key: str, path: Path) -> np.ndarray:
@@ -351,7 +355,7 @@ def read_ani_h5(
     _check_file(path)
     if not h5py.is_hdf5(path):
         raise DataError(path, "not an HDF5 file")
-    with h5py.File(path, "r") as f:
+    with reading(path, "ANI HDF5 file", DataError), h5py.File(path, "r") as f:
         leaves = _ani_leaves(f)
         if not leaves:
             raise DataError(path, "no ANI groups found (no group holds a 'coordinates' dataset)")
@@ -538,8 +542,10 @@ def sniff_format(path: str | os.PathLike[str]) -> str:
     """Guess the format name (see :data:`FORMATS`) of a file from its contents."""
     path = Path(path)
     _check_file(path)
+    with reading(path, "data file", DataError), open(path, "rb") as fh:
+        head = fh.read(8)
     if zipfile.is_zipfile(path):
-        with np.load(path, allow_pickle=False) as npz:
+        with reading(path, ".npz file", DataError), np.load(path, allow_pickle=False) as npz:
             keys = set(npz.files)
         if {"nuclear_charges", "coords"} <= keys:
             return "rmd17"
@@ -548,8 +554,10 @@ def sniff_format(path: str | os.PathLike[str]) -> str:
         raise DataError(
             path, f"unrecognised .npz layout (keys: {sorted(keys)}); expected sGDML or rMD17 keys"
         )
+    if head.startswith(b"PK\x03\x04"):
+        raise DataError(path, "a truncated or damaged .npz (zip) file: no zip directory")
     if h5py.is_hdf5(path):
-        with h5py.File(path, "r") as f:
+        with reading(path, "HDF5 file", DataError), h5py.File(path, "r") as f:
             if "schema" in f.attrs:
                 return "gmnn-h5"
             if _ani_leaves(f):

@@ -36,7 +36,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from gmnn.data.errors import DataError
-from gmnn.io import atomic_path
+from gmnn.io import atomic_path, reading
 
 SPLIT_FORMAT = "gmnn-split"
 SPLIT_VERSION = 1
@@ -207,18 +207,35 @@ def save_split(split: Split, path: str | os.PathLike[str]) -> Path:
     return path
 
 
+def _indices(document: dict, key: str, path: Path) -> np.ndarray:
+    values = document[key]
+    if not isinstance(values, list) or not all(
+        isinstance(v, int) and not isinstance(v, bool) for v in values
+    ):
+        raise DataError(path, f"field {key!r} must be a list of integer indices")
+    return np.asarray(values, dtype=np.int64)
+
+
+def _integer(document: dict, key: str, path: Path, optional: bool = False) -> int | None:
+    value = document.get(key)
+    if value is None and optional:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise DataError(path, f"field {key!r} must be an integer, got {value!r}")
+    return value
+
+
 def load_split(path: str | os.PathLike[str]) -> Split:
     """Read a split written by :func:`save_split`.
 
     Raises:
-        FileNotFoundError: ``path`` does not exist.
-        DataError: not JSON, not a gmnn split, missing fields or invalid indices.
+        gmnn.io.MissingFile: ``path`` does not exist (a ``FileNotFoundError``).
+        DataError: not JSON, not a gmnn split, missing fields or invalid indices (the
+            message names the file and the field).
     """
     path = Path(path)
-    try:
+    with reading(path, "split file", DataError):
         document = json.loads(path.read_text())
-    except json.JSONDecodeError as err:
-        raise DataError(path, f"not valid JSON: {err}") from err
     if not isinstance(document, dict) or document.get("format") != SPLIT_FORMAT:
         raise DataError(path, f"not a {SPLIT_FORMAT!r} file")
     if document.get("version") != SPLIT_VERSION:
@@ -226,15 +243,22 @@ def load_split(path: str | os.PathLike[str]) -> Split:
     missing = [k for k in ("train", "valid", "test", "seed", "n_total") if k not in document]
     if missing:
         raise DataError(path, f"missing field(s) {missing}")
+    sha = document.get("source_sha256")
+    if sha is not None and not isinstance(sha, str):
+        raise DataError(path, f"field 'source_sha256' must be a string, got {sha!r}")
     try:
         return Split(
-            train=np.asarray(document["train"], dtype=np.int64),
-            valid=np.asarray(document["valid"], dtype=np.int64),
-            test=np.asarray(document["test"], dtype=np.int64),
-            seed=int(document["seed"]),
-            n_total=int(document["n_total"]),
-            source_sha256=document.get("source_sha256"),
-            train_overlaps_test_from=document.get("train_overlaps_test_from"),
+            train=_indices(document, "train", path),
+            valid=_indices(document, "valid", path),
+            test=_indices(document, "test", path),
+            seed=_integer(document, "seed", path),
+            n_total=_integer(document, "n_total", path),
+            source_sha256=sha,
+            train_overlaps_test_from=_integer(
+                document, "train_overlaps_test_from", path, optional=True
+            ),
         )
     except (TypeError, ValueError) as err:
+        if isinstance(err, DataError):
+            raise
         raise DataError(path, f"invalid split: {err}") from err

@@ -28,6 +28,12 @@ structures through :meth:`Structures.subset` and :func:`gmnn.data.write_h5`.
 
 The arrays are read-only views (not copies) of the arrays passed in; use
 :meth:`Structures.with_labels` to replace labels, e.g. after subtracting energy shifts.
+
+Validation (when structures are built or read; a :class:`~gmnn.data.DataError` names
+``meta["source"]`` and the structure index): shapes, finite numbers, known elements,
+no two atoms of a structure closer than :data:`MIN_DISTANCE_A` (minimum image for
+periodic cells), and no absurd labels (:data:`MAX_ABS_FORCE`,
+:data:`MAX_ABS_ENERGY_PER_ATOM`).
 """
 
 from __future__ import annotations
@@ -45,6 +51,23 @@ from gmnn.data.errors import DataError
 
 MAX_ATOMIC_NUMBER = 118
 """Largest atomic number accepted (oganesson)."""
+
+MIN_DISTANCE_A = 0.1
+"""Two atoms of one structure closer than this (Å) are an error. No chemical structure
+has them (the shortest bond, H2, is 0.74 Å; the closest pairs in the rMD17, sGDML,
+ANI-1x and COMP6 files of the tests are 0.87 Å or more), and coincident atoms make
+distance-based descriptors NaN. Periodic
+structures are checked under the minimum-image convention, including an atom and its
+own periodic images."""
+
+MAX_ABS_FORCE = 1e5
+"""Largest accepted force component (eV/Å). Chemical data sets stay below ~1e2 eV/Å;
+a larger value is a unit mix-up or a missing-value sentinel (e.g. 1e30)."""
+
+MAX_ABS_ENERGY_PER_ATOM = 1e7
+"""Largest accepted |energy| per atom (eV). All-electron total energies reach about
+1.5e6 eV per atom for the heaviest elements; anything above this is a wrong unit or
+a missing-value sentinel."""
 
 IndexLike = int | slice | Sequence[int] | np.ndarray
 
@@ -71,12 +94,19 @@ class Structures:
         meta: JSON-serialisable dict describing the source; stored as a deep copy.
         groups: (M,) or None, index of each structure's group in ``group_names``.
         group_names: names of the groups (e.g. HDF5 group paths); required with ``groups``.
+        check_geometry: check that no two atoms of a structure are closer than
+            :data:`MIN_DISTANCE_A` (False: skip it, e.g. for geometries already checked;
+            :meth:`subset`, :meth:`with_labels` and :meth:`concatenate` of checked
+            structures skip it).
 
     Raises:
         DataError: for wrong shapes, non-finite values, unknown elements (Z outside
-            1..118), non-positive atom counts, a periodic axis with a zero cell vector, or
-            ``meta`` that is not JSON-serialisable. The message names ``meta["source"]``
-            and the first offending structure/atom.
+            1..118), non-positive atom counts, a periodic axis with a zero cell vector,
+            atoms closer than :data:`MIN_DISTANCE_A`, absurd labels (a force component
+            above :data:`MAX_ABS_FORCE` or an energy per atom above
+            :data:`MAX_ABS_ENERGY_PER_ATOM` in magnitude), or ``meta`` that is not
+            JSON-serialisable. The message names ``meta["source"]`` and the first
+            offending structure/atom.
     """
 
     def __init__(
@@ -92,6 +122,7 @@ class Structures:
         meta: dict[str, Any] | None = None,
         groups: ArrayLike | None = None,
         group_names: Sequence[str] | None = None,
+        check_geometry: bool = True,
     ) -> None:
         meta = {} if meta is None else meta
         source = meta.get("source") if isinstance(meta, dict) else None
@@ -128,12 +159,32 @@ class Structures:
             self.energy = _readonly(_as_float(energy, "energy", source))
             _check_shape(self.energy, (n_struct,), "energy", source)
             _check_finite_structures(self.energy, "energy", source)
+            per_atom = np.abs(self.energy) / np.maximum(self.n_atoms, 1)
+            bad = per_atom > MAX_ABS_ENERGY_PER_ATOM
+            if bad.any():
+                i = int(np.argmax(bad))
+                raise DataError(
+                    source,
+                    f"absurd energy {self.energy[i]:.6g} eV in structure {i} "
+                    f"({self.energy[i] / self.n_atoms[i]:.6g} eV per atom; the limit is "
+                    f"{MAX_ABS_ENERGY_PER_ATOM:g} eV per atom, MAX_ABS_ENERGY_PER_ATOM; "
+                    f"{int(bad.sum())} structures affected): a wrong unit or a "
+                    "missing-value sentinel?",
+                )
 
         self.forces: np.ndarray | None = None
         if forces is not None:
             self.forces = _readonly(_as_float(forces, "forces", source))
             _check_shape(self.forces, (n_total, 3), "forces", source)
             self._check_finite_atoms(self.forces, "forces")
+            bad = np.abs(self.forces) > MAX_ABS_FORCE
+            if bad.any():
+                self._raise_at_atom(
+                    bad,
+                    f"absurd force {{value}} eV/Å (a component above {MAX_ABS_FORCE:g} "
+                    "eV/Å, MAX_ABS_FORCE: a wrong unit or a missing-value sentinel?)",
+                    self.forces,
+                )
 
         if cell is None:
             self.cell = _readonly(np.zeros((n_struct, 3, 3)))
@@ -182,6 +233,8 @@ class Structures:
                 )
         elif group_names is not None:
             raise DataError(source, "group_names given without groups")
+        if check_geometry:
+            self._check_distances()
 
     # ------------------------------------------------------------------ validation
 
@@ -205,6 +258,26 @@ class Structures:
         bad = ~np.isfinite(array)
         if bad.any():
             self._raise_at_atom(bad, f"non-finite {name} {{value}}", array)
+
+    def _check_distances(self) -> None:
+        """Raise a DataError naming the first structure with two atoms closer than
+        :data:`MIN_DISTANCE_A` (and how many structures have such a pair)."""
+        close = _close_pairs(self.positions, self._offsets, self.cell, self.pbc)
+        if close is None:
+            return
+        struct, a, b, distance, n_bad = close
+        start = int(self._offsets[struct])
+        where = f"structure {struct}"
+        if self.ids[struct] != struct:
+            where += f" (id {self.ids[struct]} in its source)"
+        other = f"atom {b - start}" if a != b else f"a periodic image of atom {a - start}"
+        raise DataError(
+            self._source,
+            f"atoms too close in {where}: atom {a - start} (Z={self.numbers[a]}) and {other} "
+            f"(Z={self.numbers[b]}) are {distance:.3g} Å apart, closer than "
+            f"MIN_DISTANCE_A={MIN_DISTANCE_A} Å (coincident or overlapping atoms; "
+            f"{n_bad} structures affected)",
+        )
 
     # ------------------------------------------------------------------ properties
 
@@ -388,6 +461,7 @@ class Structures:
             meta=self.meta,
             groups=None if self.groups is None else self.groups[idx],
             group_names=None if self.groups is None else self.group_names,
+            check_geometry=False,
         )
 
     def __getitem__(self, indices: IndexLike) -> Structures:
@@ -415,6 +489,7 @@ class Structures:
             meta=self.meta,
             groups=self.groups,
             group_names=self.group_names if self.groups is not None else None,
+            check_geometry=False,
         )
 
     def without_labels(self, energy: bool = False, forces: bool = False) -> Structures:
@@ -431,6 +506,7 @@ class Structures:
             meta=self.meta,
             groups=self.groups,
             group_names=self.group_names if self.groups is not None else None,
+            check_geometry=False,
         )
 
     # ------------------------------------------------------------------ ASE
@@ -590,6 +666,7 @@ class Structures:
             meta=meta,
             groups=groups,
             group_names=group_names,
+            check_geometry=False,
         )
 
 
@@ -648,6 +725,84 @@ def _check_finite_structures(array: np.ndarray, name: str, source: str | None) -
             f"non-finite {name} {array[i].tolist()} in structure {i} "
             f"({int(bad.sum())} structures affected)",
         )
+
+
+_CHUNK_ATOMS = 1 << 21
+"""Atoms per KD-tree in :func:`_close_pairs` (bounds its memory to ~100 MB)."""
+
+
+def _close_pairs(
+    positions: np.ndarray, offsets: np.ndarray, cell: np.ndarray, pbc: np.ndarray
+) -> tuple[int, int, int, float, int] | None:
+    """The first structure with two atoms closer than :data:`MIN_DISTANCE_A`, as
+    ``(structure, flat atom a, flat atom b, distance, structures affected)``, or None.
+
+    Non-periodic structures: one KD-tree per chunk of structures, the structure index
+    as a fourth coordinate (spaced wider than the threshold, so atoms of different
+    structures never pair). Periodic ones (rare here): ASE's neighbour list, which
+    applies the minimum-image convention to any cell.
+    """
+    from scipy.spatial import cKDTree
+
+    n_atoms = np.diff(offsets)
+    periodic = pbc.any(axis=1)
+    hits = []  # (structure, a, b, distance) arrays of every close pair found
+    candidates = np.flatnonzero(~periodic & (n_atoms > 1))
+    ends = offsets[candidates + 1]
+    start = 0
+    while start < len(candidates):
+        # whole structures, about _CHUNK_ATOMS atoms at a time
+        limit = offsets[candidates[start]] + _CHUNK_ATOMS
+        stop = max(int(np.searchsorted(ends, limit, side="right")), start + 1)
+        chunk, start = candidates[start:stop], stop
+        counts = n_atoms[chunk]
+        atoms = np.repeat(offsets[chunk] - (np.cumsum(counts) - counts), counts)
+        atoms += np.arange(counts.sum())
+        label = np.repeat(np.arange(len(chunk), dtype=np.float64), counts)
+        points = np.column_stack([positions[atoms], label * (4.0 * MIN_DISTANCE_A)])
+        tree = cKDTree(points, balanced_tree=False, compact_nodes=False)
+        pairs = tree.query_pairs(MIN_DISTANCE_A, output_type="ndarray")
+        if len(pairs):
+            a, b = atoms[pairs.min(axis=1)], atoms[pairs.max(axis=1)]
+            distance = np.linalg.norm(positions[a] - positions[b], axis=1)
+            hits.append((chunk[label[pairs[:, 0]].astype(np.int64)], a, b, distance))
+    if periodic.any():
+        from ase import Atoms
+        from ase.neighborlist import neighbor_list
+
+        shifts = np.array(np.meshgrid(*[[-1, 0, 1]] * 3, indexing="ij")).reshape(3, -1).T
+        shifts = shifts[np.abs(shifts).sum(axis=1) > 0]
+        for k in np.flatnonzero(periodic):
+            lo, hi = offsets[k], offsets[k + 1]
+            # an atom and its own image: the shortest lattice vector (ASE's neighbour
+            # list is very slow for cells smaller than the cutoff)
+            images = np.linalg.norm(shifts[(shifts[:, ~pbc[k]] == 0).all(axis=1)] @ cell[k], axis=1)
+            if images.min() < MIN_DISTANCE_A:
+                hits.append(tuple(np.array([v]) for v in (k, lo, lo, images.min())))
+                continue
+            atoms = Atoms(positions=positions[lo:hi], cell=cell[k], pbc=pbc[k])
+            i, j, d = neighbor_list("ijd", atoms, MIN_DISTANCE_A, self_interaction=False)
+            keep = np.flatnonzero(d < MIN_DISTANCE_A)
+            if len(keep):
+                i, j, d = i[keep], j[keep], d[keep]
+                first = np.lexsort((d, np.maximum(i, j), np.minimum(i, j)))[0]
+                a, b = lo + min(i[first], j[first]), lo + max(i[first], j[first])
+                hits.append((np.array([k]), np.array([a]), np.array([b]), np.array([d[first]])))
+    if not hits:
+        return None
+    struct, a, b, distance = (np.concatenate(column) for column in zip(*hits, strict=True))
+    keep = distance < MIN_DISTANCE_A  # query_pairs also returns pairs at exactly the limit
+    if not keep.any():
+        return None
+    struct, a, b, distance = struct[keep], a[keep], b[keep], distance[keep]
+    first = np.lexsort((distance, b, a, struct))[0]
+    return (
+        int(struct[first]),
+        int(a[first]),
+        int(b[first]),
+        float(distance[first]),
+        len(np.unique(struct)),
+    )
 
 
 def _collect_label(

@@ -28,12 +28,15 @@ from gmnn.md.checks import build_checks, first_reason
 from gmnn.md.config import INTEGRATORS, MDConfig
 from gmnn.runs import (
     IDENTITY_KEY,
+    RESTART_HINT,
+    CheckpointDamaged,
     CheckpointMismatch,
     StopSignals,
     arrays_fingerprint,
     claim_checkpoint,
     identity_array,
     normalise,
+    read_checkpoint,
 )
 
 try:  # ASE >= 3.28
@@ -250,6 +253,42 @@ class MDRun:
             return f"{path} is unreadable ({type(err).__name__}: {err})"
         return None
 
+    _STATE = {  # member of the checkpoint -> (shape, kind); "atoms": one row per atom
+        "positions": ("atoms", "f"),
+        "momenta": ("atoms", "f"),
+        "rng": ((), "U"),
+        "step": ((), "i"),
+        "frames": ((), "i"),
+        "wall_seconds": ((), "f"),
+        "steps_timed": ((), "i"),
+    }
+
+    def _read_state(self) -> dict:
+        """The checkpoint's arrays, checked to be a complete state of this structure (a
+        :class:`CheckpointDamaged` naming the file and the member otherwise)."""
+        state = read_checkpoint(self.checkpoint)
+        for name, (shape, kind) in self._STATE.items():
+            if name not in state:
+                raise CheckpointDamaged(self.checkpoint, f"no member {name!r}")
+            value = state[name]
+            shape = (len(self.atoms), 3) if shape == "atoms" else shape
+            ok_kind = value.dtype.kind in ("iu" if kind == "i" else "fiu" if kind == "f" else kind)
+            if value.shape != shape or not ok_kind:
+                raise CheckpointDamaged(
+                    self.checkpoint,
+                    f"member {name!r} is {value.dtype} {value.shape}, expected shape {shape}",
+                )
+        if int(state["step"]) < 0 or int(state["frames"]) < 0:
+            raise CheckpointDamaged(self.checkpoint, "negative step or frame count")
+        try:
+            rng = json.loads(str(state["rng"]))
+            np.random.default_rng().bit_generator.state = rng
+        except (ValueError, TypeError, KeyError) as err:
+            raise CheckpointDamaged(
+                self.checkpoint, f"member 'rng' is not a random-generator state ({err})"
+            ) from err
+        return state
+
     def _claim(self) -> dict | None:
         """The checkpoint's state if this run can continue from it, else None."""
         if self.checkpoint is None:
@@ -257,8 +296,15 @@ class MDRun:
         companions = [self.trajectory] if self.trajectory is not None else []
         if not claim_checkpoint(self.checkpoint, self.identity, self.on_mismatch, companions):
             return None
-        with np.load(self.checkpoint, allow_pickle=False) as ck:
-            state = {k: ck[k] for k in ck.files}
+        try:
+            state = self._read_state()
+        except CheckpointDamaged as err:
+            if self.on_mismatch == "error":
+                raise
+            if self.log:
+                self.log.warning("not resuming from %s: %s; starting over", err.source, err.damage)
+            self._delete_state()
+            return None
         step = int(state["step"])
         if step > self.config.steps:
             diff = f"steps: the checkpoint is at step {step}, beyond steps {self.config.steps}"
@@ -275,7 +321,7 @@ class MDRun:
             raise MDResumeError(
                 f"cannot resume from {self.checkpoint}: {problem}. Delete {self.checkpoint}"
                 + (f" and {self.trajectory}" if self.trajectory is not None else "")
-                + " to start over (or pass restart)."
+                + f" {RESTART_HINT} to start over."
             )
         if self.log:
             self.log.warning("not resuming from %s: %s; starting over", self.checkpoint, problem)

@@ -26,6 +26,22 @@ def _versions() -> dict:
     }
 
 
+def check_sets(train, valid) -> None:
+    """Raise a ValueError naming the data set unless ``train`` and ``valid`` both hold
+    at least one structure (``n_train=0`` would give a NaN energy scale, ``n_valid=0``
+    no model selection)."""
+    for name, what, structures in (
+        ("n_train", "training", train),
+        ("n_valid", "validation", valid),
+    ):
+        if structures is None or len(structures) == 0:
+            source = (getattr(structures, "meta", None) or {}).get("source")
+            origin = f" (from {source})" if source else ""
+            raise ValueError(
+                f"the {what} set is empty ({name}=0){origin}: give at least one {what} structure"
+            )
+
+
 def build_model(train, valid=None, model_config=None, seed: int = 0):
     """A fresh GM-NN for ``train`` (species from the data, plus ``species`` if given),
     with scale and shift initialised from the training energies.
@@ -71,7 +87,11 @@ def fit(
     ``out_dir`` is an error saying what differs (``on_mismatch="restart"``: deleted);
     ``resume=False`` starts over in any case.  Returns the trained model with the best
     validation weights.
+
+    An empty training or validation set is a ValueError naming it (before a model is
+    built: its energy scale would be NaN).
     """
+    check_sets(train, valid)
     config = config or TrainConfig()
     out_dir = Path(out_dir)
     if model is None:

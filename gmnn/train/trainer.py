@@ -21,7 +21,14 @@ import tensorflow as tf
 from gmnn.io import atomic_save_npz, atomic_write_text
 from gmnn.model.batch import GraphData
 from gmnn.model.potential import input_spec
-from gmnn.runs import StopSignals, arrays_fingerprint, claim_checkpoint, identity_array
+from gmnn.runs import (
+    CheckpointDamaged,
+    StopSignals,
+    arrays_fingerprint,
+    claim_checkpoint,
+    identity_array,
+    read_checkpoint,
+)
 from gmnn.train.config import TrainConfig
 from gmnn.units import KCAL_MOL
 
@@ -108,12 +115,15 @@ class Trainer:
     """Train ``model`` on ``train`` with validation on ``valid`` (both Structures)."""
 
     def __init__(self, model, train, valid, config: TrainConfig, out_dir):
+        from gmnn.train.api import check_sets
+
+        check_sets(train, valid)
         if train.energy is None:
             raise ValueError("training structures have no energy labels")
+        if valid.energy is None:
+            raise ValueError("validation structures have no energy labels")
         if config.loss == "EF" and train.forces is None:
             raise ValueError("loss 'EF' needs force labels in the training structures")
-        if len(valid) == 0:
-            raise ValueError("the validation set is empty")
         self.model, self.config = model, config
         self.out_dir = Path(out_dir)
         self.train_data = GraphData(train, model.cutoff, model.species)
@@ -258,12 +268,35 @@ class Trainer:
         atomic_save_npz(self.checkpoint_path, arrays)
 
     def _load_checkpoint(self) -> dict:
-        with np.load(self.checkpoint_path) as data:
-            state = json.loads(str(data["state"]))
-            self.model.set_weights({k[6:]: data[k] for k in data.files if k.startswith("model/")})
+        """The training state of the checkpoint (weights and Adam moments restored); a
+        checkpoint that cannot be read or lacks what this run needs is a
+        :class:`gmnn.runs.CheckpointDamaged` naming the file and what to delete."""
+        path = self.checkpoint_path
+        data = read_checkpoint(path)
+        try:
+            try:
+                state = json.loads(str(data["state"]))
+            except json.JSONDecodeError as err:
+                raise ValueError(f"member 'state' is not valid JSON ({err})") from err
+            if not isinstance(state, dict):
+                raise ValueError("member 'state' is not a JSON object")
+            needed = {"step", "epoch_loss_sum", "best_valid", "best_epoch", "bad_epochs"}
+            missing = sorted((needed | {"history", "finished"}) - set(state))
+            if missing:
+                raise KeyError(f"'state' lacks {missing}")
+            weights = {k[6:]: data[k] for k in data if k.startswith("model/")}
+            best = {k[5:]: data[k] for k in data if k.startswith("best/")}
+            self.model.set_weights(weights)
+            if best:
+                self.model.set_weights(best)  # (checks them; set back below)
+                self.model.set_weights(weights)
             self.optimizer.load_state(data)
-            best = {k[5:]: data[k] for k in data.files if k.startswith("best/")}
-            state["best_weights"] = best or None
+        except (KeyError, ValueError, TypeError) as err:
+            problem = err.args[0] if isinstance(err, KeyError) and err.args else err
+            if isinstance(err, KeyError) and " " not in str(problem):
+                problem = f"no member {problem!r}"
+            raise CheckpointDamaged(path, str(problem)) from err
+        state["best_weights"] = best or None
         return state
 
     def _write_metrics(self, history: list[dict]) -> None:

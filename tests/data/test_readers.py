@@ -254,7 +254,7 @@ def test_sgdml_bad_files(tmp_path, overrides, match):
 def write_rmd17(path: Path, **overrides) -> Path:
     data = {
         "nuclear_charges": np.array([8, 1, 1], dtype=np.uint8),
-        "coords": np.zeros((2, 3, 3)),
+        "coords": np.zeros((2, 3, 3)) + np.eye(3),  # distinct atoms (Structures checks)
         "energies": np.array([-1.0, -2.0]),
         "forces": np.zeros((2, 3, 3)),
         "old_indices": np.array([10, 20]),
@@ -309,7 +309,7 @@ def write_ani1(
         g = f.create_group("set/mol0")
         g["species"] = np.array(species)
         g["coordinates"] = (
-            np.zeros((3, len(species), 3), dtype=np.float32)
+            np.eye(len(species), 3, dtype=np.float32)[None]  # distinct atoms
             + np.arange(3, dtype=np.float32)[:, None, None]
         )
         g["energies"] = np.array(energies)
@@ -322,7 +322,7 @@ def test_ani1_layout_synthetic(tmp_path):
     s = read_ani_h5(write_ani1(tmp_path / "ani1.h5"))
     assert len(s) == 2 and s.meta["n_dropped_nan_energy"] == 1
     np.testing.assert_array_equal(s.ids, [0, 2])
-    np.testing.assert_array_equal(s.positions[3:], 2.0)  # third conformer
+    np.testing.assert_array_equal(s.positions[3:], 2.0 + np.eye(3))  # third conformer
     np.testing.assert_array_equal(s.forces, units.HARTREE)
     assert s.group_names == ("set/mol0",)
     assert "level_of_theory" not in s.meta

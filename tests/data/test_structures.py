@@ -34,7 +34,7 @@ def test_basic_properties(make_structures):
 
 
 def test_arrays_are_read_only_views():
-    positions = np.zeros((2, 3))
+    positions = np.array([[0.0, 0.0, 0.0], [0.0, 0.0, 0.74]])
     s = Structures([1, 1], positions, [2])
     with pytest.raises(ValueError, match="read-only"):
         s.positions[0, 0] = 1.0
@@ -43,7 +43,7 @@ def test_arrays_are_read_only_views():
 
 
 def test_unlabelled_and_empty():
-    s = Structures([8, 1, 1], np.zeros((3, 3)), [3])
+    s = Structures([8, 1, 1], np.eye(3), [3])
     assert not s.has_energy and not s.has_forces
     np.testing.assert_array_equal(s.ids, [0])
     empty = s.subset([])
@@ -123,7 +123,7 @@ def test_subset_and_getitem(make_structures):
 
 
 def test_species_counts():
-    s = Structures([8, 1, 1, 6, 1, 1, 1, 1], np.zeros((8, 3)), [3, 5])
+    s = Structures([8, 1, 1, 6, 1, 1, 1, 1], np.arange(24.0).reshape(8, 3), [3, 5])
     counts, species = s.species_counts()
     np.testing.assert_array_equal(species, [1, 6, 8])
     np.testing.assert_array_equal(counts, [[2, 0, 1], [4, 1, 0]])
@@ -233,6 +233,10 @@ def test_lowest_energy_and_molecule_arrays():
     assert numbers.tolist() == [8, 1, 1] and np.array_equal(positions, pos)
     with pytest.raises(ValueError, match="no energy labels"):
         s.without_labels(energy=True).lowest_energy()
-    mixed = Structures(numbers=[8, 1, 1, 1, 8, 1], positions=np.zeros((6, 3)), n_atoms=[3, 3])
+    mixed = Structures(
+        numbers=[8, 1, 1, 1, 8, 1],
+        positions=np.eye(3).repeat(2, axis=0)[[0, 2, 4, 1, 3, 5]],
+        n_atoms=[3, 3],
+    )
     with pytest.raises(ValueError, match="not one molecule"):
         mixed.molecule_arrays()
