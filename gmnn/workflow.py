@@ -230,7 +230,7 @@ def train_job(
     because something changed. Returns the metrics record (or None).
     """
     from gmnn.data import load_split, read_h5
-    from gmnn.io import atomic_write_json, load_model
+    from gmnn.io import atomic_write_json, read_model_meta
     from gmnn.model.config import ModelConfig
     from gmnn.train import TrainConfig, fit
     from gmnn.transfer import FinetuneConfig
@@ -252,16 +252,15 @@ def train_job(
     if kind.finetuned:
         if pretrained is None:
             raise ValueError(f"setting {setting!r} needs a pre-trained model")
-        base = load_model(pretrained)
-        check_architecture(model_config, base.config, pretrained)
+        check_architecture(model_config, read_model_meta(pretrained)["config"], pretrained)
         run_finetune(
-            base,
+            pretrained,  # a path: the model's provenance records where it came from
             train,
             valid,
             out_dir,
             config=config,
             finetune_config=FinetuneConfig.from_dict(finetune),
-            provenance={**(provenance or {}), "pretrained_model": str(pretrained)},
+            provenance=provenance,
             on_mismatch="restart",
         )
     else:

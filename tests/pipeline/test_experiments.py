@@ -179,7 +179,7 @@ TINY = {
         "sizes": {"small": 4, "large": 8},
         "equilibration_ps": 0.05,
         "production_ps": 0.2,
-        "checkpoint_interval": 100,
+        "dynamics": {"checkpoint_interval": 100},
     },
     "spectra": {"max_lag_ps": 0.05},
     "bond_scan": {"points": 21},
