@@ -109,7 +109,7 @@ class Setting:
         if name == "pretrain":
             return cls(name, "pretrain", "EF")
         kind, _, loss = str(name).partition("_")
-        if kind not in ("scratch", "finetune") or loss not in cls.LOSSES:
+        if kind not in cls.KINDS[1:] or loss not in cls.LOSSES:
             raise ValueError(
                 f"unknown setting {name!r}: expected pretrain or "
                 "scratch_E, scratch_EF, finetune_E, finetune_EF"
@@ -122,7 +122,7 @@ class Setting:
 
     @classmethod
     def names(cls) -> list[str]:
-        return [f"{k}_{loss}" for k in ("scratch", "finetune") for loss in cls.LOSSES]
+        return [f"{k}_{loss}" for k in cls.KINDS[1:] for loss in cls.LOSSES]
 
 
 @dataclass(frozen=True)
@@ -162,9 +162,9 @@ def typed_settings(config: dict) -> dict:
 
     ``model`` -> :class:`~gmnn.model.config.ModelConfig`, ``training`` ->
     :class:`~gmnn.train.TrainConfig`, ``finetune`` -> :class:`~gmnn.transfer.FinetuneConfig`,
-    ``spectra`` -> :class:`~gmnn.analysis.spectra.SpectraConfig` and ``md.dynamics`` -> :class:`~gmnn.md.MDConfig` (its per-run fields, temperature
-    and steps, are filled with the first configured temperature and the run length, so
-    that the section's own keys are checked; ``md: null`` leaves it out).
+    ``spectra`` -> :class:`~gmnn.analysis.spectra.SpectraConfig` and ``md.dynamics`` ->
+    :class:`~gmnn.md.MDConfig` (its per-run fields, temperature and steps, are filled with
+    placeholders, so that the section's own keys are checked; ``md: null`` leaves it out).
     """
     from gmnn.analysis.spectra import SpectraConfig
     from gmnn.model.config import ModelConfig
@@ -183,13 +183,10 @@ def typed_settings(config: dict) -> dict:
         from gmnn.md import MDConfig
 
         dynamics = dict(md.get("dynamics") or {})
-        merged = {**MDConfig.defaults(), **dynamics}
-        # per-run placeholders; a bad timestep or interval is then reported by MDConfig
-        interval, timestep = merged.get("write_interval"), merged.get("timestep_fs")
-        interval = interval if isinstance(interval, int) and interval >= 1 else 1
-        ok = isinstance(timestep, (int, float)) and not isinstance(timestep, bool)
-        steps = md_steps(md, timestep) if ok and timestep > 0 else interval
-        steps = max(interval, steps - steps % interval)
+        # per-run placeholders, so that the section's own keys are checked here; the
+        # run length against the write interval is checked by the pipeline (md_steps)
+        interval = dynamics.get("write_interval", MDConfig.defaults()["write_interval"])
+        steps = interval if isinstance(interval, int) and interval >= 1 else 1
         per_run = {"temperature_K": md["temperatures_K"][0], "steps": steps}
         out["md"] = MDConfig.from_dict({**dynamics, **per_run}, where="md.dynamics")
     return out
