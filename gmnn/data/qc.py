@@ -171,7 +171,8 @@ def sample_xtb_md(
 
     Returns:
         ``n_frames`` new :class:`ase.Atoms` (numbers and positions only, no calculator)
-        whose ``info`` holds ``frame`` (0-based index), ``step`` (MD steps since the start,
+        whose ``arrays["xtb_forces"]`` holds the GFN2-xTB forces (eV/Å, without the
+        centre-of-mass constraint) and whose ``info`` holds ``frame`` (0-based index), ``step`` (MD steps since the start,
         equilibration included), ``time_fs``, ``xtb_energy_eV`` (potential energy) and
         ``kinetic_temperature_K``.
 
@@ -239,6 +240,8 @@ def sample_xtb_md(
                 xtb_energy_eV=float(system.get_potential_energy()),
                 kinetic_temperature_K=float(system.get_temperature()),
             )
+            # the unconstrained forces (FixCom removes their sum from get_forces())
+            snapshot.arrays["xtb_forces"] = system.get_forces(apply_constraint=False).copy()
             frames.append(snapshot)
     return frames
 
@@ -275,6 +278,8 @@ class _Settings:
     grid_level: int
     max_memory_mb: int
     charge: int
+    cartesian: bool = False
+    density_fit: bool = False
 
 
 def _canonical_method(method: str) -> str:
@@ -305,6 +310,7 @@ def _mole(atoms: ase.Atoms, s: _Settings):
         basis=s.basis,
         charge=s.charge,
         spin=None,
+        cart=s.cartesian,
         max_memory=s.max_memory_mb,
         verbose=0,
     )
@@ -325,6 +331,8 @@ def _scf(mol, s: _Settings, frame: int, retries: list[str]):
     else:
         mf = dft.RKS(mol, xc=s.method)
         mf.grids.level = s.grid_level
+    if s.density_fit:
+        mf = mf.density_fit()
     mf.conv_tol = s.conv_tol
     mf.kernel()
     if mf.converged:
@@ -421,12 +429,25 @@ def _settings(
     grid_level: int,
     max_memory_mb: int,
     charge: int,
+    cartesian: bool = False,
+    density_fit: bool = False,
 ) -> _Settings:
     method = _canonical_method(method)
     if frozen_core and method not in ("MP2", "CCSD", "CCSD(T)"):
         raise ValueError(f"frozen_core applies to MP2, CCSD and CCSD(T), not to {method!r}")
+    if density_fit and method in ("MP2", "CCSD", "CCSD(T)"):
+        raise ValueError(f"density_fit applies to the SCF of HF and DFT, not to {method!r}")
     return _Settings(
-        method, basis, frozen_core, conv_tol, cc_conv_tol, grid_level, max_memory_mb, charge
+        method,
+        basis,
+        frozen_core,
+        conv_tol,
+        cc_conv_tol,
+        grid_level,
+        max_memory_mb,
+        charge,
+        cartesian,
+        density_fit,
     )
 
 
@@ -443,8 +464,11 @@ def label_pyscf(
     n_threads: int | None = None,
     charge: int = 0,
     on_failure: Literal["raise", "drop"] = "raise",
-) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
-    """Energies and analytic forces of structures with PySCF.
+    forces: bool = True,
+    cartesian: bool = False,
+    density_fit: bool = False,
+) -> tuple[np.ndarray, np.ndarray | None, dict[str, Any]]:
+    """Energies and analytic forces (or energies only) of structures with PySCF.
 
     Every structure is computed independently from the default initial guess, so the
     labels do not depend on the order or grouping of ``atoms_list``.
@@ -468,10 +492,15 @@ def label_pyscf(
             200 CC/lambda iterations), ``"raise"`` a :class:`ConvergenceError` naming the
             frame, or ``"drop"`` the structure: its energy and forces are NaN and it is
             listed in ``info["failures"]``.
+        forces: compute analytic forces (False: energies only, ``forces`` is None).
+        cartesian: Cartesian d (and f) functions (``cart=True`` in PySCF), the Gaussian
+            "6D" convention of Pople bases that ANI-1x and COMP6 used for 6-31G(d).
+        density_fit: density fitting of the Coulomb and exchange integrals of the SCF
+            (HF and DFT only; PySCF's default auxiliary basis for the orbital basis).
 
     Returns:
         ``(energies, forces, info)``: energies (M,) in eV, forces (A, 3) in eV/Å with the
-        atoms of all structures back to back, and a JSON-serialisable ``info`` with the
+        atoms of all structures back to back (None with ``forces=False``), and a JSON-serialisable ``info`` with the
         settings (``method``, ``basis``, ``xc``, ``frozen_core``, thresholds), per-structure
         ``frames``, ``n_basis``, ``n_frozen_orbitals``, ``wall_s`` and ``cpu_s``, the
         ``retries`` and ``failures`` (each with ``index``, ``frame``, ``stage``).
@@ -481,13 +510,23 @@ def label_pyscf(
     if on_failure not in ("raise", "drop"):
         raise ValueError(f"on_failure must be 'raise' or 'drop', got {on_failure!r}")
     s = _settings(
-        method, basis, frozen_core, conv_tol, cc_conv_tol, grid_level, max_memory_mb, charge
+        method,
+        basis,
+        frozen_core,
+        conv_tol,
+        cc_conv_tol,
+        grid_level,
+        max_memory_mb,
+        charge,
+        cartesian,
+        density_fit,
     )
     if n_threads is not None:
         lib.num_threads(n_threads)
     n_atoms = [len(atoms) for atoms in atoms_list]
     energies = np.full(len(atoms_list), np.nan)
-    forces = np.full((sum(n_atoms), 3), np.nan)
+    want_forces = forces
+    forces = np.full((sum(n_atoms), 3), np.nan) if want_forces else None
     offsets = np.concatenate([[0], np.cumsum(n_atoms)]).astype(int)
     info: dict[str, Any] = {
         "method": s.method,
@@ -497,6 +536,9 @@ def label_pyscf(
         "scf_conv_tol_hartree": conv_tol,
         "cc_conv_tol_hartree": cc_conv_tol if s.method in ("CCSD", "CCSD(T)") else None,
         "dft_grid_level": None if s.method in WAVEFUNCTION_METHODS else grid_level,
+        "cartesian": cartesian,
+        "density_fit": density_fit,
+        "forces": want_forces,
         "n_threads": lib.num_threads(),
         "frames": [],
         "n_basis": [],
@@ -512,7 +554,7 @@ def label_pyscf(
         retries: list[str] = []
         sizes = {"n_basis": -1, "n_frozen": -1}
         try:
-            energy, gradient, sizes = _energy_gradient(atoms, s, frame, True, retries)
+            energy, gradient, sizes = _energy_gradient(atoms, s, frame, want_forces, retries)
         except ConvergenceError as err:
             if on_failure == "raise":
                 raise
@@ -520,7 +562,8 @@ def label_pyscf(
             _log.warning("%s; dropping frame %d", err, frame)
         else:
             energies[index] = energy * units.Hartree
-            forces[offsets[index] : offsets[index + 1]] = -gradient * HARTREE_PER_BOHR
+            if want_forces:
+                forces[offsets[index] : offsets[index + 1]] = -gradient * HARTREE_PER_BOHR
         info["retries"] += [{"index": index, "frame": frame, "stage": r} for r in retries]
         info["frames"].append(frame)
         info["n_basis"].append(sizes["n_basis"])

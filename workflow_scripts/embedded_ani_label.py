@@ -1,0 +1,34 @@
+"""Rule `embedded_ani_label`: accurate-level energies of evenly spaced frames of one system
+(gmnn.data.embedded_ani.label_accurate; failed SCFs are kept as NaN and listed)."""
+
+import json
+import logging
+
+import numpy as np
+
+from gmnn.data import embedded_ani
+from gmnn.io import atomic_save_npz
+from gmnn.workflow import error_boundary
+
+error_boundary(snakemake.log[0])
+logging.basicConfig(
+    filename=snakemake.log[0], level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s"
+)
+with np.load(snakemake.input[0]) as npz:
+    sample = {k: npz[k] for k in npz.files}
+labels = embedded_ani.label_accurate(sample, snakemake.params.config, snakemake.threads)
+atomic_save_npz(
+    snakemake.output[0],
+    {
+        "frames": labels["frames"],
+        "energy": labels["energy"],
+        "info": np.array(json.dumps(labels["info"])),
+    },
+)
+logging.info(
+    "%s: %d energies, %d failed, %.1f s",
+    snakemake.wildcards.system,
+    len(labels["frames"]),
+    len(labels["info"]["failures"]),
+    sum(labels["info"]["wall_s"]),
+)

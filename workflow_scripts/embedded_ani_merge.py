@@ -1,0 +1,36 @@
+"""Rule `embedded_ani_merge`: per-system samples and labels -> the committed data sets
+(gmnn.data.embedded_ani.merge)."""
+
+import json
+import logging
+
+import numpy as np
+
+from gmnn.data import embedded_ani, qc, write_h5
+from gmnn.workflow import error_boundary
+
+error_boundary(snakemake.log[0])
+logging.basicConfig(
+    filename=snakemake.log[0], level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s"
+)
+p = snakemake.params
+
+
+def load(path):
+    with np.load(path) as npz:
+        data = {k: npz[k] for k in npz.files}
+    data["info"] = json.loads(str(data["info"]))
+    return data
+
+
+samples = dict(zip(p.systems, map(load, snakemake.input.samples), strict=True))
+labels = dict(zip(p.accurate, map(load, snakemake.input.labels), strict=True))
+versions = next(iter(samples.values()))["info"]["code_versions"]
+sets = embedded_ani.merge(p.config, samples, labels, versions)
+write_h5(sets["train"], snakemake.output.train)
+write_h5(sets["accurate"], snakemake.output.accurate)
+for subset, path in zip(p.subsets, snakemake.output.heldout, strict=True):
+    write_h5(sets["heldout"][subset], path)
+for name, s in [("train", sets["train"]), ("accurate", sets["accurate"]), *sets["heldout"].items()]:
+    logging.info("%s: %r", name, s)
+logging.info("code versions: %s", versions | {"merge": qc.provenance()})
