@@ -41,9 +41,11 @@ report: "report/workflow.rst"
 include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/embedded.smk"
+include: "rules/embedded_ani.smk"
 include: "rules/experiments.smk"
 include: "rules/pretrain_size.smk"
 include: "rules/md.smk"
+include: "rules/ani.smk"
 include: "rules/figures.smk"
 
 

@@ -93,32 +93,40 @@ class Setting:
 
     ``pretrain`` (pre-training on DFT, energies and forces), ``scratch_E``,
     ``scratch_EF`` (from scratch on coupled-cluster labels, energies only or energies
-    and forces) and ``finetune_E``, ``finetune_EF`` (fine-tuning the pre-trained model).
-    The one place where setting names are taken apart.
+    and forces), ``finetune_E``, ``finetune_EF`` (discriminative fine-tuning of the
+    pre-trained model, :class:`~gmnn.transfer.FinetuneConfig`) and ``finetune_nd_E``,
+    ``finetune_nd_EF`` (non-discriminative fine-tuning with the from-scratch learning
+    rates, Fig. 6's green lines). The one place where setting names are taken apart.
     """
 
     name: str
-    kind: str  # pretrain | scratch | finetune
+    kind: str  # pretrain | scratch | finetune | finetune_nd
     loss: str  # E | EF
 
-    KINDS: ClassVar[tuple[str, ...]] = ("pretrain", "scratch", "finetune")
+    KINDS: ClassVar[tuple[str, ...]] = ("pretrain", "scratch", "finetune", "finetune_nd")
     LOSSES: ClassVar[tuple[str, ...]] = ("E", "EF")
+    FINETUNE_MODES: ClassVar[dict[str, str]] = {
+        "finetune": "discriminative",
+        "finetune_nd": "non_discriminative",
+    }
 
     @classmethod
     def parse(cls, name: str) -> Setting:
         if name == "pretrain":
             return cls(name, "pretrain", "EF")
-        kind, _, loss = str(name).partition("_")
+        kind, _, loss = str(name).rpartition("_")
         if kind not in cls.KINDS[1:] or loss not in cls.LOSSES:
-            raise ValueError(
-                f"unknown setting {name!r}: expected pretrain or "
-                "scratch_E, scratch_EF, finetune_E, finetune_EF"
-            )
+            raise ValueError(f"unknown setting {name!r}: expected pretrain or one of {cls.names()}")
         return cls(name, kind, loss)
 
     @property
     def finetuned(self) -> bool:
-        return self.kind == "finetune"
+        return self.kind in self.FINETUNE_MODES
+
+    @property
+    def finetune_mode(self) -> str | None:
+        """The :class:`~gmnn.transfer.FinetuneConfig` mode this setting fixes (or None)."""
+        return self.FINETUNE_MODES.get(self.kind)
 
     @classmethod
     def names(cls) -> list[str]:
@@ -256,7 +264,9 @@ def train_job(
             valid,
             out_dir,
             config=config,
-            finetune_config=FinetuneConfig.from_dict(finetune),
+            finetune_config=FinetuneConfig.from_dict(
+                {**(finetune or {}), "mode": kind.finetune_mode}
+            ),
             provenance=provenance,
             on_mismatch="restart",
         )

@@ -9,6 +9,9 @@ import re
 
 from snakemake.exceptions import WorkflowError
 
+from gmnn.data import embedded_ani
+from gmnn.model.config import ModelConfig
+from gmnn.train import TrainConfig
 from gmnn.workflow import ModelRef, Setting, typed_settings
 from gmnn.workflow import md_steps as gmnn_md_steps
 
@@ -19,7 +22,7 @@ MOLECULES = MD17["molecules"]
 SEEDS = MD17["seeds"]
 SETTINGS = MD17["settings"]
 TRAIN_SIZES = sorted(MD17["cc"]["train_sizes"])
-COMP6_SUBSETS = config.get("ani", {}).get("comp6_subsets", [])
+COMP6_SUBSETS = (config.get("ani") or {}).get("comp6_subsets", [])
 FIG3 = config.get("pretrain_size")
 MD = config.get("md")
 SPECTRA = config.get("spectra")
@@ -51,6 +54,12 @@ DATA_MD17 = "data/md17/{molecule}/{level}.h5"
 SPLIT_MD17 = "data/splits/md17/{molecule}/{level}_seed{seed}.json"
 DATA_ANI = "data/ani/{name}.h5"  # name: ani1x, ani1ccx, comp6_<subset>
 DATA_EMBEDDED = "data/embedded/{molecule}_{level}.h5"  # committed (rules/embedded.smk)
+# committed (rules/embedded_ani.smk): the ANI-1x, ANI-1ccx and COMP6 roles of the embedded default
+EMBEDDED_ANI = {
+    "train": "data/embedded/ani_xtb.h5",
+    "accurate": "data/embedded/ani_wb97x.h5",
+}
+EMBEDDED_COMP6 = "data/embedded/comp6_{subset}.h5"
 RAW_DOWNLOAD = "data/raw/{source}/download/{filename}"
 RAW_STAGED = "data/raw/{source}/{item}"  # raw files of one data set, ready to convert
 
@@ -170,11 +179,18 @@ def md17_split(molecule, level, seed):
 
 
 def ani_data(name):
+    """Converted ANI-1x or ANI-1ccx data (ani.source `ani`), or the committed embedded
+    data set of that role (ani.source `embedded`)."""
+    if (config.get("ani") or {}).get("source") == "embedded":
+        return EMBEDDED_ANI["train" if name == "ani1x" else "accurate"]
     return DATA_ANI.format(name=name)
 
 
 def comp6_data(subset):
-    return ani_data(f"comp6_{subset}")
+    """A converted COMP6 subset, or the embedded held-out subset of that name."""
+    if (config.get("ani") or {}).get("source") == "embedded":
+        return EMBEDDED_COMP6.format(subset=subset)
+    return DATA_ANI.format(name=f"comp6_{subset}")
 
 
 def embedded_data_file(molecule, level):
@@ -326,6 +342,272 @@ def md_params(wildcards):
 def md_model(wildcards):
     ref = ModelRef(wildcards.setting, int(wildcards.n))
     return model_files(model_dir(wildcards.molecule, ref, wildcards.seed))
+
+
+# --------------------------------------------------------------------------------------------
+# Embedded ANI-like data (rules/embedded_ani.smk): the systems and their resources.
+
+EMBEDDED_ANI_CONFIG = config["embedded_ani"]
+try:
+    EMBEDDED_ANI_SYSTEMS = embedded_ani.catalogue(EMBEDDED_ANI_CONFIG)
+except ValueError as err:
+    raise WorkflowError(f"Invalid configuration: {err}") from None
+EMBEDDED_ANI_SAMPLE = "data/embedded_work/ani/sample/{system}.npz"
+EMBEDDED_ANI_LABEL = "data/embedded_work/ani/accurate/{system}.npz"
+# Walltime limits: about 4x the costs measured on one core (GFN2-xTB MD step 1-22 ms for
+# 6-42 atoms, plus the relaxation; wB97X/6-31G* energy 2.5-7 s for 6-9 atoms).
+EMBEDDED_ANI_SECONDS_PER_STEP = 0.1
+EMBEDDED_ANI_MINUTES_PER_ENERGY = 0.5
+
+
+def embedded_ani_steps(system):
+    s = EMBEDDED_ANI_CONFIG["sampling"]
+    return s["n_equil"] + s["stride"] * EMBEDDED_ANI_SYSTEMS[system]["frames"]
+
+
+def embedded_ani_accurate():
+    """The systems that get accurate labels (built once, when first asked)."""
+    if "names" not in embedded_ani_accurate.__dict__:
+        embedded_ani_accurate.names = embedded_ani.accurate_systems(EMBEDDED_ANI_CONFIG)
+    return embedded_ani_accurate.names
+
+
+# --------------------------------------------------------------------------------------------
+# The ANI study (rules/ani.smk): its design, paths, tables and resources.
+
+ANI = config.get("ani") or {}
+ANI_SEEDS = ANI.get("seeds", [])
+ANI_SOURCE = ANI.get("source", "ani")
+
+
+def ani_pretrain_sizes():
+    """Every ANI-1x pre-training size (nested in one split per seed: train[:N])."""
+    if not ANI:
+        return []
+    return sorted(
+        {
+            *ANI["table1"]["sizes"],
+            *ANI["fig5"]["pretrain_sizes"],
+            *ANI["fig6"]["pretrain_sizes"],
+        }
+    )
+
+
+def ani_model_config():
+    """The model section of every ANI run: `model`, then `ani.model` over it."""
+    return {**(config.get("model") or {}), **(ANI.get("model") or {})}
+
+
+def ani_training(wildcards):
+    """TrainConfig of the ANI-1x and ANI-1ccx runs: `training`, `ani.training` over it."""
+    return {
+        **(config.get("training") or {}),
+        **(ANI.get("training") or {}),
+        "seed": int(wildcards.seed),
+        "progress": False,
+    }
+
+
+if ANI:
+    try:
+        ModelConfig.from_dict(ani_model_config(), where="model + ani.model")
+        TrainConfig.from_dict(
+            ani_training(type("W", (), {"seed": 0})), where="training + ani.training"
+        )
+    except ValueError as err:
+        raise WorkflowError(f"Invalid configuration: {err}") from None
+    ANI_PROBLEMS = []
+    for molecule in ANI["fig6"]["molecules"]:
+        if molecule not in MOLECULES:
+            ANI_PROBLEMS.append(
+                f"ani.fig6.molecules: {molecule} is not in md17.molecules {MOLECULES}"
+            )
+    if ANI["fig6"]["n_train"] not in TRAIN_SIZES:
+        ANI_PROBLEMS.append(
+            f"ani.fig6.n_train={ANI['fig6']['n_train']} is not in md17.cc.train_sizes "
+            f"{TRAIN_SIZES} (its from-scratch lines are the Fig. 2 runs)"
+        )
+    for key in ("scratch_E", "scratch_EF"):
+        if key not in SETTINGS:
+            ANI_PROBLEMS.append(
+                f"ani.fig6 needs {key} in md17.settings (its black lines)"
+            )
+    if ANI_PROBLEMS:
+        raise WorkflowError("Invalid configuration:\n  " + "\n  ".join(ANI_PROBLEMS))
+
+ANI_SIZES = ani_pretrain_sizes()
+ANI_CC_SIZES = ANI["ani1ccx"]["train_sizes"] if ANI else []
+
+SPLIT_ANI = "data/splits/ani/{name}_seed{seed}.json"
+MODEL_ANI = "models/ani/ani1x/n{npre}/seed{seed}/model"
+METRICS_COMP6 = "results/ani/comp6/n{npre}/seed{seed}.json"
+MODEL_ANI1CCX = "models/ani/ani1ccx/{setting}/n{n}/seed{seed}/model"
+METRICS_ANI1CCX = "results/ani/ani1ccx/{setting}/n{n}/seed{seed}/metrics.json"
+MODEL_ANI1CCX_FT = "models/ani/ani1ccx/pre{npre}/{setting}/n{n}/seed{seed}/model"
+METRICS_ANI1CCX_FT = (
+    "results/ani/ani1ccx/pre{npre}/{setting}/n{n}/seed{seed}/metrics.json"
+)
+MODEL_ANI_MD17 = "models/ani/md17/{molecule}/pre{npre}/{setting}/n{n}/seed{seed}/model"
+METRICS_ANI_MD17 = (
+    "results/ani/md17/{molecule}/pre{npre}/{setting}/n{n}/seed{seed}/metrics.json"
+)
+METRICS_ANI_MD17_PRETRAINED = (
+    "results/ani/md17/{molecule}/pre{npre}/pretrained/n{n}/seed{seed}/metrics.json"
+)
+ANI_STUDY = "ANI-1x, ANI-1ccx and COMP6"
+
+
+def ani_labels():
+    return {
+        "data": "embedded" if ANI_SOURCE == "embedded" else "ANI-1x/ANI-1ccx/COMP6",
+        "seeds": f"{len(ANI_SEEDS)} ({', '.join(map(str, ANI_SEEDS))})",
+    }
+
+
+TABLE_TABLE1 = report_table(
+    "results/ani/table1_comp6.csv",
+    ANI_STUDY,
+    "Table 1: COMP6",
+    "table: COMP6 errors",
+    ani_labels,
+)
+TABLE_FIG5 = report_table(
+    "results/ani/fig5_learning_curves.csv",
+    ANI_STUDY,
+    "Fig. 5: ANI-1ccx learning curves",
+    "table: ANI-1ccx learning curves",
+    ani_labels,
+)
+TABLE_FIG6 = report_table(
+    "results/ani/fig6_pretrain_size.csv",
+    ANI_STUDY,
+    "Fig. 6: ANI-1x pre-training size",
+    "table: errors by ANI-1x pre-training size",
+    ani_labels,
+)
+
+
+def ani_model(npre, seed):
+    return MODEL_ANI.format(npre=npre, seed=seed)
+
+
+def ani_split(name, seed):
+    return SPLIT_ANI.format(name=name, seed=seed)
+
+
+# Runtime limits (minutes) of the ANI training rules: from the run length in optimiser
+# steps (TrainConfig: steps, or epochs x steps per epoch) at SECONDS_PER_ANI_STEP, the cost
+# of one batch-2048 E+F step of ANI-1x molecules (about 15 atoms) on one GPU, with a
+# safety factor of 2. Override with --set-resources (e.g. `pretrain_ani:runtime=4320`);
+# a job killed by its limit resumes from its checkpoint.
+SECONDS_PER_ANI_STEP = {"EF": 0.5, "E": 0.25}
+
+
+def ani_minutes(wildcards, n_train, loss):
+    training = TrainConfig.from_dict({**ani_training(wildcards), "loss": loss})
+    steps = getattr(training, "steps", None) or training.epochs * math.ceil(
+        int(n_train) / training.batch_size
+    )
+    return int(15 + 2 * steps * SECONDS_PER_ANI_STEP[loss] / 60)
+
+
+def ani1ccx_record(wc, npre=None):
+    return {
+        "molecule": "ani1ccx",
+        "setting": wc.setting,
+        "n_train": int(wc.n),
+        "seed": int(wc.seed),
+        "test_set": "ani1ccx",
+        "n_pretrain": npre,
+    }
+
+
+def fig5_metrics():
+    """The ANI-1ccx runs of Fig. 5: every setting, size and seed (and pre-training size)."""
+    out = []
+    if not ANI:
+        return out
+    for setting in ANI["fig5"]["settings"]:
+        if Setting.parse(setting).finetuned:
+            out += expand(
+                METRICS_ANI1CCX_FT,
+                npre=ANI["fig5"]["pretrain_sizes"],
+                setting=setting,
+                n=ANI_CC_SIZES,
+                seed=ANI_SEEDS,
+            )
+        else:
+            out += expand(
+                METRICS_ANI1CCX, setting=setting, n=ANI_CC_SIZES, seed=ANI_SEEDS
+            )
+    return out
+
+
+FIG6 = ANI.get("fig6", {})
+
+
+# The published potentials (Sec. 3.2): every seed's model of one setting as an ensemble.
+ANI_EXPORTS = {}
+if ANI and ANI.get("export", True):
+    ANI_TOP = max(ANI["table1"]["sizes"])
+    ANI_LEVELS = (
+        {"ani1x": "GFN2-xTB (tblite)", "ani1ccx": "wB97X/6-31G* (PySCF)"}
+        if ANI_SOURCE == "embedded"
+        else {"ani1x": "wB97X/6-31G(d)", "ani1ccx": "CCSD(T)*/CBS"}
+    )
+    ANI_EXPORTS["ani1x_pretrained"] = {
+        "models": [ani_model(ANI_TOP, s) for s in ANI_SEEDS],
+        "card": {
+            "name": "ani1x_pretrained",
+            "description": f"GM-NN pre-trained on {ANI_TOP} ANI-1x structures "
+            "(energies and forces), for fine-tuning on organic molecules (H, C, N, O)",
+            "pretraining": {
+                "data": "ANI-1x" if ANI_SOURCE == "ani" else "embedded ANI-1x role",
+                "level_of_theory": ANI_LEVELS["ani1x"],
+                "labels": "energies and forces",
+                "n_train": ANI_TOP,
+            },
+            "seeds": ANI_SEEDS,
+            "n_train": ANI_TOP,
+        },
+    }
+    if (
+        max(ANI["fig5"]["pretrain_sizes"]) == ANI_TOP
+        and "finetune_E" in ANI["fig5"]["settings"]
+    ):
+        ANI_CC_TOP = max(ANI_CC_SIZES)
+        ANI_EXPORTS["ani1ccx_finetuned"] = {
+            "models": [
+                MODEL_ANI1CCX_FT.format(
+                    npre=ANI_TOP, setting="finetune_E", n=ANI_CC_TOP, seed=s
+                )
+                for s in ANI_SEEDS
+            ],
+            "card": {
+                "name": "ani1ccx_finetuned",
+                "description": f"The ANI-1x model fine-tuned on {ANI_CC_TOP} ANI-1ccx "
+                "energies (discriminative fine-tuning)",
+                "pretraining": ANI_EXPORTS["ani1x_pretrained"]["card"]["pretraining"],
+                "finetuning": {
+                    "data": (
+                        "ANI-1ccx" if ANI_SOURCE == "ani" else "embedded ANI-1ccx role"
+                    ),
+                    "level_of_theory": ANI_LEVELS["ani1ccx"],
+                    "labels": "energies",
+                    "n_train": ANI_CC_TOP,
+                },
+                "seeds": ANI_SEEDS,
+                "n_train": ANI_CC_TOP,
+            },
+        }
+
+
+ANI_TARGETS = (
+    ["figures/table1.md", "figures/fig5.pdf", "figures/fig6.pdf"]
+    + [f"models/export/{name}" for name in ANI_EXPORTS]
+    if ANI
+    else []
+)
 
 
 # --------------------------------------------------------------------------------------------

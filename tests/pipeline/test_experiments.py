@@ -183,6 +183,7 @@ TINY = {
     },
     "spectra": {"max_lag_ps": 0.05},
     "bond_scan": {"points": 21},
+    "ani": None,  # the ANI half: tests/pipeline/test_ani.py
 }
 TINY_SETTINGS = ["scratch_E", "scratch_EF", "finetune_E", "finetune_EF"]
 
