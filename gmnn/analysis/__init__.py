@@ -18,3 +18,13 @@ def __getattr__(name):
 
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'gmnn.analysis' has no attribute {name!r}")
+
+
+# The ANI analysis of Sec. 3.2 (COMP6 Table 1, Figs. 5 and 6): gmnn.analysis.ani.
+_LAZY.update(
+    dict.fromkeys(
+        ("comp6_errors", "offset_corrected_errors", "table1", "fig5_table", "fig6_table"),
+        "gmnn.analysis.ani",
+    )
+)
+__all__ = sorted(_LAZY)

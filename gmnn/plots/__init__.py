@@ -18,3 +18,8 @@ __all__ = [
     "plot_spectra",
     "save_figure",
 ]
+
+# The ANI results of Sec. 3.2: Table 1 (Markdown, LaTeX), Figs. 5 and 6.
+from gmnn.plots.ani import plot_fig5, plot_fig6, table1_latex, table1_markdown  # noqa: E402
+
+__all__ += ["plot_fig5", "plot_fig6", "table1_latex", "table1_markdown"]

@@ -1,0 +1,17 @@
+"""Rule `aggregate_table1`: the COMP6 metrics JSON of every ANI-1x pre-trained model
+(several training-set sizes x seeds) -> tidy Table 1 (mean and SEM over seeds).
+
+params.paper: add the paper's Table 1 values (paper scale, where the subsets are COMP6's).
+"""
+
+import logging
+
+from gmnn.analysis.ani import TABLE1, table1_from_files
+from gmnn.workflow import error_boundary
+
+error_boundary(snakemake.log[0])
+logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(asctime)s %(message)s")
+table = table1_from_files(snakemake.input.metrics, paper=bool(snakemake.params.paper))
+if (table["n_seeds"] < 2).any():
+    logging.warning("Table 1 cells with a single seed: their standard errors are NaN")
+TABLE1.write(table, snakemake.output.csv)
