@@ -4,6 +4,11 @@ Data files are anything :func:`gmnn.data.read` understands (sGDML/rMD17 npz,
 ANI HDF5, gmnn HDF5, extxyz, ...).  Errors are reported in kcal/mol and
 kcal/mol/Å, as in the paper.
 
+Exported ensembles (:mod:`gmnn.export`, e.g. the ANI-1x models): ``gmnn finetune
+--pretrained <ensemble>`` fine-tunes every member (or ``--member K``) and exports the
+result with a model card to ``<out>/ensemble``; ``md``, ``evaluate`` and ``info`` accept
+an ensemble directory wherever they take a model directory (docs/models.md).
+
 Failures: :func:`main` is the one error boundary of every command. A bad option, a
 file that cannot be read (missing, truncated, damaged, of the wrong kind), a checkpoint
 of another run: one line ``gmnn <command>: error: <file or option>: <what is wrong>``
@@ -165,21 +170,177 @@ def cmd_train(args):
     print(f"model written to {Path(args.out) / 'model'}")
 
 
+def _finetune_sets(args):
+    """Training and validation structures of ``gmnn finetune``: ``--split`` or
+    ``--valid-data`` as for ``gmnn train``; otherwise a seeded split of ``--data`` with
+    ``--n-valid`` or ``--valid-fraction`` validation structures and ``--n-train`` (default:
+    all the others) training ones. Too little data is an error naming the file."""
+    from gmnn.data import make_split, read
+
+    if args.valid_fraction is not None and (
+        args.n_valid is not None or args.valid_data or args.split
+    ):
+        raise UsageError("give either --valid-fraction or one of --n-valid, --valid-data, --split")
+    if args.split or args.valid_data:
+        return _load_train_valid(args)
+    if args.n_valid is None and args.valid_fraction is None:
+        raise UsageError("give --n-valid, --valid-fraction, --split or --valid-data")
+    data = read(args.data, format=args.format)
+    n = len(data)
+    if n < 2:
+        raise UsageError(
+            f"{args.data}: {n} structure(s); fine-tuning needs at least 2 "
+            "(one to train on, one to validate with)"
+        )
+    if args.valid_fraction is not None:
+        if not 0.0 < args.valid_fraction < 1.0:
+            raise UsageError(f"--valid-fraction must be in (0, 1), got {args.valid_fraction}")
+        n_valid = min(n - 1, max(1, round(args.valid_fraction * n)))
+    else:
+        n_valid = args.n_valid
+    if n_valid < 1:
+        raise UsageError(f"--n-valid must be at least 1, got {n_valid}")
+    n_train = n - n_valid if args.n_train is None else args.n_train
+    if n_train < 1 or n_train + n_valid > n:
+        raise UsageError(
+            f"{args.data}: too little data: {n} structures, but {n_train} to train on and "
+            f"{n_valid} to validate with were asked for"
+        )
+    split = make_split(n, n_train, n_valid, n_test=0, seed=_seed(args))
+    return data[split.train], data[split.valid]
+
+
+def _check_elements(data_path, sets, species, model_path) -> None:
+    """The fine-tuning structures may hold only elements the pre-trained model knows."""
+    from ase.data import chemical_symbols
+
+    known = {int(z) for z in species}
+    found = {int(z) for s in sets for z in s.species}
+    missing = sorted(found - known)
+    if missing:
+        names = ", ".join(f"{chemical_symbols[z]} (Z={z})" for z in missing)
+        elements = ", ".join(chemical_symbols[z] for z in sorted(known))
+        raise UsageError(
+            f"{data_path}: element(s) {names} absent from the pre-trained model "
+            f"{model_path} (elements {elements}); it cannot be fine-tuned on them"
+        )
+
+
+def _check_labels(args, sets) -> str:
+    """The loss of the run; ``EF`` needs forces in the data (the error names the file)."""
+    from gmnn.train import TrainConfig
+
+    loss = args.loss or TrainConfig().loss
+    if loss == "EF" and any(s.forces is None for s in sets):
+        raise UsageError(
+            f"{args.data}: no forces in the fine-tuning data; fine-tune on energies "
+            "alone with --loss E"
+        )
+    return loss
+
+
 def cmd_finetune(args):
+    """``gmnn finetune``: one model directory gives ``<out>/model``; an exported ensemble
+    (gmnn.export) gives one fine-tuning run per member in ``<out>/runs/member<k>`` and the
+    new exported ensemble ``<out>/ensemble``, whose card records the parent's."""
+    from gmnn.export import is_ensemble
+    from gmnn.io import read_model_meta
     from gmnn.transfer import FinetuneConfig, finetune
 
-    train, valid = _load_train_valid(args)
-    finetune(
-        args.pretrained,
-        train,
-        valid,
-        args.out,
-        _train_config(args),
-        finetune_config=FinetuneConfig.from_dict(_given(args, FINETUNE_OPTIONS), where=""),
-        provenance={"data": str(args.data), "command": " ".join(sys.argv)},
-        on_mismatch="restart" if args.restart else "error",
-    )
-    print(f"model written to {Path(args.out) / 'model'}")
+    ensemble = is_ensemble(args.pretrained) and not (Path(args.pretrained) / "model.json").is_file()
+    if args.member is not None and not ensemble:
+        raise UsageError(f"--member: {args.pretrained} is one model, not an exported ensemble")
+    if not ensemble:
+        species = read_model_meta(args.pretrained)["config"]["species"]
+    else:
+        from gmnn.export import read_ensemble
+
+        species = read_ensemble(args.pretrained)["species"]
+    train, valid = _finetune_sets(args)
+    _check_elements(args.data, (train, valid), species, args.pretrained)
+    loss = _check_labels(args, (train, valid))
+    finetune_config = FinetuneConfig.from_dict(_given(args, FINETUNE_OPTIONS), where="")
+    provenance = {"data": str(args.data), "command": " ".join(sys.argv)}
+    on_mismatch = "restart" if args.restart else "error"
+    if not ensemble:
+        finetune(
+            args.pretrained,
+            train,
+            valid,
+            args.out,
+            _train_config(args),
+            finetune_config=finetune_config,
+            provenance=provenance,
+            on_mismatch=on_mismatch,
+        )
+        print(f"model written to {Path(args.out) / 'model'}")
+        return
+    out = _finetune_ensemble(args, train, valid, finetune_config, provenance, loss)
+    print(f"ensemble written to {out}")
+
+
+def _finetune_ensemble(args, train, valid, finetune_config, provenance, loss) -> Path:
+    """Fine-tune the members of the exported ensemble ``args.pretrained`` (all, or
+    ``--member``; member k with seed ``--seed`` + k) and export the result."""
+    from dataclasses import replace
+
+    from gmnn.export import export_ensemble, read_card, read_ensemble
+    from gmnn.transfer import finetune
+
+    source = Path(args.pretrained)
+    meta = read_ensemble(source)
+    n = len(meta["members"])
+    if args.member is not None and not 0 <= args.member < n:
+        raise UsageError(f"--member {args.member}: {source} has members 0 to {n - 1}")
+    picked = [args.member] if args.member is not None else list(range(n))
+    parent = read_card(source)
+    base = _train_config(args)
+    out = Path(args.out)
+    model_dirs, seeds = [], []
+    for k in picked:
+        member = meta["members"][k]
+        config = replace(base, seed=base.seed + k)
+        record = {
+            "ensemble": str(source),
+            "name": meta.get("name"),
+            "member": k,
+            "weights_sha256": member.get("weights_sha256"),
+        }
+        print(f"fine-tuning member {k} of {source} (seed {config.seed})", file=sys.stderr)
+        finetune(
+            source / member["path"],
+            train,
+            valid,
+            out / "runs" / f"member{k}",
+            config,
+            finetune_config=finetune_config,
+            provenance={**provenance, "pretrained_ensemble": record},
+            on_mismatch="restart" if args.restart else "error",
+        )
+        model_dirs.append(out / "runs" / f"member{k}" / "model")
+        seeds.append(config.seed)
+    level = args.level_of_theory or (train.meta or {}).get("level_of_theory") or "not given"
+    name = args.name or f"{parent.get('name', source.name)}, fine-tuned on {Path(args.data).name}"
+    card = {
+        "name": name,
+        "description": (
+            f"The exported ensemble {parent.get('name', source)} ({source}), members "
+            f"{', '.join(map(str, picked))}, fine-tuned ({finetune_config.mode}) on "
+            f"{len(train)} structures of {args.data} ({'energies' if loss == 'E' else 'energies and forces'}; "
+            f"{len(valid)} for validation)."
+        ),
+        "pretraining": parent["data"]["pretraining"],
+        "finetuning": {
+            "data": str(args.data),
+            "level_of_theory": str(level),
+            "n_train": len(train),
+            "labels": loss,
+        },
+        "seeds": seeds,
+        "n_train": len(train),
+        "parent": {**parent, "exported_from": str(source), "members_used": picked},
+    }
+    return export_ensemble(model_dirs, out / "ensemble", card)
 
 
 def cmd_settings(args):
@@ -222,10 +383,13 @@ def cmd_evaluate(args):
     if args.split:
         part = args.subset
         data = data[getattr(_load_split_for(args.split, data, args.data), part)]
+    from gmnn.export import model_paths
+
     results = {}
-    for path in args.model:
-        results[path] = error_metrics(load_model(path, dtype=args.dtype), data)
-    out = results[args.model[0]] if len(args.model) == 1 else results
+    paths = model_paths(args.model)  # an exported ensemble: each of its members
+    for path in paths:
+        results[str(path)] = error_metrics(load_model(path, dtype=args.dtype), data)
+    out = results[str(paths[0])] if len(paths) == 1 else results
     text = json.dumps(out, indent=2)
     if args.out:
         atomic_write_json(args.out, out)
@@ -275,7 +439,10 @@ def cmd_md(args):
         atoms = ase_read(args.structure)
     if len(atoms) == 0:
         raise FileError(args.structure, "holds no atoms")
-    calc = GMNNCalculator(args.model[0]) if len(args.model) == 1 else EnsembleCalculator(args.model)
+    from gmnn.export import model_paths
+
+    paths = model_paths(args.model)  # an exported ensemble: the mean of its members
+    calc = GMNNCalculator(paths[0]) if len(paths) == 1 else EnsembleCalculator(paths)
     run = MDRun(
         atoms,
         calc,
@@ -296,8 +463,12 @@ def cmd_md(args):
 
 
 def cmd_info(args):
+    from gmnn.export import is_ensemble, read_ensemble
     from gmnn.io import read_model_meta
 
+    if is_ensemble(args.model) and not (Path(args.model) / "model.json").is_file():
+        print(json.dumps(read_ensemble(args.model), indent=2))
+        return
     print(json.dumps(read_model_meta(args.model), indent=2))
 
 
@@ -325,8 +496,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("finetune", help="fine-tune a pre-trained model (transfer learning)")
-    p.add_argument("--pretrained", required=True, help="pre-trained model directory")
+    p.add_argument(
+        "--pretrained",
+        required=True,
+        help="pre-trained model directory, or an exported ensemble (every member is "
+        "fine-tuned; the result is exported to <out>/ensemble)",
+    )
+    p.add_argument(
+        "--member", type=int, default=None, help="fine-tune only member K of the ensemble"
+    )
     _add_data_args(p)
+    p.add_argument(
+        "--valid-fraction",
+        type=float,
+        default=None,
+        help="validation structures as a fraction of --data (instead of --n-valid); "
+        "without --n-train the others train",
+    )
+    p.add_argument("--name", default=None, help="name of the fine-tuned ensemble (its card)")
+    p.add_argument(
+        "--level-of-theory",
+        default=None,
+        help="method of the fine-tuning labels, for the card (default: from the data file)",
+    )
     _add_train_args(p)
     _option(p, FinetuneConfig, "mode", choices=list(MODES))
     _option(p, FinetuneConfig, "lr_last", type=float)
@@ -345,7 +537,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_settings)
 
     p = sub.add_parser("evaluate", help="MAE/RMSE of energies and forces as JSON")
-    p.add_argument("--model", required=True, nargs="+", help="model directory (or several)")
+    p.add_argument(
+        "--model", required=True, nargs="+", help="model directory (or several, or an ensemble)"
+    )
     p.add_argument("--data", required=True)
     p.add_argument("--format", default=None)
     p.add_argument("--split", default=None, help="split JSON to select a subset")
@@ -358,7 +552,12 @@ def build_parser() -> argparse.ArgumentParser:
     from gmnn.settings import cli_default
 
     p = sub.add_parser("md", help="Langevin NVT molecular dynamics (ASE)")
-    p.add_argument("--model", required=True, nargs="+", help="model dir; several = ensemble")
+    p.add_argument(
+        "--model",
+        required=True,
+        nargs="+",
+        help="model dir; several, or an exported ensemble dir = ensemble mean",
+    )
     p.add_argument("--structure", required=True, help="start geometry (any ASE format)")
     p.add_argument("--steps", type=int, required=True, help="a multiple of --interval")
     p.add_argument(
@@ -400,7 +599,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_md)
 
-    p = sub.add_parser("info", help="print a model's metadata")
+    p = sub.add_parser("info", help="print a model's (or an exported ensemble's) metadata")
     p.add_argument("model")
     p.set_defaults(func=cmd_info)
     return parser
