@@ -26,10 +26,17 @@ from typing import Any
 import ase.io
 import h5py
 import numpy as np
-from ase.data import atomic_numbers as _SYMBOL_TO_Z
 from ase.io.formats import filetype, string2index
 
 from gmnn import units
+from gmnn.data.ani import (  # noqa: F401 - ANI names re-exported here
+    ANI1_DEFAULT_ENERGY_KEY,
+    ANI1X_DEFAULT_ENERGY_KEY,
+    ANI_LEVEL_OF_THEORY,
+    ani_leaves,
+    read_ani,
+    scan_ani,
+)
 from gmnn.data.errors import DataError
 from gmnn.data.h5 import read_h5
 from gmnn.data.structures import Structures, format_shape
@@ -43,16 +50,6 @@ RMD17_LEVEL_OF_THEORY = {
     "old": "PBE+vdW-TS (FHI-aims; original MD17)",
 }
 """Level of theory of the rMD17 ``energies``/``forces`` and ``old_*`` labels."""
-
-ANI_LEVEL_OF_THEORY = {
-    "wb97x_dz": "wB97x/6-31G(d)",
-    "wb97x_tz": "wB97x/def2-TZVPP",
-    "ccsd(t)_cbs": "CCSD(T)*/CBS",
-}
-"""Level of theory of the ANI-1x/ANI-1ccx release keys (prefix before the dot)."""
-
-ANI1X_DEFAULT_ENERGY_KEY = "wb97x_dz.energy"
-ANI1_DEFAULT_ENERGY_KEY = "energies"
 
 
 def _check_file(path: Path) -> None:
@@ -276,43 +273,18 @@ def _build(path: Path, **kwargs: Any) -> Structures:
 # ---------------------------------------------------------------------- ANI HDF5
 
 
-def _ani_leaves(group: h5py.Group) -> list[h5py.Group]:
-    """All groups below ``group`` (depth first, name order) holding ``coordinates``."""
-    leaves = []
-    for name in group:
-        child = group[name]
-        if isinstance(child, h5py.Group):
-            if "coordinates" in child:
-                leaves.append(child)
-            else:
-                leaves.extend(_ani_leaves(child))
-    return leaves
-
-
-def _leaf_numbers(leaf: h5py.Group, path: Path) -> np.ndarray:
-    if "atomic_numbers" in leaf:
-        return np.asarray(leaf["atomic_numbers"][()], dtype=np.int64)
-    if "species" in leaf:
-        symbols = [s.decode() if isinstance(s, bytes) else str(s) for s in leaf["species"][()]]
-        unknown = [s for s in symbols if s not in _SYMBOL_TO_Z]
-        if unknown:
-            raise DataError(
-                path, f"group {leaf.name}: unknown element symbol(s) {unknown} in 'species'"
-            )
-        return np.array([_SYMBOL_TO_Z[s] for s in symbols], dtype=np.int64)
-    raise DataError(path, f"group {leaf.name} has neither 'atomic_numbers' nor 'species'")
-
-
 def read_ani_h5(
     path: str | os.PathLike[str],
     energy_key: str | None = None,
     forces_key: str | None = None,
     require_forces: bool = False,
 ) -> Structures:
-    """Read an ANI-format HDF5 file, streaming one group at a time.
+    """Read an ANI-format HDF5 file into memory (float64), one group at a time.
 
-    Two layouts are detected automatically; a *leaf* is any group holding
-    ``coordinates`` (K, N, 3) in Å:
+    The reading and checks are those of :mod:`gmnn.data.ani` (which also converts files
+    too large for memory, e.g. the ANI-1x release, with :func:`gmnn.data.ani.convert_ani`).
+    Two layouts are detected automatically; a *leaf* is any group holding a dataset,
+    and it must hold ``coordinates`` (K, N, 3) in Å:
 
     * ANI-1x/ANI-1ccx release (``layout="ani1x"``): one group per formula with
       ``atomic_numbers`` (N,) and datasets ``<method>.energy`` (K,) in Hartree and
@@ -350,138 +322,13 @@ def read_ani_h5(
 
     Returns:
         Structures in eV, Å and eV/Å.
+
+    Raises:
+        DataError: a malformed file, naming the file, the group and the dataset (see
+            :mod:`gmnn.data.ani`).
     """
-    path = Path(path)
-    _check_file(path)
-    if not h5py.is_hdf5(path):
-        raise DataError(path, "not an HDF5 file")
-    with reading(path, "ANI HDF5 file", DataError), h5py.File(path, "r") as f:
-        leaves = _ani_leaves(f)
-        if not leaves:
-            raise DataError(path, "no ANI groups found (no group holds a 'coordinates' dataset)")
-        layout = "ani1x" if "atomic_numbers" in leaves[0] else "ani1"
-        if energy_key is None:
-            energy_key = ANI1X_DEFAULT_ENERGY_KEY if layout == "ani1x" else ANI1_DEFAULT_ENERGY_KEY
-        if forces_key is None:
-            if energy_key == "energies":
-                candidate = "forces"
-            elif energy_key.endswith(".energy"):
-                candidate = energy_key[: -len(".energy")] + ".forces"
-            else:
-                candidate = None
-            if candidate is not None and all(candidate in leaf for leaf in leaves):
-                forces_key = candidate
-        if forces_key is None and require_forces:
-            raise DataError(path, f"no forces matching energy key {energy_key!r} in every group")
-
-        # Pass 1: small datasets only (numbers, energies), to size the flat arrays.
-        plan = []
-        n_struct = n_atoms_total = n_dropped = 0
-        for leaf in leaves:
-            coords = leaf["coordinates"]
-            if coords.ndim != 3 or coords.shape[2] != 3:
-                raise DataError(
-                    path,
-                    f"group {leaf.name}: 'coordinates' has shape {coords.shape}; expected (K, N, 3)",
-                )
-            n_conf, n_at = coords.shape[:2]
-            numbers = _leaf_numbers(leaf, path)
-            if numbers.shape != (n_at,):
-                raise DataError(
-                    path,
-                    f"group {leaf.name}: {numbers.shape[0]} elements but 'coordinates' has {n_at} atoms",
-                )
-            for key in (energy_key, forces_key):
-                if key is not None and key not in leaf:
-                    raise DataError(
-                        path,
-                        f"group {leaf.name}: missing dataset {key!r} (present: {sorted(leaf)})",
-                    )
-            energy = leaf[energy_key][()]
-            if energy.shape != (n_conf,):
-                raise DataError(
-                    path,
-                    f"group {leaf.name}: {energy_key!r} has shape {energy.shape}; expected ({n_conf},)",
-                )
-            if forces_key is not None and leaf[forces_key].shape != coords.shape:
-                raise DataError(
-                    path,
-                    f"group {leaf.name}: {forces_key!r} has shape {leaf[forces_key].shape}; expected {coords.shape}",
-                )
-            keep = ~np.isnan(energy)
-            n_keep = int(keep.sum())
-            plan.append((leaf.name, numbers, energy, keep, n_struct + n_dropped))
-            n_struct += n_keep
-            n_dropped += n_conf - n_keep
-            n_atoms_total += n_keep * n_at
-
-        # Pass 2: fill preallocated flat arrays group by group.
-        numbers_flat = np.empty(n_atoms_total, dtype=np.int32)
-        positions = np.empty((n_atoms_total, 3), dtype=np.float64)
-        forces = np.empty((n_atoms_total, 3), dtype=np.float64) if forces_key else None
-        n_atoms = np.empty(n_struct, dtype=np.int64)
-        energies = np.empty(n_struct, dtype=np.float64)
-        ids = np.empty(n_struct, dtype=np.int64)
-        groups = np.empty(n_struct, dtype=np.int64)
-        group_names, group_first_id = [], []
-        s = a = 0
-        for g, (name, numbers, energy, keep, first_id) in enumerate(plan):
-            group_names.append(name.lstrip("/"))
-            group_first_id.append(first_id)
-            n_keep, n_at = int(keep.sum()), numbers.shape[0]
-            if n_keep == 0:
-                continue
-            rows = slice(s, s + n_keep)
-            atoms = slice(a, a + n_keep * n_at)
-            coords = f[name]["coordinates"][()][keep]
-            kept = np.flatnonzero(keep)
-            _finite_or_raise(coords, f"{name}/coordinates", path, rows=kept)
-            positions[atoms] = coords.reshape(-1, 3)
-            if forces is not None:
-                leaf_forces = f[name][forces_key][()][keep]
-                _finite_or_raise(leaf_forces, f"{name}/{forces_key}", path, rows=kept)
-                forces[atoms] = leaf_forces.reshape(-1, 3)
-            numbers_flat[atoms] = np.tile(numbers, n_keep)
-            n_atoms[rows] = n_at
-            energies[rows] = energy[keep]
-            ids[rows] = first_id + kept
-            groups[rows] = g
-            s, a = s + n_keep, a + n_keep * n_at
-
-        level = None
-        if layout == "ani1x":
-            method = energy_key.split(".")[0]
-            level = ANI_LEVEL_OF_THEORY.get(method, method)
-        elif "lot" in leaves[0]:
-            level = _scalar_str(np.asarray(leaves[0]["lot"][()]))
-
-    energies *= units.HARTREE
-    if forces is not None:
-        forces *= units.HARTREE
-    meta: dict[str, Any] = {
-        "source": str(path),
-        "format": "ani",
-        "layout": layout,
-        "energy_key": energy_key,
-        "forces_key": forces_key,
-        "original_energy_unit": "Hartree",
-        "original_length_unit": "Angstrom",
-        "n_dropped_nan_energy": n_dropped,
-        "group_first_id": group_first_id,
-    }
-    if level is not None:
-        meta["level_of_theory"] = level
-    return _build(
-        path,
-        numbers=numbers_flat,
-        positions=positions,
-        n_atoms=n_atoms,
-        energy=energies,
-        forces=forces,
-        ids=ids,
-        meta=meta,
-        groups=groups,
-        group_names=group_names,
+    return read_ani(
+        scan_ani(path, energy_key=energy_key, forces_key=forces_key, require_forces=require_forces)
     )
 
 
@@ -560,7 +407,7 @@ def sniff_format(path: str | os.PathLike[str]) -> str:
         with reading(path, "HDF5 file", DataError), h5py.File(path, "r") as f:
             if "schema" in f.attrs:
                 return "gmnn-h5"
-            if _ani_leaves(f):
+            if ani_leaves(f):
                 return "ani"
             top = sorted(f)[:10]
         raise DataError(

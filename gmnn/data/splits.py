@@ -19,6 +19,9 @@ A test set from another file (e.g. the MD17 CCSD(T) test file, or COMP6 for mode
 trained on ANI-1x): draw the split with ``n_test=0`` and evaluate on the other file; the
 split then only indexes the training file.
 
+ANI data (millions of conformers; training sizes up to 4,194,304 of ANI-1x, with the
+option to keep given source ids out): :func:`make_ani_split`.
+
 ``valid`` and ``test`` are stored sorted (order is irrelevant for them and sorted
 indices read faster from disk); ``train`` keeps its shuffled order.
 """
@@ -162,6 +165,89 @@ def make_split(
             f"({available.size} available)"
         )
     order = np.random.default_rng(seed).permutation(available)
+    valid = order[:n_valid]
+    train = order[n_valid : n_valid + n_train]
+    if n_test is None:
+        test = order[n_valid + n_train :]
+    else:
+        test = order[order.size - n_test :] if n_test else order[:0]
+    return Split(
+        train=train,
+        valid=np.sort(valid),
+        test=np.sort(test),
+        seed=int(seed),
+        n_total=int(n_total),
+    )
+
+
+def make_ani_split(
+    ids: ArrayLike,
+    train_sizes: int | list[int] | tuple[int, ...],
+    n_valid: int,
+    n_test: int | None = 0,
+    seed: int = 0,
+    exclude_ids: ArrayLike | None = None,
+) -> Split:
+    """The ANI convention: one seeded permutation of all conformers per seed.
+
+    The conformers ``0..M-1`` (``M = len(ids)``) are shuffled once with
+    ``numpy.random.default_rng(seed).permutation(M)``; those whose ``ids`` are in
+    ``exclude_ids`` are then removed from that order (so the order of the others does
+    not depend on what is excluded). From the rest: ``valid`` = the first ``n_valid``,
+    ``train`` = the next ``max(train_sizes)`` (every size is the prefix ``train[:n]``,
+    see :meth:`Split.with_train_size`, so 524,288 ⊂ 4,194,304 and smaller grid sizes
+    below), ``test`` = the last ``n_test`` (``None``: all after ``train``; ``0``: none).
+    Without ``exclude_ids`` this is :func:`make_split` with ``n_train=max(train_sizes)``.
+
+    Use in the paper's ANI experiments (Sec. 3.2): ANI-1x, ``n_test=0`` (Table 1 tests
+    on COMP6); ANI-1ccx, ``n_test=None`` (or a number). ``exclude_ids`` keeps given
+    source structures out of every subset, e.g. the ANI-1ccx test geometries out of
+    ANI-1x pre-training (ANI-1ccx ids are ANI-1x ids, see :mod:`gmnn.data.ani`);
+    whether to do so is the caller's choice (``workflow_scripts/split_ani.py`` does it
+    when given the ANI-1ccx split).
+
+    Args:
+        ids: (M,) source ids of the structures (``Structures.ids``).
+        train_sizes: the training set sizes (one or several).
+        n_valid: validation set size.
+        n_test: test set size; None = all remaining; 0 = no test set.
+        seed: seed for :func:`numpy.random.default_rng`.
+        exclude_ids: source ids never to use; every one must occur in ``ids``.
+
+    Raises:
+        ValueError: negative or non-integer sizes, ``exclude_ids`` not found in ``ids``,
+            or more structures requested than available (naming the numbers).
+    """
+    ids = np.asarray(ids, dtype=np.int64)
+    if ids.ndim != 1:
+        raise ValueError(f"ids must be 1-D, got shape {ids.shape}")
+    sizes = sorted({int(n) for n in np.atleast_1d(np.asarray(train_sizes))})
+    if not sizes or sizes[0] < 0:
+        raise ValueError(f"train_sizes must be non-negative integers, got {train_sizes!r}")
+    for name, value in {"n_valid": n_valid, "n_test": n_test}.items():
+        if value is not None and (not isinstance(value, (int, np.integer)) or value < 0):
+            raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+    n_total, n_train = len(ids), sizes[-1]
+    excluded = np.zeros(n_total, dtype=bool)
+    if exclude_ids is not None:
+        wanted = np.unique(np.asarray(exclude_ids, dtype=np.int64))
+        excluded = np.isin(ids, wanted)
+        missing = np.setdiff1d(wanted, ids[excluded], assume_unique=True)
+        if missing.size:
+            raise ValueError(
+                f"{missing.size} of {wanted.size} exclude_ids are not among the ids of "
+                f"the data (first: {missing[:5].tolist()}): are they ids of the same "
+                "source file?"
+            )
+    order = np.random.default_rng(seed).permutation(n_total)
+    order = order[~excluded[order]]
+    n_needed = n_train + n_valid + (n_test or 0)
+    if n_needed > order.size:
+        raise ValueError(
+            f"cannot draw n_train={n_train} + n_valid={n_valid} + n_test={n_test or 0} "
+            f"= {n_needed} structures from {n_total} with {int(excluded.sum())} excluded "
+            f"({order.size} available)"
+        )
     valid = order[:n_valid]
     train = order[n_valid : n_valid + n_train]
     if n_test is None:

@@ -7,10 +7,10 @@ cost a handful of NumPy arrays and no Python objects per structure:
 attribute  shape       dtype   meaning
 ========== =========== ======= ===========================================
 numbers    (A,)        int32   atomic numbers Z (1..118)
-positions  (A, 3)      float64 Cartesian positions in Å
+positions  (A, 3)      float64 Cartesian positions in Å (float32: see below)
 n_atoms    (M,)        int64   number of atoms of each structure (>= 1)
 energy     (M,)        float64 total energy in eV, or ``None``
-forces     (A, 3)      float64 atomic forces in eV/Å, or ``None``
+forces     (A, 3)      float64 atomic forces in eV/Å, or ``None`` (float32: below)
 cell       (M, 3, 3)   float64 cell vectors (rows) in Å, zeros if not periodic
 pbc        (M, 3)      bool    periodic boundary conditions per axis
 ids        (M,)        int64   index of each structure in its source file
@@ -25,6 +25,13 @@ Provenance: ``ids`` gives the index of each structure in the file it was read fr
 without groups) and ``meta`` a JSON-serialisable dict describing the source (``source``
 path, ``format``, ``level_of_theory``, original units, ...). All of these follow the
 structures through :meth:`Structures.subset` and :func:`gmnn.data.write_h5`.
+
+Compact storage (opt-in): with ``keep_float32=True``, positions and forces given as
+float32 stay float32 instead of being converted to float64 (half the memory of the two
+largest arrays; ANI-1x stores both as float32, so nothing is lost). Everything else,
+and float64 input, is unchanged; :meth:`subset`, :meth:`with_labels`,
+:meth:`without_labels` and :meth:`concatenate` (when every part opted in) keep the
+choice. :func:`gmnn.data.read_h5` opts in for files that store float32.
 
 The arrays are read-only views (not copies) of the arrays passed in; use
 :meth:`Structures.with_labels` to replace labels, e.g. after subtracting energy shifts.
@@ -98,6 +105,8 @@ class Structures:
             :data:`MIN_DISTANCE_A` (False: skip it, e.g. for geometries already checked;
             :meth:`subset`, :meth:`with_labels` and :meth:`concatenate` of checked
             structures skip it).
+        keep_float32: keep float32 ``positions``/``forces`` as float32 (compact
+            storage, see the module docstring); default False: convert to float64.
 
     Raises:
         DataError: for wrong shapes, non-finite values, unknown elements (Z outside
@@ -123,7 +132,9 @@ class Structures:
         groups: ArrayLike | None = None,
         group_names: Sequence[str] | None = None,
         check_geometry: bool = True,
+        keep_float32: bool = False,
     ) -> None:
+        self.keep_float32 = bool(keep_float32)  # see the module docstring
         meta = {} if meta is None else meta
         source = meta.get("source") if isinstance(meta, dict) else None
         if not isinstance(meta, dict):
@@ -150,7 +161,9 @@ class Structures:
         if bad.any():
             self._raise_at_atom(bad, "unknown element Z={value}", self.numbers)
 
-        self.positions = _readonly(_as_float(positions, "positions", source))
+        self.positions = _readonly(
+            _as_float(positions, "positions", source, keep_float32=self.keep_float32)
+        )
         _check_shape(self.positions, (n_total, 3), "positions", source)
         self._check_finite_atoms(self.positions, "positions")
 
@@ -174,7 +187,9 @@ class Structures:
 
         self.forces: np.ndarray | None = None
         if forces is not None:
-            self.forces = _readonly(_as_float(forces, "forces", source))
+            self.forces = _readonly(
+                _as_float(forces, "forces", source, keep_float32=self.keep_float32)
+            )
             _check_shape(self.forces, (n_total, 3), "forces", source)
             self._check_finite_atoms(self.forces, "forces")
             bad = np.abs(self.forces) > MAX_ABS_FORCE
@@ -462,6 +477,7 @@ class Structures:
             groups=None if self.groups is None else self.groups[idx],
             group_names=None if self.groups is None else self.group_names,
             check_geometry=False,
+            keep_float32=self.keep_float32,
         )
 
     def __getitem__(self, indices: IndexLike) -> Structures:
@@ -490,6 +506,7 @@ class Structures:
             groups=self.groups,
             group_names=self.group_names if self.groups is not None else None,
             check_geometry=False,
+            keep_float32=self.keep_float32,
         )
 
     def without_labels(self, energy: bool = False, forces: bool = False) -> Structures:
@@ -507,6 +524,7 @@ class Structures:
             groups=self.groups,
             group_names=self.group_names if self.groups is not None else None,
             check_geometry=False,
+            keep_float32=self.keep_float32,
         )
 
     # ------------------------------------------------------------------ ASE
@@ -667,6 +685,7 @@ class Structures:
             groups=groups,
             group_names=group_names,
             check_geometry=False,
+            keep_float32=all(p.keep_float32 for p in parts),
         )
 
 
@@ -687,8 +706,13 @@ def _as_int(
     return np.ascontiguousarray(array, dtype=dtype)
 
 
-def _as_float(values: ArrayLike, name: str, source: str | None) -> np.ndarray:
-    """Convert to a C-contiguous float64 array."""
+def _as_float(
+    values: ArrayLike, name: str, source: str | None, keep_float32: bool = False
+) -> np.ndarray:
+    """Convert to a C-contiguous float64 array (float32 input stays float32 with
+    ``keep_float32``)."""
+    if keep_float32 and isinstance(values, np.ndarray) and values.dtype == np.float32:
+        return np.ascontiguousarray(values)
     try:
         return np.ascontiguousarray(values, dtype=np.float64)
     except (TypeError, ValueError) as err:
