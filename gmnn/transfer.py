@@ -4,7 +4,9 @@ Starting from a pre-trained model, fine-tuning
 
 * freezes the descriptor coefficients β (η_embed = 0),
 * re-initialises the per-species scale σ = 1 and shift μ (regression on the
-  fine-tuning energies) and trains them with the default rates,
+  fine-tuning energies) and trains them with the default rates (elements of the model
+  absent from the fine-tuning data keep their pre-trained σ and μ:
+  :func:`prepare_finetune`),
 * trains the dense layers with *discriminative* learning rates: the last layer
   with ``lr_last`` (0.01) and each lower layer with the rate of the layer above
   divided by ``lr_factor`` (5).
@@ -100,7 +102,20 @@ def prepare_finetune(pretrained, train, config: FinetuneConfig | None = None):
 
     Weights are copied; σ is reset to 1 and μ re-fitted as ``config.shift_init`` says;
     c is kept or recomputed as ``config.energy_scale`` says (see :class:`FinetuneConfig`).
+
+    Elements of the model absent from ``train`` (Fig. 6: an ANI-1x model of H, C, N, O
+    fine-tuned on methanol or aspirin, without N) keep their pre-trained atomic energy
+    function: c·σ_Z and c·μ_Z stay as pre-trained (σ_Z and μ_Z themselves when c is
+    kept; rescaled by c_pre/c_new when it is recomputed).  The data say nothing about
+    them: the ridge regression would give them μ_Z = ē/c (ē the mean energy per atom of
+    ``train``, a guess at the new level of theory), and σ_Z = 1 would rescale the
+    network output they were trained with.  They receive no gradient in fine-tuning
+    (no atom of theirs is in a batch), so they leave it as they entered it; the
+    fine-tuned model is not meant for molecules with them (their energies stay at the
+    pre-training level of theory).
     """
+    import numpy as np
+
     from gmnn.model import GMNN
 
     config = config or FinetuneConfig()
@@ -125,6 +140,14 @@ def prepare_finetune(pretrained, train, config: FinetuneConfig | None = None):
             energy_scale=float(model.energy_scale.numpy()),
             add_to_shift=True,
         )
+    absent = ~np.isin(np.asarray(model.species), np.asarray(train.species))
+    if absent.any():
+        ratio = float(pretrained.energy_scale.numpy()) / float(model.energy_scale.numpy())
+        scale, shift = model.scale.numpy().copy(), model.shift.numpy().copy()
+        scale[absent] = pretrained.scale.numpy()[absent] * ratio
+        shift[absent] = pretrained.shift.numpy()[absent] * ratio
+        model.scale.assign(scale)
+        model.shift.assign(shift)
     return model
 
 

@@ -177,3 +177,80 @@ def test_finetune_settings_are_checked():
         FinetuneConfig.from_dict({"shift_init": "zero"})
     with pytest.raises(ValueError, match="unknown setting.*finetune.lr_lats"):
         FinetuneConfig.from_dict({"lr_lats": 0.1})
+
+
+# ---------------------------------------------------------------- fewer species (Fig. 6)
+@pytest.fixture(scope="module")
+def chno_model():
+    """A model of H, C, N, O (as pre-trained on ANI-1x) with distinct σ per element."""
+    from gmnn.data import Structures
+    from gmnn.train.api import build_model
+
+    data = Structures.concatenate(
+        [emt_structures("NH3", n=6, seed=1), emt_structures("CH3OH", n=6, seed=2)]
+    )
+    model = build_model(data, None, SMALL)
+    assert list(model.species) == [1, 6, 7, 8]
+    model.scale.assign([1.1, 0.9, 1.3, 0.8])
+    return model
+
+
+@pytest.mark.parametrize("energy_scale", ["keep", "recompute"])
+@pytest.mark.parametrize("shift_init", ["regression", "offset_free"])
+def test_absent_elements_keep_their_pretrained_energy(chno_model, target, energy_scale, shift_init):
+    """Fine-tuning data without N (ethanol: H, C, O): σ and μ of H, C, O re-initialised,
+    N keeps c·σ_N and c·μ_N of pre-training; nothing is NaN."""
+    cfg = FinetuneConfig(energy_scale=energy_scale, shift_init=shift_init)
+    model = prepare_finetune(chno_model, target, cfg)
+    c_pre, c_new = float(chno_model.energy_scale.numpy()), float(model.energy_scale.numpy())
+    scale, shift = model.scale.numpy(), model.shift.numpy()
+    assert np.all(np.isfinite(scale)) and np.all(np.isfinite(shift)) and np.isfinite(c_new)
+    np.testing.assert_array_equal(scale[[0, 1, 3]], 1.0)
+    n = 2  # index of N in [1, 6, 7, 8]
+    assert c_new * scale[n] == pytest.approx(c_pre * 1.3, rel=1e-12)
+    assert c_new * shift[n] == pytest.approx(c_pre * chno_model.shift.numpy()[n], rel=1e-12)
+    if energy_scale == "keep":
+        assert scale[n] == 1.3 and shift[n] == chno_model.shift.numpy()[n]
+    if shift_init == "regression":
+        # the present elements get what a model of H, C, O alone gets from the same data
+        from gmnn.model import GMNN
+
+        hco = GMNN([1, 6, 8], **{k: v for k, v in chno_model.config.items() if k != "species"})
+        hco.init_scale_shift(target, energy_scale=c_new if energy_scale == "keep" else None)
+        assert float(hco.energy_scale.numpy()) == pytest.approx(c_new, rel=1e-12)
+        np.testing.assert_allclose(shift[[0, 1, 3]], hco.shift.numpy(), rtol=1e-10)
+
+
+def test_finetuning_without_an_element_leaves_it_untouched(tmp_path, chno_model, target):
+    from gmnn.analysis import predict
+
+    prepared = prepare_finetune(chno_model, target)
+    cfg = TrainConfig(epochs=2, batch_size=8, progress=False)
+    model = finetune(chno_model, target[:16], target[16:], tmp_path, cfg)
+    for name in ("scale", "shift"):
+        before, after = getattr(prepared, name).numpy(), getattr(model, name).numpy()
+        assert after[2] == before[2], name  # N: no gradient, no update
+        assert not np.array_equal(after[[0, 1, 3]], before[[0, 1, 3]]), name
+    out = predict(model, target, forces=True)
+    assert np.all(np.isfinite(out["energy"])) and np.all(np.isfinite(out["forces"]))
+
+
+def test_non_discriminative_finetuning_uses_the_from_scratch_rates(tmp_path, pretrained, target):
+    """Fig. 6, green lines: every group trains, β included, at η_base = 0.03,
+    η_embed = 0.02, η_shift = 0.05, η_scale = 0.001 (whatever lr_last and lr_factor say)."""
+    pre = load_model(pretrained).get_weights()
+    cfg = TrainConfig(epochs=1, batch_size=8, progress=False)
+    ft = FinetuneConfig(mode="non_discriminative", lr_last=0.5, lr_factor=2.0)
+    model = finetune(pretrained, target[:16], target[16:], tmp_path, cfg, finetune_config=ft)
+    rates = load_model(tmp_path / "model").provenance["learning_rates"]
+    assert rates == {
+        "embed": 0.02,
+        "dense_0": 0.03,
+        "dense_1": 0.03,
+        "dense_2": 0.03,
+        "scale": 0.001,
+        "shift": 0.05,
+    }
+    after = model.get_weights()
+    for k in ("descriptor/beta", "dense_0/w", "dense_1/w", "dense_2/w"):
+        assert not np.array_equal(after[k], pre[k]), k

@@ -82,7 +82,8 @@ def fit(
     ``train`` and ``valid`` are :class:`gmnn.data.Structures` (eV, Å).  Without
     ``model`` a new one is built from ``model_config`` (a
     :class:`gmnn.model.config.ModelConfig` or a mapping of its fields; defaults are the
-    paper's).  ``out_dir`` receives ``metrics.csv`` (one row per epoch),
+    paper's).  ``out_dir`` receives ``metrics.csv`` (one row per validation: per epoch, or
+    every ``valid_every`` steps when ``config.steps`` is set),
     ``checkpoint.npz`` (resume point) and ``model/``.  A checkpoint of another run in
     ``out_dir`` is an error saying what differs (``on_mismatch="restart"``: deleted);
     ``resume=False`` starts over in any case.  Returns the trained model with the best
@@ -107,8 +108,12 @@ def fit(
         "n_train": len(train),
         "n_valid": len(valid),
         "train_source": dict(getattr(train, "meta", {}) or {}),
-        "epochs_run": len(history),
+        # by steps: passes over the training data (fractional), else epochs
+        "epochs_run": (history[-1]["epoch"] if history else 0) if config.by_steps else len(history),
+        "steps_run": history[-1]["step"] if history else 0,
+        "validations_run": len(history),
         "best_epoch": best[-1]["epoch"] if best else None,
+        "best_step": best[-1]["step"] if best else None,
         "best_valid": {k: v for k, v in best[-1].items() if k.startswith("valid")}
         if best
         else None,

@@ -1,11 +1,18 @@
 """Training loop: Adam with per-group learning rates, linear decay, early stopping,
-checkpoint/resume and a per-epoch metrics log.
+checkpoint/resume and a metrics log (one row per validation: per epoch, or every
+``valid_every`` steps when the length is given in steps, :class:`TrainConfig`).
 
 Reproducibility: the weights come from the model seed, the order of training
 structures in epoch e from ``default_rng([seed, e])`` (stateless), and the
 checkpoint stores weights, Adam moments, the step counter, the best weights and
-the metrics history.  A run killed at any step and resumed from its checkpoint
-therefore ends with the same weights as an uninterrupted run.
+the metrics history.  A run killed at any step (also inside an epoch, e.g. by the
+SIGTERM of a SLURM time limit) and resumed from its checkpoint therefore ends with the
+same weights as an uninterrupted run.
+
+Scale: the trainer keeps only index arrays per structure (the batch order is a
+permutation of ``arange(n)``, computed once per epoch); model inputs come from
+:meth:`gmnn.model.batch.GraphData.batch` batch by batch, and GraphData decides whether
+neighbour lists are cached or built per batch (large sets such as ANI-1x: per batch).
 """
 
 from __future__ import annotations
@@ -150,7 +157,10 @@ class Trainer:
         )
         n = len(train)
         self.steps_per_epoch = int(np.ceil(n / config.batch_size))
-        self.max_steps = self.steps_per_epoch * config.epochs
+        self.max_steps = config.total_steps(self.steps_per_epoch)
+        # steps between validations (one epoch unless training by steps)
+        self.valid_interval = config.validation_interval(self.steps_per_epoch)
+        self._order = (None, None)  # (epoch, permutation) of the current epoch
         self.identity = {
             "training": config.identity(),
             "model": {
@@ -227,6 +237,20 @@ class Trainer:
     def _feed(self, batch: dict) -> dict:
         return {k: batch[k] for k in self._spec_keys}
 
+    def epoch_order(self, epoch: int) -> np.ndarray:
+        """The order of the training structures in ``epoch`` (0-based): a permutation of
+        their indices from ``default_rng([seed, epoch])``, kept for the current epoch."""
+        if self._order[0] != epoch:
+            n = len(self.train_data)
+            self._order = (epoch, np.random.default_rng([self.config.seed, epoch]).permutation(n))
+        return self._order[1]
+
+    def batch_indices(self, step: int) -> np.ndarray:
+        """Indices of the training structures of optimiser step ``step`` (0-based)."""
+        epoch, k = divmod(int(step), self.steps_per_epoch)
+        bs = self.config.batch_size
+        return self.epoch_order(epoch)[k * bs : (k + 1) * bs]
+
     # ------------------------------------------------------------------ evaluation
     def validate(self) -> dict:
         data = self.valid_data
@@ -297,6 +321,9 @@ class Trainer:
                 problem = f"no member {problem!r}"
             raise CheckpointDamaged(path, str(problem)) from err
         state["best_weights"] = best or None
+        # (checkpoints by epochs written before these existed; there they are unused)
+        state.setdefault("loss_count", 0)
+        state.setdefault("best_step", None)
         return state
 
     def _write_metrics(self, history: list[dict]) -> None:
@@ -312,7 +339,8 @@ class Trainer:
         stop_after_steps: int | None = None,
         on_mismatch: str = "error",
     ):
-        """Train; returns the history (list of per-epoch dicts).
+        """Train; returns the history (list of dicts, one per validation: per epoch, or
+        every :attr:`valid_interval` steps and after the last when training by steps).
 
         A checkpoint in ``out_dir`` is resumed only if it was written by this very run
         (same settings, data and initial weights: :attr:`identity`); one of another run
@@ -326,8 +354,10 @@ class Trainer:
         state = {
             "step": 0,
             "epoch_loss_sum": 0.0,
+            "loss_count": 0,
             "best_valid": None,
             "best_epoch": -1,
+            "best_step": None,
             "best_weights": None,
             "bad_epochs": 0,
             "history": [],
@@ -344,9 +374,8 @@ class Trainer:
         if state["finished"]:
             self.model.set_weights(state["best_weights"])
             return state["history"]
-        n = len(self.train_data)
-        bs = cfg.batch_size
         dtype = self.model.dtype.as_numpy_dtype
+        by_steps = cfg.by_steps
         steps_this_call = 0
         t_epoch = time.time()
         bar = None
@@ -354,18 +383,17 @@ class Trainer:
             from tqdm.auto import tqdm
 
             bar = tqdm(
-                total=cfg.epochs,
-                initial=state["step"] // self.steps_per_epoch,
-                desc="epochs",
+                total=self.max_steps if by_steps else cfg.epochs,
+                initial=state["step"] if by_steps else state["step"] // self.steps_per_epoch,
+                desc="steps" if by_steps else "epochs",
                 file=sys.stderr,
                 dynamic_ncols=True,
             )
         try:
             with StopSignals() as guard:
                 while state["step"] < self.max_steps:
-                    epoch, k = divmod(state["step"], self.steps_per_epoch)
-                    order = np.random.default_rng([cfg.seed, epoch]).permutation(n)
-                    idx = order[k * bs : (k + 1) * bs]
+                    epoch = state["step"] // self.steps_per_epoch
+                    idx = self.batch_indices(state["step"])
                     batch = self._feed(self.train_data.batch(idx, dtype))
                     factor = 1.0 - state["step"] / self.max_steps
                     loss = float(self._train_step(batch, tf.constant(factor, tf.float64)))
@@ -374,23 +402,31 @@ class Trainer:
                             f"training loss became {loss} at epoch {epoch}, step {state['step']}"
                         )
                     state["epoch_loss_sum"] += loss * len(idx)
+                    state["loss_count"] += len(idx)
                     state["step"] += 1
                     steps_this_call += 1
-                    if state["step"] % self.steps_per_epoch == 0:
+                    if bar is not None and by_steps:
+                        bar.update(1)
+                    step = state["step"]
+                    stop = False
+                    if step % self.valid_interval == 0 or (by_steps and step == self.max_steps):
                         stop = self._end_epoch(state, epoch, factor, time.time() - t_epoch)
                         t_epoch = time.time()
                         if bar is not None:
-                            bar.update(1)
+                            if not by_steps:
+                                bar.update(1)
                             h = state["history"][-1]
                             bar.set_postfix(
                                 loss=f"{h['train_loss']:.3g}",
                                 E=f"{h['valid_energy_rmse']:.3g}",
                                 F=f"{h['valid_force_rmse']:.3g}",
                             )
-                        if (epoch + 1) % cfg.checkpoint_every == 0:
+                        if not by_steps and (epoch + 1) % cfg.checkpoint_every == 0:
                             self._save_checkpoint(state)
-                        if stop:
-                            break
+                    if by_steps and step % cfg.checkpoint_every == 0:
+                        self._save_checkpoint(state)
+                    if stop:
+                        break
                     if guard.received is not None or (
                         stop_after_steps is not None and steps_this_call >= stop_after_steps
                     ):
@@ -410,23 +446,36 @@ class Trainer:
         return state["history"]
 
     def _end_epoch(self, state, epoch, factor, seconds) -> bool:
+        """Validate after the step ``state["step"]`` (in ``epoch``, 0-based), log a row
+        and keep the best weights; True if early stopping says stop.
+
+        Rows by epochs give the epoch (1-based) and the mean training loss of the epoch;
+        by steps the passes over the data so far (``step / steps_per_epoch``) and the
+        mean training loss since the previous validation."""
         cfg = self.config
         metrics = self.validate()
-        n = len(self.train_data)
+        if cfg.by_steps:
+            label = state["step"] / self.steps_per_epoch
+            train_loss = state["epoch_loss_sum"] / max(state["loss_count"], 1)
+        else:
+            label = epoch + 1
+            train_loss = state["epoch_loss_sum"] / len(self.train_data)
         row = {
-            "epoch": epoch + 1,
+            "epoch": label,
             "step": state["step"],
             "lr_factor": factor,
-            "train_loss": state["epoch_loss_sum"] / n,
+            "train_loss": train_loss,
             **metrics,
             "best": False,
             "seconds": seconds,
         }
         state["epoch_loss_sum"] = 0.0
+        state["loss_count"] = 0
         val = metrics["valid_loss"]
         best = state["best_valid"]
         if best is None or val < best - cfg.min_delta:
-            state["best_valid"], state["best_epoch"] = val, epoch + 1
+            state["best_valid"], state["best_epoch"] = val, label
+            state["best_step"] = state["step"]
             state["best_weights"] = self.model.get_weights()
             state["bad_epochs"] = 0
             row["best"] = True
