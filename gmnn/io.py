@@ -228,6 +228,10 @@ def read_model_meta(path) -> dict:
     if not path.exists():
         raise MissingFile(path, "no such model directory")
     if not meta_file.is_file():
+        if (path / "ensemble.json").is_file():
+            from gmnn.export import check_model_dir
+
+            check_model_dir(path)  # says how to use an exported ensemble
         raise MissingFile(path, "not a gmnn model directory (no model.json)")
     with reading(meta_file, "model metadata file"):
         meta = json.loads(meta_file.read_text())

@@ -393,7 +393,8 @@ def evaluate_on_split(model_dir, data_path, split_path, record: dict, log=None) 
             "evaluating %s on %d %s test structures", model_dir, len(test), record.get("test_set")
         )
     metrics = error_metrics(model, test)
-    training = {k: trained.get(k) for k in ("epochs_run", "best_epoch", "n_valid")}
+    keys = ("epochs_run", "best_epoch", "n_valid", "steps_run", "best_step")
+    training = {k: trained.get(k) for k in keys if k in trained}
     # strict JSON: validation metrics a run lacks (E-only: forces) are left out, not NaN
     best_valid = trained.get("best_valid") or {}
     training["best_valid"] = {k: v for k, v in best_valid.items() if math.isfinite(v)}

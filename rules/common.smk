@@ -564,7 +564,7 @@ if ANI and ANI.get("export", True):
             "pretraining": {
                 "data": "ANI-1x" if ANI_SOURCE == "ani" else "embedded ANI-1x role",
                 "level_of_theory": ANI_LEVELS["ani1x"],
-                "labels": "energies and forces",
+                "labels": "EF",
                 "n_train": ANI_TOP,
             },
             "seeds": ANI_SEEDS,
@@ -593,7 +593,7 @@ if ANI and ANI.get("export", True):
                         "ANI-1ccx" if ANI_SOURCE == "ani" else "embedded ANI-1ccx role"
                     ),
                     "level_of_theory": ANI_LEVELS["ani1ccx"],
-                    "labels": "energies",
+                    "labels": "E",
                     "n_train": ANI_CC_TOP,
                 },
                 "seeds": ANI_SEEDS,
@@ -602,12 +602,10 @@ if ANI and ANI.get("export", True):
         }
 
 
-ANI_TARGETS = (
-    ["figures/table1.md", "figures/fig5.pdf", "figures/fig6.pdf"]
-    + [f"models/export/{name}" for name in ANI_EXPORTS]
-    if ANI
-    else []
+ANI_FIGURES = (
+    ["figures/table1.md", "figures/fig5.pdf", "figures/fig6.pdf"] if ANI else []
 )
+ANI_TARGETS = ANI_FIGURES + [f"models/export/{name}" for name in ANI_EXPORTS]
 
 
 # --------------------------------------------------------------------------------------------

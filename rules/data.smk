@@ -134,7 +134,8 @@ rule convert_ani:
         "../envs/gmnn.yaml"
     threads: 1
     resources:
-        mem_mb=32000,
+        # streamed: memory bounded by a chunk of conformers (gmnn.data.ani)
+        mem_mb=4000,
         runtime=120,
     params:
         level=lambda wc: {"ani1x": "dft", "ani1ccx": "cc"}[wc.name],

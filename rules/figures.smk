@@ -187,6 +187,9 @@ if MD:
     FIGURE_TARGETS += [f"figures/{name}.pdf" for name in SPECTRA_FIGURES]
     FIGURE_TARGETS += [f"figures/{name}.pdf" for name in BOND_FIGURES]
 
+# Table 1 and Figs. 5, 6 (rules/ani.smk)
+FIGURE_TARGETS += ANI_FIGURES
+
 
 rule figures:
     """Every configured figure (and its tables) from the tidy tables in results/: with

@@ -14,7 +14,7 @@ Typical use::
 """
 
 from gmnn.data.errors import DataError
-from gmnn.data.h5 import read_h5, write_h5
+from gmnn.data.h5 import read_h5, read_h5_ids, write_h5
 from gmnn.data.readers import (
     read,
     read_ani_h5,
@@ -23,7 +23,14 @@ from gmnn.data.readers import (
     read_sgdml_npz,
     sniff_format,
 )
-from gmnn.data.splits import Split, file_sha256, load_split, make_split, save_split
+from gmnn.data.splits import (
+    Split,
+    file_sha256,
+    load_split,
+    make_ani_split,
+    make_split,
+    save_split,
+)
 from gmnn.data.structures import Structures
 
 __all__ = [
@@ -32,11 +39,13 @@ __all__ = [
     "Structures",
     "file_sha256",
     "load_split",
+    "make_ani_split",
     "make_split",
     "read",
     "read_ani_h5",
     "read_ase",
     "read_h5",
+    "read_h5_ids",
     "read_rmd17_npz",
     "read_sgdml_npz",
     "save_split",

@@ -44,3 +44,17 @@ def test_quick_benchmark_prints_table(tmp_path):
     assert res["ratios"]["train_gmnn_floor"] > 0
     assert {r["name"] for r in res["md"]["systems"]} == {"aspirin", "water 375"}
     assert res["apax"] == {"error": "not run (--no-apax)"}
+
+
+def test_ani_throughput_quick(tmp_path):
+    """benchmarks/ani_throughput.py runs on a small batch and prints its table beside the
+    floor (no timing is asserted; ani_memory.py has its own test in tests/data)."""
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT.parent / "ani_throughput.py"), "--quick"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "floor" in proc.stdout, proc.stdout
