@@ -56,7 +56,7 @@ def _given(args, names) -> dict:
 
 
 TRAIN_OPTIONS = ("epochs", "batch_size", "loss", "patience", "seed", "energy_weight")
-TRAIN_OPTIONS += ("force_weight", "checkpoint_every")
+TRAIN_OPTIONS += ("force_weight", "checkpoint_every", "steps", "valid_every")
 MODEL_OPTIONS = ("cutoff", "n_basis", "n_radial", "hidden", "dtype")
 FINETUNE_OPTIONS = ("mode", "lr_last", "lr_factor", "energy_scale", "shift_init")
 
@@ -67,6 +67,8 @@ def _add_train_args(p):
     p.add_argument("--out", required=True, help="output directory (model/, metrics.csv)")
     _option(p, TrainConfig, "loss", choices=["E", "EF"])
     _option(p, TrainConfig, "epochs", type=int)
+    _option(p, TrainConfig, "steps", type=int)
+    _option(p, TrainConfig, "valid_every", type=int)
     _option(p, TrainConfig, "batch_size", type=int)
     _option(p, TrainConfig, "patience", type=int)
     _option(p, TrainConfig, "seed", type=int)
