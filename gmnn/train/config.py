@@ -59,11 +59,12 @@ class TrainConfig(Settings):
     η_t = η_0 (1 - step/max_step), and the batch order is a fresh permutation of the
     training set per epoch (from ``default_rng([seed, epoch])``); a run by steps may end
     inside an epoch.  By epochs the model is validated once per epoch; by steps every
-    ``valid_every`` steps (default: ``min(steps per epoch, ceil(steps / 20))``, i.e.
-    about 20 validations per run, and at least one per pass over the data) and after the
-    last step.  Each validation selects the best weights and counts towards
-    ``patience`` (early stopping: epochs by epochs, validations by steps), and by steps
-    ``checkpoint_every`` counts steps instead of epochs.  Validation runs in batches of
+    ``valid_every`` steps (default: ``ceil(steps / 20)``, i.e. 20 validations per run
+    whatever the size of the training set: once per epoch would validate a 1,024-structure
+    ANI-1ccx run of batch 2048 at every step) and after the last step.  Each validation
+    selects the best weights and counts towards ``patience`` (early stopping: epochs by
+    epochs, validations by steps); by steps ``checkpoint_every`` counts steps instead of
+    epochs and defaults to a checkpoint at every validation.  Validation runs in batches of
     ``valid_batch_size`` structures (2048 for ANI; a validation batch costs a fraction of
     a training step, benchmarks/README.md, so ``valid_every`` bounds the share of a large
     validation set).
@@ -123,8 +124,11 @@ class TrainConfig(Settings):
         None, ge=1, doc="early-stopping patience in validations (epochs unless by steps)"
     )
     min_delta: float = option(0.0, ge=0.0, doc="improvement that resets the patience")
-    checkpoint_every: int = option(
-        10, ge=1, doc="epochs between checkpoints (steps when training by steps)"
+    checkpoint_every: int | None = option(
+        None,
+        ge=1,
+        doc="epochs between checkpoints (steps when training by steps); null: every 10 "
+        "epochs, or at every validation when training by steps",
     )
     seed: int = option(0, ge=0, doc="seed of the weights and the batch order")
     progress: bool = option(True, doc="show a progress bar")
@@ -154,12 +158,20 @@ class TrainConfig(Settings):
 
     def validation_interval(self, steps_per_epoch: int) -> int:
         """Optimiser steps between validations: one epoch, or by steps ``valid_every``
-        (default ``min(steps_per_epoch, ceil(steps / VALIDATIONS_PER_RUN))``)."""
+        (default ``ceil(steps / VALIDATIONS_PER_RUN)``)."""
         if not self.by_steps:
             return int(steps_per_epoch)
         if self.valid_every is not None:
             return int(self.valid_every)
-        return max(1, min(int(steps_per_epoch), -(-int(self.steps) // VALIDATIONS_PER_RUN)))
+        return max(1, -(-int(self.steps) // VALIDATIONS_PER_RUN))
+
+    def checkpoint_interval(self, steps_per_epoch: int) -> int:
+        """Epochs (by epochs) or optimiser steps (by steps) between checkpoints:
+        ``checkpoint_every``, or by default 10 epochs, or every validation by steps (a
+        checkpoint every few steps of a small batch would cost more than the steps)."""
+        if self.checkpoint_every is not None:
+            return int(self.checkpoint_every)
+        return self.validation_interval(steps_per_epoch) if self.by_steps else 10
 
     def loss_weights(self, mixed_sizes: bool) -> tuple[float, float]:
         """(λ_E, λ_F) for this run; λ_E multiplies ΔE²/N_at when sizes are mixed."""

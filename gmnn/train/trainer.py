@@ -160,6 +160,7 @@ class Trainer:
         self.max_steps = config.total_steps(self.steps_per_epoch)
         # steps between validations (one epoch unless training by steps)
         self.valid_interval = config.validation_interval(self.steps_per_epoch)
+        self.checkpoint_interval = config.checkpoint_interval(self.steps_per_epoch)
         self._order = (None, None)  # (epoch, permutation) of the current epoch
         self.identity = {
             "training": config.identity(),
@@ -421,9 +422,9 @@ class Trainer:
                                 E=f"{h['valid_energy_rmse']:.3g}",
                                 F=f"{h['valid_force_rmse']:.3g}",
                             )
-                        if not by_steps and (epoch + 1) % cfg.checkpoint_every == 0:
+                        if not by_steps and (epoch + 1) % self.checkpoint_interval == 0:
                             self._save_checkpoint(state)
-                    if by_steps and step % cfg.checkpoint_every == 0:
+                    if by_steps and step % self.checkpoint_interval == 0:
                         self._save_checkpoint(state)
                     if stop:
                         break

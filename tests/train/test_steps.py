@@ -39,9 +39,13 @@ def test_step_settings():
     assert TrainConfig(epochs=7).total_steps(4) == 28
     assert TrainConfig(steps=10, epochs=7).total_steps(4) == 10
     assert TrainConfig().validation_interval(4) == 4  # once per epoch
-    # default by steps: about 20 validations per run, at least one per epoch
+    # default by steps: 20 validations per run, whatever the epoch length
     assert TrainConfig(steps=2000).validation_interval(2048) == 100
-    assert TrainConfig(steps=2000).validation_interval(30) == 30
+    assert TrainConfig(steps=2000).validation_interval(30) == 100
+    # checkpoints: every 10 epochs, or at every validation by steps, unless set
+    assert TrainConfig().checkpoint_interval(30) == 10
+    assert TrainConfig(steps=2000).checkpoint_interval(30) == 100
+    assert TrainConfig(steps=2000, checkpoint_every=7).checkpoint_interval(30) == 7
     assert TrainConfig(steps=5).validation_interval(30) == 1
     assert TrainConfig(steps=2000, valid_every=7).validation_interval(30) == 7
     with pytest.raises(SettingsError, match=r"training.valid_every: applies only when .*steps"):
