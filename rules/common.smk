@@ -365,11 +365,9 @@ def embedded_ani_steps(system):
     return s["n_equil"] + s["stride"] * EMBEDDED_ANI_SYSTEMS[system]["frames"]
 
 
-def embedded_ani_accurate():
-    """The systems that get accurate labels (built once, when first asked)."""
-    if "names" not in embedded_ani_accurate.__dict__:
-        embedded_ani_accurate.names = embedded_ani.accurate_systems(EMBEDDED_ANI_CONFIG)
-    return embedded_ani_accurate.names
+EMBEDDED_ANI_TRAIN = [
+    name for name, spec in EMBEDDED_ANI_SYSTEMS.items() if spec["role"] == "train"
+]
 
 
 # --------------------------------------------------------------------------------------------

@@ -37,7 +37,8 @@ rule embedded_ani_sample:
 
 
 rule embedded_ani_label:
-    """wB97X/6-31G* energies (no forces) of evenly spaced frames of one small system."""
+    """wB97X/6-31G* energies (no forces) of evenly spaced frames of one small system
+    (an empty file for a system above embedded_ani.accurate.max_atoms)."""
     input:
         EMBEDDED_ANI_SAMPLE,
     output:
@@ -67,7 +68,8 @@ rule embedded_ani_merge:
     """The final embedded ANI-like data sets (committed to git)."""
     input:
         samples=expand(EMBEDDED_ANI_SAMPLE, system=list(EMBEDDED_ANI_SYSTEMS)),
-        labels=lambda wc: expand(EMBEDDED_ANI_LABEL, system=embedded_ani_accurate()),
+        # every train system (systems above accurate.max_atoms get an empty file)
+        labels=expand(EMBEDDED_ANI_LABEL, system=EMBEDDED_ANI_TRAIN),
     output:
         train=EMBEDDED_ANI["train"],
         accurate=EMBEDDED_ANI["accurate"],
@@ -85,7 +87,7 @@ rule embedded_ani_merge:
     params:
         config=EMBEDDED_ANI_CONFIG,
         systems=list(EMBEDDED_ANI_SYSTEMS),
-        accurate=lambda wc: embedded_ani_accurate(),
+        train=EMBEDDED_ANI_TRAIN,
         subsets=list(EMBEDDED_ANI_CONFIG["heldout"]),
     script:
         "../workflow_scripts/embedded_ani_merge.py"

@@ -24,7 +24,7 @@ def load(path):
 
 
 samples = dict(zip(p.systems, map(load, snakemake.input.samples), strict=True))
-labels = dict(zip(p.accurate, map(load, snakemake.input.labels), strict=True))
+labels = dict(zip(p.train, map(load, snakemake.input.labels), strict=True))
 versions = next(iter(samples.values()))["info"]["code_versions"]
 sets = embedded_ani.merge(p.config, samples, labels, versions)
 write_h5(sets["train"], snakemake.output.train)

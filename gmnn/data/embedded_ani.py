@@ -124,12 +124,17 @@ def accurate_frames(n_frames: int, n_accurate: int) -> np.ndarray:
 
 
 def label_accurate(sample: Mapping, config: Mapping, n_threads: int | None = None) -> dict:
-    """Accurate-level energies (no forces) of the :func:`accurate_frames` of one sample."""
+    """Accurate-level energies (no forces) of the :func:`accurate_frames` of one sample;
+    none (empty arrays) for a system with more than ``accurate.max_atoms`` atoms."""
     import ase
 
     from gmnn.data import qc
 
     level = config["accurate"]
+    if len(sample["numbers"]) > int(level["max_atoms"]):
+        info = {"skipped": f"more than accurate.max_atoms = {level['max_atoms']} atoms"}
+        info.update(wall_s=[], failures=[], code_versions=qc.provenance())
+        return {"frames": np.zeros(0, np.int64), "energy": np.zeros(0), "info": info}
     frames = accurate_frames(len(sample["energy"]), int(level["frames"]))
     atoms_list = []
     for f in frames:
@@ -222,7 +227,7 @@ def merge(
         },
     )
     first_id = np.concatenate([[0], np.cumsum([len(samples[n]["energy"]) for n in train])])
-    accurate = [n for n in train if n in labels]
+    accurate = [n for n in train if n in labels and len(labels[n]["frames"])]
     level = config["accurate"]
     keep = {n: np.isfinite(labels[n]["energy"]) for n in accurate}
     frames = [np.asarray(labels[n]["frames"])[keep[n]] for n in accurate]
