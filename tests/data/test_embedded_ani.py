@@ -172,3 +172,12 @@ def test_committed_embedded_ani_data():
     for path in heldout:
         s = read_h5(path)
         assert s.forces is not None and not set(s.group_names) & set(train.group_names)
+
+
+def test_systems_above_max_atoms_get_no_accurate_labels():
+    """Such systems get an empty label file (so the rules need not build systems)."""
+    sample = _fake_sample("C6H6", 4, np.random.default_rng(1))
+    config = {"accurate": {"method": "wB97X", "basis": "6-31G*", "max_atoms": 9, "frames": 2}}
+    labels = embedded_ani.label_accurate(sample, config)
+    assert labels["frames"].size == 0 and labels["energy"].size == 0
+    assert "max_atoms" in labels["info"]["skipped"]
