@@ -403,7 +403,15 @@ def _shared_settings(members: list[dict]) -> dict:
             # the seed differs by design; the configured rates are superseded by the
             # per-group rates actually used (learning_rates)
             skip = ("seed", "progress", "learning_rates")
-            values = [{k: v for k, v in (x or {}).items() if k not in skip} for x in values]
+            values = [
+                {
+                    k: v
+                    for k, v in (x or {}).items()
+                    # a run by steps ignores epochs (gmnn.train.TrainConfig)
+                    if k not in skip and not (k == "epochs" and (x or {}).get("steps"))
+                }
+                for x in values
+            ]
         if key == "finetune":  # the parent's own provenance is the parent card's business
             values = [
                 {k: v for k, v in (x or {}).items() if k != "pretrained_provenance"} for x in values

@@ -406,32 +406,41 @@ def ani_training(wildcards):
     }
 
 
-if ANI:
+def check_ani_config():
+    """Problems of the `ani` section the schema cannot express (errors name the key)."""
+    if not ANI:
+        return []
+    problems = []
     try:
         ModelConfig.from_dict(ani_model_config(), where="model + ani.model")
         TrainConfig.from_dict(
             ani_training(type("W", (), {"seed": 0})), where="training + ani.training"
         )
     except ValueError as err:
-        raise WorkflowError(f"Invalid configuration: {err}") from None
-    ANI_PROBLEMS = []
+        problems.append(str(err))
     for molecule in ANI["fig6"]["molecules"]:
         if molecule not in MOLECULES:
-            ANI_PROBLEMS.append(
+            problems.append(
                 f"ani.fig6.molecules: {molecule} is not in md17.molecules {MOLECULES}"
             )
     if ANI["fig6"]["n_train"] not in TRAIN_SIZES:
-        ANI_PROBLEMS.append(
+        problems.append(
             f"ani.fig6.n_train={ANI['fig6']['n_train']} is not in md17.cc.train_sizes "
             f"{TRAIN_SIZES} (its from-scratch lines are the Fig. 2 runs)"
         )
     for key in ("scratch_E", "scratch_EF"):
         if key not in SETTINGS:
-            ANI_PROBLEMS.append(
-                f"ani.fig6 needs {key} in md17.settings (its black lines)"
-            )
-    if ANI_PROBLEMS:
-        raise WorkflowError("Invalid configuration:\n  " + "\n  ".join(ANI_PROBLEMS))
+            problems.append(f"ani.fig6 needs {key} in md17.settings (its black lines)")
+    if ANI_SOURCE == "embedded":
+        held = list(config["embedded_ani"]["heldout"])
+        for subset in COMP6_SUBSETS:
+            if subset not in held:
+                problems.append(
+                    f"ani.comp6_subsets: {subset!r} is not an embedded_ani.heldout "
+                    f"subset {held} (ani.source is 'embedded')"
+                )
+    return problems
+
 
 ANI_SIZES = ani_pretrain_sizes()
 ANI_CC_SIZES = ANI["ani1ccx"]["train_sizes"] if ANI else []
@@ -648,6 +657,7 @@ def check_config():
                     f"structures (md17.{level}.n_test is null: the rest)"
                 )
     problems += check_embedded_molecule()
+    problems += check_ani_config()
     problems += check_figure_config()
     if problems:
         raise WorkflowError("Invalid configuration:\n  " + "\n  ".join(problems))

@@ -13,8 +13,15 @@ def test_setting_names_are_parsed_in_one_place():
     assert Setting.parse("finetune_EF") == Setting("finetune_EF", "finetune", "EF")
     assert Setting.parse("scratch_E").loss == "E" and not Setting.parse("scratch_E").finetuned
     assert Setting.parse("pretrain").kind == "pretrain"
-    assert Setting.names() == ["scratch_E", "scratch_EF", "finetune_E", "finetune_EF"]
-    for bad in ("finetune", "scratch_F", "transfer_EF", ""):
+    names = ["scratch_E", "scratch_EF", "finetune_E", "finetune_EF"]
+    assert Setting.names() == [*names, "finetune_nd_E", "finetune_nd_EF"]
+    # non-discriminative fine-tuning (Fig. 6, green): its own kind and FinetuneConfig mode
+    nd = Setting.parse("finetune_nd_EF")
+    assert (nd.kind, nd.loss, nd.finetuned) == ("finetune_nd", "EF", True)
+    assert nd.finetune_mode == "non_discriminative"
+    assert Setting.parse("finetune_E").finetune_mode == "discriminative"
+    assert Setting.parse("scratch_E").finetune_mode is None
+    for bad in ("finetune", "scratch_F", "transfer_EF", "", "finetune_x_E", "nd_E"):
         with pytest.raises(ValueError, match="unknown setting"):
             Setting.parse(bad)
 

@@ -135,7 +135,7 @@ def test_schema_errors_name_the_key_or_value(change, named):
             "not a multiple of md.dynamics.write_interval 2",
         ),
         (  # a molecule without a coupled-cluster source (paper-scale config)
-            "md17:\n  molecules: [ethanoll]\npretrain_size: null\nmd: null\n",
+            "md17:\n  molecules: [ethanoll]\npretrain_size: null\nmd: null\nani: null\n",
             "sources.rmd17 has no entry for md17.molecules ['ethanoll']",
         ),
     ],
@@ -256,6 +256,7 @@ def small_config(fake, rmd17_sha256):
         # data steps only: the figure groups, whose sizes refer to the paper's grid, are off
         "pretrain_size": None,
         "md": None,
+        "ani": None,
     }
 
 
