@@ -79,7 +79,8 @@ def stand_in_ani(work: Path) -> None:
     accurate = train[pick].without_labels(forces=True)
     accurate = accurate.with_labels(energy=1.02 * accurate.energy - 3.0)
     write_h5(accurate, work / "data/embedded/ani_wb97x.h5")
-    for k, (subset, name) in enumerate([("small", "CH2OCH2"), ("large", "CH3COOH")]):
+    # named as two of the embedded held-out subsets (config.yaml embedded_ani.heldout)
+    for k, (subset, name) in enumerate([("peptides", "CH2OCH2"), ("drugs", "CH3COOH")]):
         held = Structures.from_ase(perturbed(name, 6, seed=10 + k), meta={"source": subset})
         write_h5(held, work / f"data/embedded/comp6_{subset}.h5")
 
@@ -97,7 +98,7 @@ TINY_ANI = {
     "pretrain_size": None,
     "md": None,
     "ani": {
-        "comp6_subsets": ["small", "large"],
+        "comp6_subsets": ["peptides", "drugs"],
         "seeds": [0],
         "training": {"batch_size": 8, "steps": 4, "valid_batch_size": 16},
         "ani1x": {"n_valid": 4},
@@ -155,7 +156,7 @@ def test_embedded_ani_end_to_end(tmp_path):
 
     # Table 1: both sizes, each subset and the pooled row, energies and forces
     table = TABLE1.read(work / "results/ani/table1_comp6.csv")
-    assert set(table["subset"]) == {"small", "large", "comp6"}
+    assert set(table["subset"]) == {"peptides", "drugs", "comp6"}
     assert set(table["n_train"]) == {16, 30} and set(table["quantity"]) == {"energy", "force"}
     assert np.isfinite(table["mean"]).all()
     text = (work / "figures/table1.md").read_text()

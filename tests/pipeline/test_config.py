@@ -134,6 +134,16 @@ def test_schema_errors_name_the_key_or_value(change, named):
             "md:\n  production_ps: 2.5005\n",
             "not a multiple of md.dynamics.write_interval 2",
         ),
+        # the ANI study (Table 1, Figs. 5, 6)
+        (
+            "ani:\n  comp6_subsets: [s66x8]\n",
+            "ani.comp6_subsets: 's66x8' is not an embedded_ani.heldout subset",
+        ),
+        (
+            "ani:\n  fig6: {molecules: [ethanol]}\n",
+            "ani.fig6.molecules: ethanol is not in md17.molecules ['methanol']",
+        ),
+        ("ani:\n  model: {cutof: 5.0}\n", "model + ani.model.cutof: unknown"),
         (  # a molecule without a coupled-cluster source (paper-scale config)
             "md17:\n  molecules: [ethanoll]\npretrain_size: null\nmd: null\nani: null\n",
             "sources.rmd17 has no entry for md17.molecules ['ethanoll']",
