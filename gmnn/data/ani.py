@@ -48,10 +48,10 @@ import numpy as np
 from ase.data import atomic_numbers as _SYMBOL_TO_Z
 
 from gmnn import units
-from gmnn.data.errors import DataError
+from gmnn.data.errors import DataError, check_data_file
 from gmnn.data.h5 import H5Writer
 from gmnn.data.structures import MAX_ATOMIC_NUMBER, Structures
-from gmnn.io import MissingFile, reading
+from gmnn.io import reading
 
 log = logging.getLogger(__name__)
 
@@ -200,12 +200,7 @@ class ConversionSummary:
 
 def check_ani_file(path: Path) -> None:
     """Raise MissingFile/DataError unless ``path`` is a non-empty HDF5 file."""
-    if not path.exists():
-        raise MissingFile(path)
-    if path.is_dir():
-        raise DataError(path, "is a directory, not a data file")
-    if path.stat().st_size == 0:
-        raise DataError(path, "empty file (0 bytes)")
+    check_data_file(path)
     if not h5py.is_hdf5(path):
         raise DataError(path, "not an HDF5 file")
 
@@ -678,6 +673,19 @@ def convert_ani(
     )
 
 
+def comp6_meta(root, subset: str, files, parts: list) -> dict[str, Any]:
+    """The ``meta`` of a COMP6 v1 subset (its forces negated: they are gradients)."""
+    return {
+        "source": str(root),
+        "format": "ani",
+        "dataset": f"COMP6v1/{subset}",
+        "files": [str(f) for f in files],
+        "level_of_theory": "wB97x/6-31G(d)",
+        "forces_negated": True,
+        "parts": parts,
+    }
+
+
 def convert_comp6(
     root: str | os.PathLike[str],
     subset: str,
@@ -695,15 +703,7 @@ def convert_comp6(
 
     files = comp6_files(root, subset)
     plans = [scan_ani(f) for f in files]
-    meta = {
-        "source": str(root),
-        "format": "ani",
-        "dataset": f"COMP6v1/{subset}",
-        "files": [str(f) for f in files],
-        "level_of_theory": "wB97x/6-31G(d)",
-        "forces_negated": True,
-        "parts": [p.meta() for p in plans],
-    }
+    meta = comp6_meta(root, subset, files, [p.meta() for p in plans])
     return convert_ani_h5(
         files,
         out_path,

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
-from gmnn.io import FileError
+from gmnn.io import FileError, MissingFile
 
 
 class DataError(FileError):
@@ -25,3 +26,14 @@ class DataError(FileError):
 
     def __reduce__(self) -> tuple[type[DataError], tuple[str, str]]:
         return (type(self), (self.source, self.problem))
+
+
+def check_data_file(path: Path) -> None:
+    """Raise :class:`~gmnn.io.MissingFile` or :class:`DataError` unless ``path`` is an
+    existing, non-empty file (the first check of every reader)."""
+    if not path.exists():
+        raise MissingFile(path)
+    if path.is_dir():
+        raise DataError(path, "is a directory, not a data file")
+    if path.stat().st_size == 0:
+        raise DataError(path, "empty file (0 bytes)")

@@ -37,10 +37,10 @@ from gmnn.data.ani import (  # noqa: F401 - ANI names re-exported here
     read_ani,
     scan_ani,
 )
-from gmnn.data.errors import DataError
+from gmnn.data.errors import DataError, check_data_file
 from gmnn.data.h5 import read_h5
 from gmnn.data.structures import Structures, format_shape
-from gmnn.io import MissingFile, read_npz, reading
+from gmnn.io import read_npz, reading
 
 FORMATS = ("sgdml", "rmd17", "ani", "gmnn-h5", "ase")
 """Format names accepted by :func:`read`."""
@@ -52,13 +52,7 @@ RMD17_LEVEL_OF_THEORY = {
 """Level of theory of the rMD17 ``energies``/``forces`` and ``old_*`` labels."""
 
 
-def _check_file(path: Path) -> None:
-    if not path.exists():
-        raise MissingFile(path)
-    if path.is_dir():
-        raise DataError(path, "is a directory, not a data file")
-    if path.stat().st_size == 0:
-        raise DataError(path, "empty file (0 bytes)")
+_check_file = check_data_file  # the first check of every reader here
 
 
 # ---------------------------------------------------------------------- npz formats

@@ -40,6 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
+from gmnn.data.ani import comp6_meta
 from gmnn.data.download import is_archive, sgdml_fingerprint
 from gmnn.data.errors import DataError
 from gmnn.data.readers import read_ani_h5, read_rmd17_npz, read_sgdml_npz
@@ -887,15 +888,7 @@ def load_comp6(root: str | os.PathLike, subset: str) -> Structures:
     merged = Structures.concatenate([read_ani_h5(f) for f in files])
     if merged.forces is not None:
         merged = merged.with_labels(forces=-merged.forces)
-    meta = {
-        "source": str(root),
-        "format": "ani",
-        "dataset": f"COMP6v1/{subset}",
-        "files": [str(f) for f in files],
-        "level_of_theory": "wB97x/6-31G(d)",
-        "forces_negated": True,
-        "parts": merged.meta.get("parts", [merged.meta]),
-    }
+    meta = comp6_meta(root, subset, files, merged.meta.get("parts", [merged.meta]))
     return _with_meta(merged, meta)
 
 

@@ -157,14 +157,25 @@ def make_split(
     if excluded.size and (excluded[0] < 0 or excluded[-1] >= n_total):
         raise ValueError(f"exclude contains indices outside 0..{n_total - 1}")
     available = np.setdiff1d(np.arange(n_total, dtype=np.int64), excluded, assume_unique=True)
+    _check_enough(n_train, n_valid, n_test, available.size, f"n_total={n_total}", excluded.size)
+    order = np.random.default_rng(seed).permutation(available)
+    return _split_order(order, n_train, n_valid, n_test, seed, n_total)
+
+
+def _check_enough(n_train, n_valid, n_test, n_available, what: str, n_excluded: int) -> None:
+    """A ValueError naming every number unless the sets fit into ``n_available``."""
     n_needed = n_train + n_valid + (n_test or 0)
-    if n_needed > available.size:
+    if n_needed > n_available:
         raise ValueError(
             f"cannot draw n_train={n_train} + n_valid={n_valid} + n_test={n_test or 0} "
-            f"= {n_needed} structures from n_total={n_total} with {excluded.size} excluded "
-            f"({available.size} available)"
+            f"= {n_needed} structures from {what} with {n_excluded} excluded "
+            f"({n_available} available)"
         )
-    order = np.random.default_rng(seed).permutation(available)
+
+
+def _split_order(order, n_train, n_valid, n_test, seed, n_total) -> Split:
+    """The split of a shuffled ``order``: validation first, then the training prefix; the
+    test set is the rest (``n_test`` None), its last ``n_test`` entries, or empty (0)."""
     valid = order[:n_valid]
     train = order[n_valid : n_valid + n_train]
     if n_test is None:
@@ -241,26 +252,8 @@ def make_ani_split(
             )
     order = np.random.default_rng(seed).permutation(n_total)
     order = order[~excluded[order]]
-    n_needed = n_train + n_valid + (n_test or 0)
-    if n_needed > order.size:
-        raise ValueError(
-            f"cannot draw n_train={n_train} + n_valid={n_valid} + n_test={n_test or 0} "
-            f"= {n_needed} structures from {n_total} with {int(excluded.sum())} excluded "
-            f"({order.size} available)"
-        )
-    valid = order[:n_valid]
-    train = order[n_valid : n_valid + n_train]
-    if n_test is None:
-        test = order[n_valid + n_train :]
-    else:
-        test = order[order.size - n_test :] if n_test else order[:0]
-    return Split(
-        train=train,
-        valid=np.sort(valid),
-        test=np.sort(test),
-        seed=int(seed),
-        n_total=int(n_total),
-    )
+    _check_enough(n_train, n_valid, n_test, order.size, str(n_total), int(excluded.sum()))
+    return _split_order(order, n_train, n_valid, n_test, seed, n_total)
 
 
 def file_sha256(path: str | os.PathLike[str]) -> str:
