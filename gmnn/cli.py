@@ -1,4 +1,4 @@
-"""Command-line interface: ``gmnn train | finetune | evaluate | md | info``.
+"""Command-line interface: ``gmnn train | finetune | evaluate | md | info | cost``.
 
 Data files are anything :func:`gmnn.data.read` understands (sGDML/rMD17 npz,
 ANI HDF5, gmnn HDF5, extxyz, ...).  Errors are reported in kcal/mol and
@@ -474,6 +474,24 @@ def cmd_info(args):
     print(json.dumps(read_model_meta(args.model), indent=2))
 
 
+def cmd_cost(args):
+    """The expected cost of each figure from nothing: the pipeline's job graph (Snakemake
+    DAG) with every job's expected seconds from the cost model (gmnn.cost)."""
+    from gmnn.cost import format_costs, workflow_costs
+
+    snakefile = Path(args.snakefile) if args.snakefile else Path("Snakefile")
+    if args.snakefile is None and not snakefile.is_file():
+        snakefile = Path(__file__).resolve().parents[1] / "Snakefile"
+    if not snakefile.is_file():
+        raise UsageError(f"--snakefile {snakefile}: no such file (the pipeline's Snakefile)")
+    for path in args.configfile or []:
+        if not Path(path).is_file():
+            raise UsageError(f"--configfile {path}: no such file")
+    report = workflow_costs(snakefile, args.configfile or [], args.targets)
+    print(format_costs(report, by_rule=args.by_rule))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gmnn", description=__doc__.split("\n")[0])
     parser.add_argument(
@@ -604,6 +622,26 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("info", help="print a model's (or an exported ensemble's) metadata")
     p.add_argument("model")
     p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser(
+        "cost",
+        help="expected core- and GPU-hours of each figure from nothing (the pipeline's DAG)",
+    )
+    p.add_argument(
+        "targets",
+        nargs="*",
+        help="files or rules of the pipeline (default: every figure, FIGURE_TARGETS)",
+    )
+    p.add_argument(
+        "--configfile",
+        action="append",
+        default=None,
+        help="a config file over the Snakefile's config.yaml, e.g. presets/embedded.yaml "
+        "(repeatable)",
+    )
+    p.add_argument("--snakefile", default=None, help="default: ./Snakefile, else this checkout's")
+    p.add_argument("--by-rule", action="store_true", help="also the hours of each rule")
+    p.set_defaults(func=cmd_cost)
     return parser
 
 

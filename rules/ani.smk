@@ -78,8 +78,9 @@ rule pretrain_ani:
         "../envs/gmnn.yaml"
     threads: 4
     resources:
-        mem_mb=32000,
-        runtime=lambda wc: ani_minutes(wc, wc.npre, "EF"),
+        # from the cost model (rules/common.smk); --set-resources overrides them
+        mem_mb=job_mem_mb,
+        runtime=job_runtime,
     params:
         setting="pretrain",
         n_train=lambda wc: int(wc.npre),
@@ -143,8 +144,9 @@ rule train_ani1ccx:
         "../envs/gmnn.yaml"
     threads: 4
     resources:
-        mem_mb=16000,
-        runtime=lambda wc: ani_minutes(wc, wc.n, "E"),
+        # from the cost model (rules/common.smk); --set-resources overrides them
+        mem_mb=job_mem_mb,
+        runtime=job_runtime,
     params:
         setting=lambda wc: wc.setting,
         n_train=lambda wc: int(wc.n),
@@ -179,8 +181,9 @@ rule finetune_ani1ccx:
         "../envs/gmnn.yaml"
     threads: 4
     resources:
-        mem_mb=16000,
-        runtime=lambda wc: ani_minutes(wc, wc.n, "E"),
+        # from the cost model (rules/common.smk); --set-resources overrides them
+        mem_mb=job_mem_mb,
+        runtime=job_runtime,
     params:
         setting=lambda wc: wc.setting,
         n_train=lambda wc: int(wc.n),
@@ -216,10 +219,9 @@ rule finetune_ani_md17:
         "../envs/gmnn.yaml"
     threads: 1
     resources:
-        mem_mb=4000,
-        runtime=lambda wc: training_minutes(
-            wc.molecule, setting(wc).loss, wc.n, MD17["cc"]["n_valid"]
-        ),
+        # from the cost model (rules/common.smk); --set-resources overrides them
+        mem_mb=job_mem_mb,
+        runtime=job_runtime,
     params:
         setting=lambda wc: wc.setting,
         n_train=lambda wc: int(wc.n),

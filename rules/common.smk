@@ -9,6 +9,7 @@ import re
 
 from snakemake.exceptions import WorkflowError
 
+from gmnn import cost as gmnn_cost
 from gmnn.data import embedded_ani
 from gmnn.model.config import ModelConfig
 from gmnn.train import TrainConfig
@@ -307,27 +308,6 @@ def pretrained_inputs(wildcards):
     return model_files(pretrained_model(wildcards.molecule, npre, wildcards.seed))
 
 
-# Runtime resources (minutes; SLURM time limits) of a training run:
-#   10 + epochs x (n_train + n_valid / 3) x atoms x seconds per structure-atom x 1.5 / 60,
-# validation being a forward pass (about a third of a step). Seconds per structure-atom per
-# epoch measured for hidden [512, 512] and batch 32 on two shared CPU threads (ethanol, E+F:
-# 0.65 s per epoch of 128 training and 32 validation structures); E-only costs about half.
-# Override one rule's resources with --set-resources (e.g. `pretrain:runtime=2880`).
-ATOMS = {
-    "ethanol": 9,
-    "malonaldehyde": 9,
-    "benzene": 12,
-    "toluene": 15,
-    "aspirin": 21,
-}
-SECONDS_PER_STRUCTURE_ATOM = {"EF": 6e-4, "E": 3e-4}
-
-
-def training_minutes(molecule, loss, n_train, n_valid):
-    per_atom = TYPED["training"].epochs * SECONDS_PER_STRUCTURE_ATOM[loss] * 1.5 / 60
-    return int(10 + per_atom * (int(n_train) + n_valid / 3) * ATOMS.get(molecule, 25))
-
-
 def md_params(wildcards):
     """The md.dynamics section (gmnn.md.MDConfig) with this run's temperature, length
     and seed."""
@@ -502,22 +482,6 @@ def ani_split(name, seed):
     return SPLIT_ANI.format(name=name, seed=seed)
 
 
-# Runtime limits (minutes) of the ANI training rules: from the run length in optimiser
-# steps (TrainConfig: steps, or epochs x steps per epoch) at SECONDS_PER_ANI_STEP, the cost
-# of one batch-2048 E+F step of ANI-1x molecules (about 15 atoms) on one GPU, with a
-# safety factor of 2. Override with --set-resources (e.g. `pretrain_ani:runtime=4320`);
-# a job killed by its limit resumes from its checkpoint.
-SECONDS_PER_ANI_STEP = {"EF": 0.5, "E": 0.25}
-
-
-def ani_minutes(wildcards, n_train, loss):
-    training = TrainConfig.from_dict({**ani_training(wildcards), "loss": loss})
-    steps = getattr(training, "steps", None) or training.epochs * math.ceil(
-        int(n_train) / training.batch_size
-    )
-    return int(15 + 2 * steps * SECONDS_PER_ANI_STEP[loss] / 60)
-
-
 def ani1ccx_record(wc, npre=None):
     return {
         "molecule": "ani1ccx",
@@ -613,6 +577,141 @@ ANI_FIGURES = (
     ["figures/table1.md", "figures/fig5.pdf", "figures/fig6.pdf"] if ANI else []
 )
 ANI_TARGETS = ANI_FIGURES + [f"models/export/{name}" for name in ANI_EXPORTS]
+
+
+# --------------------------------------------------------------------------------------------
+# Resources of the training and MD rules: `runtime` (a SLURM time limit, minutes) and
+# `mem_mb` from one cost model, gmnn.cost, and each job's size: steps from its TrainConfig
+# (training, ani.training) or MDConfig (md), atoms per structure, set and batch sizes, the
+# data file it reads. The per-step costs are those of a reference machine,
+# benchmarks/reference_costs.json (benchmarks/bench_gmnn.py --write-costs); the rules
+# that profiles/slurm sends to GPUs run gpu_speedup times faster. The expected costs of
+# every figure: `gmnn cost`. --set-resources still overrides any of them, e.g.
+# `--set-resources pretrain:runtime=2880 pretrain_ani:mem_mb=64000` (or set-resources in
+# a profile); a job killed by its time limit resumes from its checkpoint when rerun.
+
+try:
+    REFERENCE_COSTS = gmnn_cost.load_reference(
+        os.path.join(workflow.basedir, "benchmarks", "reference_costs.json")
+    )
+except ValueError as err:
+    raise WorkflowError(f"Invalid reference costs: {err}") from None
+GPU_RULES = gmnn_cost.gpu_rules(
+    os.path.join(workflow.basedir, "profiles", "slurm", "config.yaml")
+)
+
+
+def held_and_test(source, largest, n_valid, n_test, n_structures=None):
+    """Structures of a data file (a job reads it whole) and of its test set (n_test, or
+    null: the rest after the largest training set and the validation set)."""
+    known = largest + n_valid + (n_test or 0)
+    held = n_structures or gmnn_cost.DATA_FILE_STRUCTURES.get(source, known)
+    held = max(held, known)
+    return held, n_test if n_test is not None else held - largest - n_valid
+
+
+def md17_structures(level):
+    spec = MD17[level]
+    if level == "dft":
+        largest = max(max(dft_train_sizes(m)) for m in MOLECULES)
+    else:
+        largest = max(TRAIN_SIZES)
+    n_structures = None
+    if spec["source"] == "embedded":
+        n_structures = config["embedded_data"][level]["n_structures"]
+    return held_and_test(
+        spec["source"], largest, spec["n_valid"], spec.get("n_test"), n_structures
+    )
+
+
+def ani_structures(name):
+    spec = ANI[name]
+    largest = max(ANI_SIZES) if name == "ani1x" else max(ANI_CC_SIZES)
+    source = name if ANI_SOURCE == "ani" else "embedded"
+    return held_and_test(source, largest, spec["n_valid"], spec.get("n_test", 0))
+
+
+def md17_training_size(wildcards, level, n_train, loss, evaluates=True):
+    held, n_test = md17_structures(level)
+    training = TrainConfig.from_dict({**training_params(wildcards), "loss": loss})
+    return training, {
+        "n_train": int(n_train),
+        "n_valid": MD17[level]["n_valid"],
+        "atoms": gmnn_cost.molecule_atoms(wildcards.molecule),
+        "n_test": n_test if evaluates else 0,
+        "held": held,
+    }
+
+
+def ani_training_size(wildcards, name, n_train, loss):
+    held, n_test = ani_structures(name)
+    training = TrainConfig.from_dict({**ani_training(wildcards), "loss": loss})
+    return training, {
+        "n_train": int(n_train),
+        "n_valid": ANI[name]["n_valid"],
+        "atoms": gmnn_cost.ANI_MEAN_ATOMS,
+        "n_test": n_test,
+        "held": held,
+    }
+
+
+# The size of each training job: (TrainConfig, sizes), by rule.
+TRAINING_JOBS = {
+    "pretrain": lambda wc: md17_training_size(
+        wc, "dft", MD17["dft"]["n_train"], "EF", evaluates=False
+    ),
+    "pretrain_size": lambda wc: md17_training_size(
+        wc, "dft", wc.npre, "EF", evaluates=False
+    ),
+    "train_cc": lambda wc: md17_training_size(wc, "cc", wc.n, setting(wc).loss),
+    "finetune_pretrain_size": lambda wc: md17_training_size(
+        wc, "cc", wc.n, setting(wc).loss
+    ),
+    "finetune_ani_md17": lambda wc: md17_training_size(
+        wc, "cc", wc.n, setting(wc).loss
+    ),
+    "pretrain_ani": lambda wc: ani_training_size(wc, "ani1x", wc.npre, "EF"),
+    "train_ani1ccx": lambda wc: ani_training_size(wc, "ani1ccx", wc.n, "E"),
+    "finetune_ani1ccx": lambda wc: ani_training_size(wc, "ani1ccx", wc.n, "E"),
+}
+MD_JOBS = ("md",)
+
+
+def job_estimate(rulename, wildcards):
+    """(expected seconds, mem_mb) of a training or MD job (gmnn.cost), None for a rule
+    without a cost model."""
+    gpu = rulename in GPU_RULES
+    if rulename in TRAINING_JOBS:
+        training, size = TRAINING_JOBS[rulename](wildcards)
+        seconds = gmnn_cost.training_seconds(REFERENCE_COSTS, training, gpu=gpu, **size)
+        del size["n_test"]
+        return seconds, gmnn_cost.training_memory_mb(REFERENCE_COSTS, training, **size)
+    if rulename in MD_JOBS:
+        atoms = gmnn_cost.molecule_atoms(wildcards.molecule)
+        steps = md_steps()
+        seconds = gmnn_cost.md_seconds(
+            REFERENCE_COSTS, steps=steps, atoms=atoms, gpu=gpu
+        )
+        held = md17_structures("cc")[0]
+        return seconds, gmnn_cost.md_memory_mb(REFERENCE_COSTS, atoms=atoms, held=held)
+    return None
+
+
+def expected_job_seconds(rulename, wildcards):
+    """Expected seconds of one job, None without a cost model (read by `gmnn cost`)."""
+    estimate = job_estimate(rulename, wildcards)
+    return None if estimate is None else estimate[0]
+
+
+def job_runtime(wildcards, rulename):
+    """`runtime` of a training or MD rule: the expected cost x gmnn.cost.SAFETY, plus
+    gmnn.cost.RUNTIME_FLOOR_MINUTES."""
+    return gmnn_cost.runtime_minutes(job_estimate(rulename, wildcards)[0])
+
+
+def job_mem_mb(wildcards, rulename):
+    """`mem_mb` of a training or MD rule (the data held and the largest batch)."""
+    return job_estimate(rulename, wildcards)[1]
 
 
 # --------------------------------------------------------------------------------------------

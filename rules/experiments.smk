@@ -41,10 +41,9 @@ rule pretrain:
         "../envs/gmnn.yaml"
     threads: 4
     resources:
-        mem_mb=8000,
-        runtime=lambda wc: training_minutes(
-            wc.molecule, "EF", MD17["dft"]["n_train"], MD17["dft"]["n_valid"]
-        ),
+        # from the cost model (rules/common.smk); --set-resources overrides them
+        mem_mb=job_mem_mb,
+        runtime=job_runtime,
     params:
         setting="pretrain",
         n_train=MD17["dft"]["n_train"],
@@ -80,10 +79,9 @@ rule train_cc:
         "../envs/gmnn.yaml"
     threads: 1
     resources:
-        mem_mb=4000,
-        runtime=lambda wc: training_minutes(
-            wc.molecule, setting(wc).loss, wc.n, MD17["cc"]["n_valid"]
-        ),
+        # from the cost model (rules/common.smk); --set-resources overrides them
+        mem_mb=job_mem_mb,
+        runtime=job_runtime,
     params:
         setting=lambda wc: wc.setting,
         n_train=lambda wc: int(wc.n),

@@ -38,11 +38,9 @@ rule md:
         "../envs/gmnn.yaml"
     threads: 1
     resources:
-        mem_mb=4000,
-        # about 5 ms + 0.5 ms per atom per step on one core, doubled
-        runtime=lambda wc: int(
-            10 + md_steps() * (0.005 + 0.0005 * ATOMS.get(wc.molecule, 25)) * 2 / 60
-        ),
+        # from the cost model (rules/common.smk); --set-resources overrides them
+        mem_mb=job_mem_mb,
+        runtime=job_runtime,
     params:
         md=md_params,
         # the model must match the configured architecture (an error names both values)

@@ -38,11 +38,6 @@ use rule pretrain as pretrain_size with:
         "benchmarks/rules/pretrain_size/{molecule}/n{npre}/seed{seed}.tsv"
     wildcard_constraints:
         npre=r"\d+",
-    resources:
-        mem_mb=8000,
-        runtime=lambda wc: training_minutes(
-            wc.molecule, "EF", wc.npre, MD17["dft"]["n_valid"]
-        ),
     params:
         setting="pretrain",
         n_train=lambda wc: int(wc.npre),

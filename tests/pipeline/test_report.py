@@ -37,6 +37,7 @@ COPIED = (
     "results",
     "figures",
     "data/embedded",
+    "benchmarks/reference_costs.json",  # the cost model's per-step costs (rules/common.smk)
 )
 PRESET = "presets/embedded.yaml"
 BUILDS = {
@@ -56,6 +57,7 @@ def fresh_copy(dest: Path) -> Path:
                 src, dest / name, ignore=shutil.ignore_patterns("__pycache__", ".snakemake")
             )
         elif src.exists():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, dest / name)
     return dest
 
