@@ -9,6 +9,11 @@ and stores their standard deviation as an uncertainty in ``results``:
 ``energy_std`` (eV), ``forces_std`` (A, 3) and ``forces_std_max`` (eV/Å, the
 largest per-atom force spread, a common trigger for active learning).
 
+Both evaluate their models with one :class:`gmnn.model.inference.Predictor`: one
+neighbour list, all members in one batched computation, compiled with XLA for small and
+medium systems.  The models' parameters are copied when the calculator is made; a
+calculator does not follow later changes of the models (make a new one).
+
 ``calc.fingerprint()`` identifies the potential a calculator evaluates (model settings
 and a hash of the weights of each model); an MD run stores it in its identity, so that a
 checkpoint is never continued with another model.
@@ -59,31 +64,45 @@ def _changes(old, atoms) -> list[str]:
     return changes
 
 
-class _FastCheck:
+class _PredictorCalculator(Calculator):
+    """The members' energies, forces and stresses of one Predictor call."""
+
+    def __init__(self, models, dtype=None, jit="auto", **kwargs):
+        super().__init__(**kwargs)
+        from gmnn.model.inference import Predictor
+
+        self.models = [_as_model(m, dtype) for m in models]
+        if len(self.models) < 1:
+            raise ValueError("an ensemble needs at least one model")
+        self.predictor = Predictor(self.models, jit=jit)
+
     def check_state(self, atoms, tol=1e-15):
         return _changes(self.atoms, atoms)
 
+    def _members(self, properties) -> dict:
+        """Per-member ``energy`` (K,), ``forces`` (K, A, 3) float64 and ``stress``
+        (K, 6) when asked for."""
+        want_stress = "stress" in properties and bool(np.all(self.atoms.pbc))
+        if "stress" in properties and not want_stress:
+            raise ValueError("stress needs a cell periodic in all three directions")
+        out = self.predictor.predict(atoms_inputs(self.models[0], self.atoms), stress=want_stress)
+        res = {"energy": out["energy"][:, 0], "forces": out["forces"].astype(np.float64)}
+        if want_stress:
+            volume = self.atoms.get_volume()
+            res["stress"] = np.array(
+                [full_3x3_to_voigt_6_stress(s / volume) for s in out["dE_dstrain"][:, 0]]
+            )
+        return res
 
-def _evaluate(model, atoms, want_stress: bool) -> dict:
-    out = model.predict(atoms_inputs(model, atoms), forces=True, stress=want_stress)
-    res = {
-        "energy": float(out["energy"][0]),
-        "forces": out["forces"].astype(np.float64),
-    }
-    if want_stress:
-        volume = atoms.get_volume()
-        res["stress"] = full_3x3_to_voigt_6_stress(out["dE_dstrain"][0] / volume)
-    return res
 
-
-class GMNNCalculator(_FastCheck, Calculator):
+class GMNNCalculator(_PredictorCalculator):
     """ASE calculator for one GM-NN model (a model object or a model directory)."""
 
     implemented_properties = ["energy", "free_energy", "forces", "stress"]
 
-    def __init__(self, model, dtype: str | None = None, **kwargs):
-        super().__init__(**kwargs)
-        self.model = _as_model(model, dtype)
+    def __init__(self, model, dtype: str | None = None, jit="auto", **kwargs):
+        super().__init__([model], dtype=dtype, jit=jit, **kwargs)
+        self.model = self.models[0]
 
     def fingerprint(self) -> dict:
         """The model's settings and a sha256 of its weights (:func:`model_fingerprint`)."""
@@ -91,16 +110,17 @@ class GMNNCalculator(_FastCheck, Calculator):
 
     def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
         super().calculate(atoms, properties, system_changes)
-        want_stress = "stress" in properties and bool(np.all(self.atoms.pbc))
-        if "stress" in properties and not want_stress:
-            raise ValueError("stress needs a cell periodic in all three directions")
-        res = _evaluate(self.model, self.atoms, want_stress)
-        res["free_energy"] = res["energy"]
-        self.results.update(res)
+        members = self._members(properties)
+        energy = float(members["energy"][0])
+        self.results.update(
+            {"energy": energy, "free_energy": energy, "forces": members["forces"][0]}
+        )
+        if "stress" in members:
+            self.results["stress"] = members["stress"][0]
 
 
-class EnsembleCalculator(_FastCheck, Calculator):
-    """Mean of K GM-NN models; the spread between them is exposed as an uncertainty."""
+class EnsembleCalculator(_PredictorCalculator):
+    """Mean of K GM-NN models, evaluated together; their spread is an uncertainty."""
 
     implemented_properties = [
         "energy",
@@ -112,14 +132,15 @@ class EnsembleCalculator(_FastCheck, Calculator):
         "forces_std_max",
     ]
 
-    def __init__(self, models, dtype: str | None = None, **kwargs):
-        super().__init__(**kwargs)
-        self.models = [_as_model(m, dtype) for m in models]
-        if len(self.models) < 1:
+    def __init__(self, models, dtype: str | None = None, jit="auto", **kwargs):
+        models = list(models)
+        if not models:
             raise ValueError("an ensemble needs at least one model")
-        cutoffs = {m.cutoff for m in self.models}
+        loaded = [_as_model(m, dtype) for m in models]
+        cutoffs = {m.cutoff for m in loaded}
         if len(cutoffs) > 1:
             raise ValueError(f"ensemble members disagree on the cutoff: {sorted(cutoffs)}")
+        super().__init__(loaded, jit=jit, **kwargs)
 
     def fingerprint(self) -> dict:
         """Each member's settings and weights hash, in order (the mean's rounding
@@ -131,12 +152,8 @@ class EnsembleCalculator(_FastCheck, Calculator):
 
     def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
         super().calculate(atoms, properties, system_changes)
-        want_stress = "stress" in properties and bool(np.all(self.atoms.pbc))
-        if "stress" in properties and not want_stress:
-            raise ValueError("stress needs a cell periodic in all three directions")
-        members = [_evaluate(m, self.atoms, want_stress) for m in self.models]
-        energies = np.array([r["energy"] for r in members])
-        forces = np.stack([r["forces"] for r in members])
+        members = self._members(properties)
+        energies, forces = members["energy"], members["forces"]
         f_std = forces.std(axis=0)
         self.results.update(
             {
@@ -148,5 +165,5 @@ class EnsembleCalculator(_FastCheck, Calculator):
                 "forces_std_max": float(np.linalg.norm(f_std, axis=1).max()),
             }
         )
-        if want_stress:
-            self.results["stress"] = np.mean([r["stress"] for r in members], axis=0)
+        if "stress" in members:
+            self.results["stress"] = members["stress"].mean(axis=0)

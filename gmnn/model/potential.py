@@ -25,10 +25,6 @@ from gmnn.model.descriptor import GaussianMoments
 
 ACTIVATION_SCALE = 1.6765324703310907  # E[φ(z)^2] ≈ 1 for z ~ N(0, 1)
 BIAS_FACTOR = 0.1
-# predict() evaluates inputs with more than 2 * CHUNK_ATOMS atoms in chunks of about this
-# many centre atoms (a working set that stays in cache; see GMNN.predict).
-CHUNK_ATOMS = 2048
-
 INPUT_SIGNATURE = {
     "positions": ((None, 3), "float"),
     "species": ((None,), tf.int32),
@@ -130,7 +126,7 @@ class GMNN(tf.Module):
         self.scale = tf.Variable(np.ones(n_s), dtype=tf.float64, name="scale")
         self.shift = tf.Variable(np.zeros(n_s), dtype=tf.float64, name="shift")
         self.energy_scale = tf.Variable(float(energy_scale), dtype=tf.float64, trainable=False)
-        self._compiled = {}
+        self._predictor = None
 
     # ------------------------------------------------------------------ parameters
     def variable_groups(self) -> dict[str, list[tf.Variable]]:
@@ -274,87 +270,25 @@ class GMNN(tf.Module):
         return energy, -tf.convert_to_tensor(tape.gradient(energy, pos)), None
 
     # ------------------------------------------------------------------ inference
-    def _fn(self, kind: str):
-        """Compiled inference functions: ``energy``, ``forces``, ``stress``, and the same
-        with a ``chunk-`` prefix for a range of centre atoms (two extra scalar inputs)."""
-        if kind not in self._compiled:
-            spec = input_spec(self.dtype)
-            signature = [spec]
-            base = kind.removeprefix("chunk-")
-            if kind.startswith("chunk-"):
-                signature += [tf.TensorSpec((), tf.int32), tf.TensorSpec((), tf.int32)]
-
-            def run(x, *centres):
-                centres = centres or None
-                if base == "energy":
-                    return self._energies(x, x["positions"], x["shift"], centres)
-                e, f, s = self._energy_and_derivatives(x, base == "stress", centres)
-                return (e, f, s) if base == "stress" else (e, f)
-
-            # The concrete function of the fixed signature: calling it skips the argument
-            # binding of tf.function (about 1.5 ms per call, most of a small molecule's
-            # force call in MD).
-            self._compiled[kind] = tf.function(
-                run, input_signature=signature
-            ).get_concrete_function()
-        return self._compiled[kind]
-
-    def _feed_tensors(self, feed: dict) -> dict:
-        return {
-            k: tf.convert_to_tensor(feed[k], dtype=self.dtype if t == "float" else t)
-            for k, (_, t) in INPUT_SIGNATURE.items()
-        }
-
     def predict(self, inputs: dict, forces: bool = True, stress: bool = False) -> dict:
         """Numpy predictions for a batch from :mod:`gmnn.model.batch`.
 
-        Returns ``energy`` (M,) eV, ``forces`` (A, 3) eV/Å and ``virial_derivative``
+        Returns ``energy`` (M,) eV, ``forces`` (A, 3) eV/Å and ``dE_dstrain``
         dE/dε (M, 3, 3) in eV (divide by the cell volume for the stress).
 
-        Inputs with more than ``2 * CHUNK_ATOMS`` atoms are evaluated in chunks of
-        about ``CHUNK_ATOMS`` centre atoms whose energies and derivatives are summed:
-        the working set of a chunk stays small, so the cost per atom does not grow
-        with the system size.
+        Evaluated by a :class:`gmnn.model.inference.Predictor` that reads this model's
+        variables in every call (so it follows training) as a TensorFlow graph for any
+        shape; large inputs are evaluated in chunks of centre atoms.  The ASE calculators
+        use frozen, XLA-compiled predictors instead.
         """
-        feed = {k: inputs[k] for k in INPUT_SIGNATURE}
-        feed["positions"] = np.asarray(feed["positions"], self.dtype.as_numpy_dtype)
-        feed["shift"] = np.asarray(feed["shift"], self.dtype.as_numpy_dtype)
-        kind = "stress" if stress else "forces" if forces else "energy"
-        n_atoms = len(feed["positions"])
-        if n_atoms > 2 * CHUNK_ATOMS:
-            out = self._predict_chunked(feed, kind, n_atoms)
-        else:
-            out = [t.numpy() for t in tf.nest.flatten(self._fn(kind)(self._feed_tensors(feed)))]
-        res = {"energy": out[0]}
-        if kind != "energy":
-            res["forces"] = out[1]
-        if kind == "stress":
-            res["dE_dstrain"] = out[2]
-        return res
+        if self._predictor is None:
+            from gmnn.model.inference import Predictor
 
-    def _predict_chunked(self, feed: dict, kind: str, n_atoms: int) -> list:
-        pair_i = np.asarray(feed["pair_i"])
-        if np.any(pair_i[1:] < pair_i[:-1]):
-            order = np.argsort(pair_i, kind="stable")
-            feed = dict(feed)
-            for key in ("pair_i", "pair_j", "shift"):
-                feed[key] = np.asarray(feed[key])[order]
-            pair_i = feed["pair_i"]
-        n_chunks = -(-n_atoms // CHUNK_ATOMS)
-        bounds = np.linspace(0, n_atoms, n_chunks + 1).astype(np.int64)
-        starts = np.searchsorted(pair_i, bounds)
-        fn = self._fn("chunk-" + kind)
-        total = None
-        for c in range(n_chunks):
-            part = dict(feed)
-            for key in ("pair_i", "pair_j", "shift"):
-                part[key] = feed[key][starts[c] : starts[c + 1]]
-            out = fn(
-                self._feed_tensors(part),
-                tf.constant(bounds[c], tf.int32),
-                tf.constant(bounds[c + 1], tf.int32),
-            )
-            out = [np.asarray(t.numpy(), np.float64) for t in tf.nest.flatten(out)]
-            total = out if total is None else [a + b for a, b in zip(total, out, strict=True)]
-        dtype = self.dtype.as_numpy_dtype
-        return [total[0]] + [t.astype(dtype) for t in total[1:]]
+            self._predictor = Predictor(self, jit=False, frozen=False)
+        out = self._predictor.predict(inputs, forces=forces, stress=stress)
+        res = {"energy": out["energy"][0]}
+        if "forces" in out:
+            res["forces"] = out["forces"][0]
+        if stress:
+            res["dE_dstrain"] = out["dE_dstrain"][0]
+        return res

@@ -1,0 +1,332 @@
+"""Compiled inference for one GM-NN model or an ensemble evaluated as one computation.
+
+:class:`Predictor` evaluates the energies, forces and strain derivatives of K models
+(K = 1 for a single model) that share the cutoff, species and architecture, in one call:
+
+* **one neighbour list** for all members, in a dense neighbour layout (A, N): slot
+  ``(i, n)`` holds the n-th neighbour of atom i, unused slots are masked;
+* **one batched computation**: every member's radial coefficients β, network weights,
+  scale and shift are stacked along a leading member axis (K, ...); the pair geometry
+  (distances, Gaussian primitives, angular monomials) is computed once, the species-pair
+  radial functions and the moments of all members are two per-atom batched matrix
+  products, the invariants and the networks run on (K, A, ·) arrays;
+* **compiled for fixed shapes**: with ``jit=True`` the function is compiled by XLA for the
+  padded shape (atoms, neighbour slots rounded up to a multiple of ``NEIGHBOUR_BUCKET``);
+  in molecular dynamics the shape changes only when the largest neighbour count crosses
+  a bucket, so a handful of compilations serve a whole trajectory.  ``jit=False`` runs the
+  same function as a TensorFlow graph with dynamic shapes (evaluation of data sets with
+  many different sizes);
+* **frozen weights**: the parameters are copied (as constants, with the NTK factors and the
+  activation's constant scale folded into the weight matrices) when the predictor is
+  built; a predictor never sees later changes of the models' variables.
+
+The per-member forces come from one backward pass: every member reads its own copy of
+the pair vectors, so ∂(Σ_k E_k)/∂r_ij^(k) = ∂E_k/∂r_ij.  Forces and dE/dε follow from
+the pair-vector gradient g_ij: F_i = Σ_j g_ij - Σ_{(a, n): neighbour a→i} g_an and
+dE/dε = sym(Σ_pairs r_ij ⊗ g_ij) (the strain derivative of :meth:`GMNN.energy_and_forces`).
+
+The mathematics is that of :mod:`gmnn.model.descriptor` and :mod:`gmnn.model.potential`
+(and tested against them and against a committed reference of an earlier
+implementation); only the layout differs.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import tensorflow as tf
+
+from gmnn.model.potential import ACTIVATION_SCALE, BIAS_FACTOR
+
+# Neighbour slots per atom are rounded up to a multiple of this (fewer recompilations).
+NEIGHBOUR_BUCKET = 8
+# jit="auto" compiles with XLA up to this many centre atoms per call, and runs larger
+# calls as a TensorFlow graph (benchmarks/bench_gmnn.py measures both).
+JIT_MAX_ATOMS = 4096
+# Above this many atoms the predictor evaluates centre atoms in chunks of about this many
+# (the working set of a chunk stays in cache; cost per atom flat in the system size).
+CHUNK_ATOMS = 2048
+
+
+def _same(models, what: str, get) -> object:
+    values = [get(m) for m in models]
+    if any(v != values[0] for v in values[1:]):
+        raise ValueError(f"ensemble members disagree on the {what}: {values}")
+    return values[0]
+
+
+def dense_neighbours(pair_i, pair_j, shift, n_atoms: int, bucket: int = NEIGHBOUR_BUCKET):
+    """Dense neighbour layout of a directed pair list sorted by centre atom.
+
+    Returns ``(neighbour (A, N) int32, shift (A, N, 3), mask (A, N))`` with N the
+    largest neighbour count rounded up to ``bucket``; unused slots point at the atom
+    itself with mask 0.
+    """
+    pair_i = np.asarray(pair_i, dtype=np.int64)
+    n_pairs = len(pair_i)
+    counts = np.bincount(pair_i, minlength=n_atoms)
+    width = max(int(counts.max(initial=0)), 1)
+    width = -(-width // bucket) * bucket
+    if n_pairs and np.any(pair_i[1:] < pair_i[:-1]):
+        order = np.argsort(pair_i, kind="stable")
+        pair_i, pair_j, shift = pair_i[order], np.asarray(pair_j)[order], np.asarray(shift)[order]
+    first = np.cumsum(counts) - counts
+    slot = pair_i * width + (np.arange(n_pairs) - first[pair_i])
+    neighbour = np.repeat(np.arange(n_atoms, dtype=np.int32), width)
+    neighbour[slot] = pair_j
+    dense_shift = np.zeros((n_atoms * width, 3))
+    dense_shift[slot] = shift
+    mask = np.zeros(n_atoms * width)
+    mask[slot] = 1.0
+    return (
+        neighbour.reshape(n_atoms, width),
+        dense_shift.reshape(n_atoms, width, 3),
+        mask.reshape(n_atoms, width),
+    )
+
+
+class Predictor:
+    """Energies and forces of one model or an ensemble, as one compiled computation.
+
+    Parameters
+    ----------
+    models:
+        A :class:`~gmnn.model.potential.GMNN` or a sequence of them with the same species,
+        descriptor settings, hidden widths and dtype (the members of an ensemble).
+    jit:
+        ``True``: compile with XLA for each padded shape (MD); ``False``: one TensorFlow
+        graph for every shape; ``"auto"``: XLA for calls of up to ``JIT_MAX_ATOMS``
+        centre atoms, the graph above.
+    frozen:
+        Copy the parameters when the predictor is built (the calculators: MD never changes
+        them); ``False``: read the models' variables in every call (``GMNN.predict``, used
+        on a model that is being trained).
+    """
+
+    def __init__(self, models, jit: bool | str = "auto", frozen: bool = True):
+        models = list(models) if isinstance(models, (list, tuple)) else [models]
+        if not models:
+            raise ValueError("a predictor needs at least one model")
+        self.n_members = len(models)
+        ref = models[0]
+        self.species = ref.species
+        _same(models, "species", lambda m: [int(z) for z in m.species])
+        _same(models, "cutoff", lambda m: m.cutoff)
+        _same(models, "dtype", lambda m: m.dtype.name)
+        _same(
+            models,
+            "descriptor settings (n_basis, n_radial, r_min)",
+            lambda m: (m.descriptor.n_basis, m.descriptor.n_radial, m.descriptor.r_min),
+        )
+        _same(models, "hidden widths", lambda m: [int(d.w.shape[1]) for d in m.dense])
+        self.cutoff = ref.cutoff
+        self.dtype = ref.dtype
+        if jit not in (True, False, "auto"):
+            raise ValueError(f"jit must be True, False or 'auto', got {jit!r}")
+        self.jit = jit
+        d = ref.descriptor
+        self._descriptor = d
+        self.n_species, self.n_radial, self.n_basis = d.n_species, d.n_radial, d.n_basis
+        self._models = models
+        self.frozen = bool(frozen)
+        # frozen: the parameters once, as constants of the compiled functions; live: read
+        # from the models' variables inside every call
+        self._frozen_parameters = self._parameters() if self.frozen else None
+        self._functions: dict = {}
+
+    def _parameters(self) -> dict:
+        """Every member's parameters stacked along a leading member axis (K, ...).
+
+        β (K, S, S', n, b) becomes, per centre species, (S, S'·b, K, n): rows (neighbour
+        species, basis), so that one matmul per atom and member gives the radial
+        functions from its neighbours' one-hot-weighted primitives.  The NTK factors
+        1/sqrt(d_in), the activation's constant scale and the bias factor are folded into
+        the weights; c σ_Z and c μ_Z into one scale and shift per member and species.
+        """
+        models, d = self._models, self._descriptor
+        k, s, nr, nb = self.n_members, self.n_species, self.n_radial, self.n_basis
+        beta = tf.stack([m.descriptor.beta for m in models]) * d._norm
+        beta = tf.reshape(beta, (k, s, s, nr, nb))
+        beta = tf.reshape(tf.transpose(beta, (1, 2, 4, 0, 3)), (s, s * nb, k, nr))
+        weights, biases = [], []
+        for index, layer in enumerate(models[0].dense):
+            factor = layer.w_factor * (1.0 if index == 0 else ACTIVATION_SCALE)
+            weights.append(tf.stack([m.dense[index].w for m in models]) * factor)
+            biases.append(tf.stack([m.dense[index].b for m in models])[:, None, :] * BIAS_FACTOR)
+        scale = tf.stack([m.energy_scale * m.scale for m in models])
+        shift = tf.stack([m.energy_scale * m.shift for m in models])
+        return {"beta": beta, "weights": weights, "biases": biases, "scale": scale, "shift": shift}
+
+    # ----------------------------------------------------------------- the computation
+    def _member_energies(self, p, pair_vectors, species, neighbour_species, mask, segment, m):
+        """Energies (K, M) of the centre atoms with pair vectors (K, C, N, 3), species (C,),
+        neighbour species (C, N), structure index ``segment`` (C,) and M = ``m``."""
+        d = self._descriptor
+        k, s, nr, nb = self.n_members, self.n_species, self.n_radial, self.n_basis
+        n_centres, width = tf.shape(neighbour_species)[0], tf.shape(neighbour_species)[1]
+        r = tf.sqrt(tf.reduce_sum(tf.square(pair_vectors), axis=-1))  # (K, C, N)
+        u = pair_vectors / r[..., None]
+        phi = tf.exp(-d._width * tf.square(r[..., None] - d._centres))  # (K, C, N, b)
+        r_cut = self.cutoff - tf.nn.relu(self.cutoff - r)
+        fc = 0.5 * (tf.cos((math.pi / self.cutoff) * r_cut) + 1.0) * mask
+        # primitives sorted by the neighbour's species (K, C, N, S'·b), then every member's
+        # radial functions with the block of β of the centre's species
+        onehot = tf.one_hot(neighbour_species, s, dtype=self.dtype)  # (C, N, S')
+        prim = (phi * fc[..., None])[..., None, :] * onehot[None, ..., None]
+        prim = tf.reshape(prim, (k, n_centres, width, s * nb))
+        beta = tf.gather(p["beta"], species)  # (C, S'·b, K, n)
+        rad = tf.einsum("kanp,apkq->kanq", prim, beta)  # (K, C, N, n)
+        # angular monomials and the moments Σ_j R_n(r_ij) u_ij^⊗L, per member
+        v = tf.concat([tf.ones_like(u[..., :1]), u], axis=-1)
+        f = d._factors
+        ang = (
+            tf.einsum("kanv,vm->kanm", v, f[0])
+            * tf.einsum("kanv,vm->kanm", v, f[1])
+            * tf.einsum("kanv,vm->kanm", v, f[2])
+        )
+        moments = tf.einsum("kanr,kanm->karm", rad, ang)  # (K, C, n, 20)
+        x = d.invariants(tf.reshape(moments, (-1, nr, ang.shape[-1])))
+        x = tf.reshape(x, (k, n_centres, d.n_features))
+        for w, b in zip(p["weights"][:-1], p["biases"][:-1], strict=True):
+            x = tf.matmul(x, w) + b
+            x = x * tf.sigmoid(x)
+        y = tf.cast((tf.matmul(x, p["weights"][-1]) + p["biases"][-1])[..., 0], tf.float64)
+        e = tf.gather(p["scale"], species, axis=1) * y + tf.gather(p["shift"], species, axis=1)
+        return tf.transpose(tf.math.unsorted_segment_sum(tf.transpose(e), segment, m))
+
+    def _compute(self, positions, species, centre, neighbour, shift, mask, segment, m, kind):
+        """Energies (K, M), forces (K, A, 3) and dE/dε (K, M, 3, 3) of the centre atoms
+        ``centre`` (C,) with neighbour rows (C, N) (all atoms, or a chunk of them);
+        ``kind``: "energy", "forces" or "stress" (what is computed)."""
+        k = self.n_members
+        n_atoms = tf.shape(positions)[0]
+        p = self._frozen_parameters or self._parameters()
+        r_ij = tf.gather(positions, neighbour) - tf.gather(positions, centre)[:, None] + shift
+        pair_vectors = tf.tile(r_ij[None], [k, 1, 1, 1])
+        segment_c = tf.gather(segment, centre)
+        if kind == "energy":
+            return (
+                self._member_energies(
+                    p,
+                    pair_vectors,
+                    tf.gather(species, centre),
+                    tf.gather(species, neighbour),
+                    mask,
+                    segment_c,
+                    m,
+                ),
+            )
+        with tf.GradientTape(watch_accessed_variables=False) as tape:
+            tape.watch(pair_vectors)
+            energy = self._member_energies(
+                p,
+                pair_vectors,
+                tf.gather(species, centre),
+                tf.gather(species, neighbour),
+                mask,
+                segment_c,
+                m,
+            )
+        g = tape.gradient(energy, pair_vectors)  # (K, C, N, 3) = ∂E_k/∂r_ij
+        # F_i = Σ_j g_ij (i as centre) - Σ g_ai (i as neighbour)
+        g_rows = tf.transpose(g, (1, 2, 0, 3))  # (C, N, K, 3)
+        outgoing = tf.math.unsorted_segment_sum(tf.reduce_sum(g_rows, axis=1), centre, n_atoms)
+        incoming = tf.math.unsorted_segment_sum(
+            tf.reshape(g_rows, (-1, k, 3)), tf.reshape(neighbour, (-1,)), n_atoms
+        )
+        forces = tf.transpose(outgoing - incoming, (1, 0, 2))
+        if kind == "forces":
+            return energy, forces
+        virial = tf.einsum("anx,anky->akxy", r_ij, g_rows)  # (C, K, 3, 3)
+        virial = tf.math.unsorted_segment_sum(virial, segment_c, m)  # (M, K, 3, 3)
+        virial = tf.transpose(virial, (1, 0, 2, 3))
+        return energy, forces, 0.5 * (virial + tf.linalg.matrix_transpose(virial))
+
+    def _function(self, kind: str, jit: bool):
+        if (kind, jit) not in self._functions:
+
+            def run(positions, species, centre, neighbour, shift, mask, segment, m):
+                return self._compute(
+                    positions, species, centre, neighbour, shift, mask, segment, m, kind
+                )
+
+            float_spec = self.dtype
+            signature = [
+                tf.TensorSpec((None, 3), float_spec),
+                tf.TensorSpec((None,), tf.int32),
+                tf.TensorSpec((None,), tf.int32),
+                tf.TensorSpec((None, None), tf.int32),
+                tf.TensorSpec((None, None, 3), float_spec),
+                tf.TensorSpec((None, None), float_spec),
+                tf.TensorSpec((None,), tf.int32),
+                tf.TensorSpec((), tf.int32),
+            ]
+            fn = tf.function(run, input_signature=signature, jit_compile=jit)
+            # without XLA one graph serves every shape: call its concrete function directly
+            # (skips tf.function's argument binding, ~1 ms per call)
+            self._functions[kind, jit] = fn if jit else fn.get_concrete_function()
+        return self._functions[kind, jit]
+
+    # ----------------------------------------------------------------- entry points
+    def dense_inputs(self, inputs: dict) -> dict:
+        """The dense neighbour layout of model inputs from :mod:`gmnn.model.batch`."""
+        n_atoms = len(inputs["positions"])
+        neighbour, shift, mask = dense_neighbours(
+            inputs["pair_i"], inputs["pair_j"], inputs["shift"], n_atoms
+        )
+        if len(inputs["pair_i"]) == 0:
+            shift[:] = 0.0
+        shift[mask == 0, 0] = 2.0 * self.cutoff  # masked slots: a finite vector beyond r_c
+        return {
+            "positions": np.asarray(inputs["positions"], self.dtype.as_numpy_dtype),
+            "species": np.asarray(inputs["species"], np.int32),
+            "neighbour": neighbour,
+            "shift": shift.astype(self.dtype.as_numpy_dtype),
+            "mask": mask.astype(self.dtype.as_numpy_dtype),
+            "segment": np.asarray(inputs["segment"], np.int32),
+            "n_structures": np.int32(inputs["n_structures"]),
+        }
+
+    def predict(self, inputs: dict, forces: bool = True, stress: bool = False) -> dict:
+        """Per-member predictions for inputs from :mod:`gmnn.model.batch`.
+
+        Returns ``energy`` (K, M) eV (float64), ``forces`` (K, A, 3) eV/Å (unless
+        ``forces=False`` and no ``stress``) and, with ``stress``, ``dE_dstrain``
+        (K, M, 3, 3) eV.
+        """
+        return self.predict_dense(self.dense_inputs(inputs), forces, stress)
+
+    def predict_dense(self, dense: dict, forces: bool = True, stress: bool = False) -> dict:
+        """Per-member predictions (see :meth:`predict`) for inputs in the dense layout.
+
+        Above ``2 * CHUNK_ATOMS`` atoms the centre atoms are evaluated in chunks of about
+        ``CHUNK_ATOMS`` (equal sizes, so that one compiled shape serves all chunks) whose
+        energies and derivatives are summed.
+        """
+        kind = "stress" if stress else "forces" if forces else "energy"
+        n_atoms = len(dense["positions"])
+        shared = [
+            tf.convert_to_tensor(dense["positions"]),
+            tf.convert_to_tensor(dense["species"]),
+        ]
+        segment = tf.convert_to_tensor(dense["segment"])
+        m = tf.constant(dense["n_structures"], tf.int32)
+        n_chunks = max(1, n_atoms // CHUNK_ATOMS) if n_atoms > 2 * CHUNK_ATOMS else 1
+        jit = self.jit if self.jit != "auto" else -(-n_atoms // n_chunks) <= JIT_MAX_ATOMS
+        fn = self._function(kind, jit)
+        total = None
+        for rows in np.array_split(np.arange(n_atoms, dtype=np.int32), n_chunks):
+            lo, hi = (int(rows[0]), int(rows[-1]) + 1) if len(rows) else (0, 0)
+            part = [
+                tf.convert_to_tensor(dense[key][lo:hi]) for key in ("neighbour", "shift", "mask")
+            ]
+            out = fn(*shared, tf.constant(rows), *part, segment, m)
+            out = [t.numpy() for t in out]
+            total = out if total is None else [a + b for a, b in zip(total, out, strict=True)]
+        res = {"energy": total[0]}
+        if kind != "energy":
+            res["forces"] = total[1]
+        if stress:
+            res["dE_dstrain"] = total[2]
+        return res
