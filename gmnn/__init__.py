@@ -10,7 +10,9 @@ Public API (imported lazily, so that ``gmnn.data`` works without TensorFlow):
 
 __version__ = "0.1.0"
 
-from gmnn._lazy import lazy_names  # noqa: E402
+from gmnn._lazy import lazy_names, skip_keras_at_tensorflow_import  # noqa: E402
+
+skip_keras_at_tensorflow_import()
 
 __getattr__ = lazy_names(
     __name__,
