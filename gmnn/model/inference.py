@@ -262,7 +262,7 @@ class Predictor:
                 tf.TensorSpec((None,), tf.int32),
                 tf.TensorSpec((), tf.int32),
             ]
-            fn = tf.function(run, input_signature=signature, jit_compile=jit)
+            fn = tf.function(run, input_signature=signature, jit_compile=jit, autograph=False)
             # without XLA one graph serves every shape: call its concrete function directly
             # (skips tf.function's argument binding, ~1 ms per call)
             self._functions[kind, jit] = fn if jit else fn.get_concrete_function()

@@ -229,10 +229,12 @@ class Trainer:
             out["loss"] = per_structure
             return out
 
+        # autograph off: the steps have no tensor-dependent Python control flow, and its
+        # source conversion costs start-up time in every training job
         self._train_step = tf.function(
-            train_step, input_signature=[spec, tf.TensorSpec((), tf.float64)]
+            train_step, input_signature=[spec, tf.TensorSpec((), tf.float64)], autograph=False
         )
-        self._eval_step = tf.function(eval_step, input_signature=[spec])
+        self._eval_step = tf.function(eval_step, input_signature=[spec], autograph=False)
         self._spec_keys = list(spec)
 
     def _feed(self, batch: dict) -> dict:

@@ -32,9 +32,7 @@ def reference():
 def _systems(ref):
     asp = Atoms(ref["aspirin_numbers"], positions=ref["aspirin_positions"])
     box = Atoms(ref["box_numbers"], positions=ref["box_positions"], cell=ref["box_cell"], pbc=True)
-    mols = [
-        Atoms(ref[f"mol{k}_numbers"], positions=ref[f"mol{k}_positions"]) for k in range(3)
-    ]
+    mols = [Atoms(ref[f"mol{k}_numbers"], positions=ref[f"mol{k}_positions"]) for k in range(3)]
     return asp, box, mols
 
 
