@@ -44,7 +44,10 @@ class _SkipKerasAtTensorFlowImport:
         while frame is not None:
             if frame.f_code.co_filename.endswith("module_util.py"):
                 return None  # a location probe, not an import
-            if frame.f_globals.get("__name__") == "tensorflow" and frame.f_code.co_name == "<module>":
+            if (
+                frame.f_globals.get("__name__") == "tensorflow"
+                and frame.f_code.co_name == "<module>"
+            ):
                 inside_tf_init = True
                 break
             frame = frame.f_back

@@ -136,62 +136,75 @@ class Predictor:
         self._functions: dict = {}
 
     def _parameters(self) -> dict:
-        """Every member's parameters stacked along a leading member axis (K, ...).
+        """Every member's parameters, folded for inference (lists over the members).
 
-        β (K, S, S', n, b) becomes, per centre species, (S, S'·b, K, n): rows (neighbour
-        species, basis), so that one matmul per atom and member gives the radial
-        functions from its neighbours' one-hot-weighted primitives.  The NTK factors
-        1/sqrt(d_in), the activation's constant scale and the bias factor are folded into
-        the weights; c σ_Z and c μ_Z into one scale and shift per member and species.
+        β (S, S', n, b) becomes (S'·b, S·n): rows (neighbour species, basis), columns
+        (centre species, radial function), so that one matmul of the neighbours'
+        one-hot-weighted primitives gives the radial functions for every centre species
+        (the centre's own block is then selected).  The NTK factors 1/sqrt(d_in), the
+        activation's constant scale and the bias factor are folded into the weights;
+        c σ_Z and c μ_Z into one scale and shift (K, S).
         """
         models, d = self._models, self._descriptor
-        k, s, nr, nb = self.n_members, self.n_species, self.n_radial, self.n_basis
-        beta = tf.stack([m.descriptor.beta for m in models]) * d._norm
-        beta = tf.reshape(beta, (k, s, s, nr, nb))
-        beta = tf.reshape(tf.transpose(beta, (1, 2, 4, 0, 3)), (s, s * nb, k, nr))
-        weights, biases = [], []
-        for index, layer in enumerate(models[0].dense):
-            factor = layer.w_factor * (1.0 if index == 0 else ACTIVATION_SCALE)
-            weights.append(tf.stack([m.dense[index].w for m in models]) * factor)
-            biases.append(tf.stack([m.dense[index].b for m in models])[:, None, :] * BIAS_FACTOR)
+        s, nr, nb = self.n_species, self.n_radial, self.n_basis
+        betas = []
+        for m in models:
+            beta = tf.reshape(m.descriptor.beta * d._norm, (s, s, nr, nb))
+            betas.append(tf.reshape(tf.transpose(beta, (1, 3, 0, 2)), (s * nb, s * nr)))
+        layers = []
+        for m in models:
+            members = []
+            for index, layer in enumerate(m.dense):
+                factor = layer.w_factor * (1.0 if index == 0 else ACTIVATION_SCALE)
+                members.append((layer.w * factor, layer.b * BIAS_FACTOR))
+            layers.append(members)
         scale = tf.stack([m.energy_scale * m.scale for m in models])
         shift = tf.stack([m.energy_scale * m.shift for m in models])
-        return {"beta": beta, "weights": weights, "biases": biases, "scale": scale, "shift": shift}
+        return {"beta": betas, "layers": layers, "scale": scale, "shift": shift}
 
     # ----------------------------------------------------------------- the computation
-    def _member_energies(self, p, pair_vectors, species, neighbour_species, mask, segment, m):
-        """Energies (K, M) of the centre atoms with pair vectors (K, C, N, 3), species (C,),
-        neighbour species (C, N), structure index ``segment`` (C,) and M = ``m``."""
+    def _energies_one(self, beta, layers, pair_vectors, species, neighbour_species, mask):
+        """Atomic network outputs (C,) of one member for pair vectors (C, N, 3)."""
         d = self._descriptor
-        k, s, nr, nb = self.n_members, self.n_species, self.n_radial, self.n_basis
+        s, nr, nb = self.n_species, self.n_radial, self.n_basis
         n_centres, width = tf.shape(neighbour_species)[0], tf.shape(neighbour_species)[1]
-        r = tf.sqrt(tf.reduce_sum(tf.square(pair_vectors), axis=-1))  # (K, C, N)
+        r = tf.sqrt(tf.reduce_sum(tf.square(pair_vectors), axis=-1))  # (C, N)
         u = pair_vectors / r[..., None]
-        phi = tf.exp(-d._width * tf.square(r[..., None] - d._centres))  # (K, C, N, b)
+        phi = tf.exp(-d._width * tf.square(r[..., None] - d._centres))  # (C, N, b)
         r_cut = self.cutoff - tf.nn.relu(self.cutoff - r)
         fc = 0.5 * (tf.cos((math.pi / self.cutoff) * r_cut) + 1.0) * mask
-        # primitives sorted by the neighbour's species (K, C, N, S'·b), then every member's
-        # radial functions with the block of β of the centre's species
+        # primitives sorted by the neighbour's species (C·N, S'·b) -> radial functions
+        # for every centre species (one matmul), then the centre's own block
         onehot = tf.one_hot(neighbour_species, s, dtype=self.dtype)  # (C, N, S')
-        prim = (phi * fc[..., None])[..., None, :] * onehot[None, ..., None]
-        prim = tf.reshape(prim, (k, n_centres, width, s * nb))
-        beta = tf.gather(p["beta"], species)  # (C, S'·b, K, n)
-        rad = tf.einsum("kanp,apkq->kanq", prim, beta)  # (K, C, N, n)
-        # angular monomials and the moments Σ_j R_n(r_ij) u_ij^⊗L, per member
-        v = tf.concat([tf.ones_like(u[..., :1]), u], axis=-1)
+        prim = tf.reshape((phi * fc[..., None])[..., None, :] * onehot[..., None], (-1, s * nb))
+        every = tf.reshape(tf.matmul(prim, beta), (n_centres, width, s, nr))
+        centre = tf.one_hot(species, s, dtype=self.dtype)[:, None, :, None]  # (C, 1, S, 1)
+        rad = tf.reduce_sum(every * centre, axis=2)  # (C, N, n)
+        # angular monomials and the moments Σ_j R_n(r_ij) u_ij^⊗L
+        v = tf.reshape(tf.concat([tf.ones_like(u[..., :1]), u], axis=-1), (-1, 4))
         f = d._factors
-        ang = (
-            tf.einsum("kanv,vm->kanm", v, f[0])
-            * tf.einsum("kanv,vm->kanm", v, f[1])
-            * tf.einsum("kanv,vm->kanm", v, f[2])
-        )
-        moments = tf.einsum("kanr,kanm->karm", rad, ang)  # (K, C, n, 20)
-        x = d.invariants(tf.reshape(moments, (-1, nr, ang.shape[-1])))
-        x = tf.reshape(x, (k, n_centres, d.n_features))
-        for w, b in zip(p["weights"][:-1], p["biases"][:-1], strict=True):
+        ang = tf.matmul(v, f[0]) * tf.matmul(v, f[1]) * tf.matmul(v, f[2])
+        ang = tf.reshape(ang, (n_centres, width, ang.shape[-1]))
+        moments = tf.matmul(rad, ang, transpose_a=True)  # (C, n, 20)
+        x = d.invariants(moments)
+        for w, b in layers[:-1]:
             x = tf.matmul(x, w) + b
             x = x * tf.sigmoid(x)
-        y = tf.cast((tf.matmul(x, p["weights"][-1]) + p["biases"][-1])[..., 0], tf.float64)
+        w, b = layers[-1]
+        return tf.cast((tf.matmul(x, w) + b)[:, 0], tf.float64)
+
+    def _member_energies(self, p, pair_vectors, species, neighbour_species, mask, segment, m):
+        """Energies (K, M) of the centre atoms with pair vectors (K, C, N, 3), species (C,),
+        neighbour species (C, N), structure index ``segment`` (C,) and M = ``m``.
+
+        The members are independent computations in one graph (not batched matrix
+        products over a member axis, which XLA runs slowly on CPUs)."""
+        y = tf.stack(
+            [
+                self._energies_one(beta, layers, pair_vectors[k], species, neighbour_species, mask)
+                for k, (beta, layers) in enumerate(zip(p["beta"], p["layers"], strict=True))
+            ]
+        )  # (K, C)
         e = tf.gather(p["scale"], species, axis=1) * y + tf.gather(p["shift"], species, axis=1)
         return tf.transpose(tf.math.unsorted_segment_sum(tf.transpose(e), segment, m))
 
@@ -263,9 +276,10 @@ class Predictor:
                 tf.TensorSpec((), tf.int32),
             ]
             fn = tf.function(run, input_signature=signature, jit_compile=jit, autograph=False)
-            # without XLA one graph serves every shape: call its concrete function directly
-            # (skips tf.function's argument binding, ~1 ms per call)
-            self._functions[kind, jit] = fn if jit else fn.get_concrete_function()
+            # one concrete function of the shape-free signature: calling it skips
+            # tf.function's argument binding (1-3 ms per call, most of a small molecule's
+            # MD step); with XLA it still compiles once per concrete input shape
+            self._functions[kind, jit] = fn.get_concrete_function()
         return self._functions[kind, jit]
 
     # ----------------------------------------------------------------- entry points
