@@ -134,6 +134,7 @@ class Predictor:
         # from the models' variables inside every call
         self._frozen_parameters = self._parameters() if self.frozen else None
         self._functions: dict = {}
+        self._static = None  # (key, tensors) of _static_inputs
 
     def _parameters(self) -> dict:
         """Every member's parameters, folded for inference (lists over the members).
@@ -320,23 +321,17 @@ class Predictor:
         """
         kind = "stress" if stress else "forces" if forces else "energy"
         n_atoms = len(dense["positions"])
-        shared = [
-            tf.convert_to_tensor(dense["positions"]),
-            tf.convert_to_tensor(dense["species"]),
-        ]
-        segment = tf.convert_to_tensor(dense["segment"])
-        m = tf.constant(dense["n_structures"], tf.int32)
         n_chunks = max(1, n_atoms // CHUNK_ATOMS) if n_atoms > 2 * CHUNK_ATOMS else 1
         jit = self.jit if self.jit != "auto" else -(-n_atoms // n_chunks) <= JIT_MAX_ATOMS
         fn = self._function(kind, jit)
+        species, segment, m, chunks = self._static_inputs(dense, n_chunks)
+        positions = tf.convert_to_tensor(dense["positions"])
         total = None
-        for rows in np.array_split(np.arange(n_atoms, dtype=np.int32), n_chunks):
-            lo, hi = (int(rows[0]), int(rows[-1]) + 1) if len(rows) else (0, 0)
+        for (lo, hi), rows in chunks:
             part = [
                 tf.convert_to_tensor(dense[key][lo:hi]) for key in ("neighbour", "shift", "mask")
             ]
-            out = fn(*shared, tf.constant(rows), *part, segment, m)
-            out = [t.numpy() for t in out]
+            out = [t.numpy() for t in fn(positions, species, rows, *part, segment, m)]
             total = out if total is None else [a + b for a, b in zip(total, out, strict=True)]
         res = {"energy": total[0]}
         if kind != "energy":
@@ -344,3 +339,27 @@ class Predictor:
         if stress:
             res["dE_dstrain"] = total[2]
         return res
+
+    def _static_inputs(self, dense: dict, n_chunks: int):
+        """Species, segments, structure count and chunk rows as tensors, kept from the
+        previous call when they are the same (MD: every step)."""
+        key = (
+            dense["species"].tobytes(),
+            dense["segment"].tobytes(),
+            int(dense["n_structures"]),
+            n_chunks,
+        )
+        if self._static is None or self._static[0] != key:
+            n_atoms = len(dense["species"])
+            chunks = []
+            for rows in np.array_split(np.arange(n_atoms, dtype=np.int32), n_chunks):
+                lo, hi = (int(rows[0]), int(rows[-1]) + 1) if len(rows) else (0, 0)
+                chunks.append(((lo, hi), tf.constant(rows)))
+            tensors = (
+                tf.constant(dense["species"], tf.int32),
+                tf.constant(dense["segment"], tf.int32),
+                tf.constant(int(dense["n_structures"]), tf.int32),
+                chunks,
+            )
+            self._static = (key, tensors)
+        return self._static[1]
