@@ -833,13 +833,17 @@ def report_targets(res: dict) -> list[str]:
             f"{_verdict(r['ratio_5_vs_1'], TARGETS['ensemble5_vs_1'])})"
         )
     nve = res.get("nve")
-    if nve and "float32" in nve and "float64" in nve:
-        d32 = nve["float32"]["drift_meV_per_ps"]
-        d64 = nve["float64"]["drift_meV_per_ps"]
-        ratio = abs(d32) / abs(d64) if d64 else float("inf")
+    runs = (nve or {}).get("runs", {})
+    if "float32" in runs and "float64" in runs:
+        d32, d64 = runs["float32"], runs["float64"]
+        comp = nve.get("comparison", {})
         lines.append(
-            f"  NVE drift f32 / f64     {ratio:7.2f}     ({d32:+.3f} vs {d64:+.3f} meV/ps over "
-            f"{nve.get('ps', '?')} ps; {_verdict(ratio, TARGETS['nve_f32_vs_f64'])}"
+            f"  NVE drift f32 / f64     {comp.get('ratio_abs_drift_32_64', float('nan')):7.2f}     "
+            f"({d32['drift_meV_per_ps']:+.3f} ± {d32['drift_se_meV_per_ps']:.3f} vs "
+            f"{d64['drift_meV_per_ps']:+.3f} ± {d64['drift_se_meV_per_ps']:.3f} meV/ps over "
+            f"{nve.get('ps', '?')} ps, aspirin; noise-floored ratio "
+            f"{comp.get('ratio_abs_drift_32_to_floored_64', float('nan')):.2f}, target <= "
+            f"{TARGETS['nve_f32_vs_f64']:g}: {'met' if comp.get('passed') else 'NOT met'}"
             + (f"; from {nve['from_file']}" if "from_file" in nve else "")
             + ")"
         )

@@ -43,7 +43,7 @@ from gmnn.model.potential import ACTIVATION_SCALE, BIAS_FACTOR
 NEIGHBOUR_BUCKET = 8
 # jit="auto" compiles with XLA up to this many centre atoms per call, and runs larger
 # calls as a TensorFlow graph (benchmarks/bench_gmnn.py measures both).
-JIT_MAX_ATOMS = 4096
+JIT_MAX_ATOMS = 1024
 # Above this many atoms the predictor evaluates centre atoms in chunks of about this many
 # (the working set of a chunk stays in cache; cost per atom flat in the system size).
 CHUNK_ATOMS = 2048
@@ -56,14 +56,17 @@ def _same(models, what: str, get) -> object:
     return values[0]
 
 
-def dense_neighbours(pair_i, pair_j, shift, n_atoms: int, bucket: int = NEIGHBOUR_BUCKET):
-    """Dense neighbour layout of a directed pair list sorted by centre atom.
+def dense_neighbours(
+    pair_i, pair_j, shift, n_atoms: int, bucket: int = NEIGHBOUR_BUCKET, pad=0.0, dtype=np.float64
+):
+    """Dense neighbour layout of a directed pair list.
 
     Returns ``(neighbour (A, N) int32, shift (A, N, 3), mask (A, N))`` with N the
     largest neighbour count rounded up to ``bucket``; unused slots point at the atom
-    itself with mask 0.
+    itself with mask 0 and the shift ``(pad, 0, 0)``.  Pairs keep their order within a
+    centre atom.
     """
-    pair_i = np.asarray(pair_i, dtype=np.int64)
+    pair_i = np.asarray(pair_i)
     n_pairs = len(pair_i)
     counts = np.bincount(pair_i, minlength=n_atoms)
     width = max(int(counts.max(initial=0)), 1)
@@ -72,12 +75,13 @@ def dense_neighbours(pair_i, pair_j, shift, n_atoms: int, bucket: int = NEIGHBOU
         order = np.argsort(pair_i, kind="stable")
         pair_i, pair_j, shift = pair_i[order], np.asarray(pair_j)[order], np.asarray(shift)[order]
     first = np.cumsum(counts) - counts
-    slot = pair_i * width + (np.arange(n_pairs) - first[pair_i])
+    slot = pair_i.astype(np.int64) * width + (np.arange(n_pairs) - first[pair_i])
     neighbour = np.repeat(np.arange(n_atoms, dtype=np.int32), width)
     neighbour[slot] = pair_j
-    dense_shift = np.zeros((n_atoms * width, 3))
+    dense_shift = np.zeros((n_atoms * width, 3), dtype=dtype)
+    dense_shift[:, 0] = pad
     dense_shift[slot] = shift
-    mask = np.zeros(n_atoms * width)
+    mask = np.zeros(n_atoms * width, dtype=dtype)
     mask[slot] = 1.0
     return (
         neighbour.reshape(n_atoms, width),
@@ -285,20 +289,24 @@ class Predictor:
 
     # ----------------------------------------------------------------- entry points
     def dense_inputs(self, inputs: dict) -> dict:
-        """The dense neighbour layout of model inputs from :mod:`gmnn.model.batch`."""
+        """The dense neighbour layout of model inputs from :mod:`gmnn.model.batch`;
+        masked slots get a finite pair vector beyond the cutoff."""
         n_atoms = len(inputs["positions"])
+        np_dtype = self.dtype.as_numpy_dtype
         neighbour, shift, mask = dense_neighbours(
-            inputs["pair_i"], inputs["pair_j"], inputs["shift"], n_atoms
+            inputs["pair_i"],
+            inputs["pair_j"],
+            inputs["shift"],
+            n_atoms,
+            pad=2.0 * self.cutoff,
+            dtype=np_dtype,
         )
-        if len(inputs["pair_i"]) == 0:
-            shift[:] = 0.0
-        shift[mask == 0, 0] = 2.0 * self.cutoff  # masked slots: a finite vector beyond r_c
         return {
-            "positions": np.asarray(inputs["positions"], self.dtype.as_numpy_dtype),
+            "positions": np.asarray(inputs["positions"], np_dtype),
             "species": np.asarray(inputs["species"], np.int32),
             "neighbour": neighbour,
-            "shift": shift.astype(self.dtype.as_numpy_dtype),
-            "mask": mask.astype(self.dtype.as_numpy_dtype),
+            "shift": shift,
+            "mask": mask,
             "segment": np.asarray(inputs["segment"], np.int32),
             "n_structures": np.int32(inputs["n_structures"]),
         }

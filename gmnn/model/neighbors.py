@@ -46,7 +46,9 @@ def _molecule_pairs(positions: np.ndarray, cutoff: float) -> PairList:
 def _vesin_pairs(positions, cell, pbc, cutoff) -> PairList:
     from vesin import NeighborList
 
-    nl = NeighborList(cutoff=float(cutoff), full_list=True)
+    # sorted by centre atom (the order the model's neighbour layout expects); vesin sorts
+    # by i, then j, which is the stable order of the pairs of one centre
+    nl = NeighborList(cutoff=float(cutoff), full_list=True, sorted=True)
     box = np.asarray(cell, dtype=np.float64)
     periodic = np.asarray(pbc, dtype=bool)
     if not periodic.any():
@@ -58,13 +60,11 @@ def _vesin_pairs(positions, cell, pbc, cutoff) -> PairList:
         quantities="ijS",
     )
     i, j = i.astype(np.int32), j.astype(np.int32)
-    if len(i) and np.any(i[1:] < i[:-1]):
-        # sorted by centre atom (stable), the order the model's neighbour layout prefers
-        order = np.argsort(i, kind="stable")
-        i, j, s = i[order], j[order], s[order]
-    # S @ box row by row: numpy's matmul is slow for (P, 3) @ (3, 3)
-    s = s.astype(np.float64)
-    shift = s[:, :1] * box[0] + s[:, 1:2] * box[1] + s[:, 2:] * box[2]
+    # S @ box only for the pairs that cross a face (most have S = 0)
+    shift = np.zeros((len(i), 3))
+    crossing = np.flatnonzero(np.any(s != 0, axis=1))
+    if len(crossing):
+        shift[crossing] = s[crossing].astype(np.float64) @ box
     return PairList(i, j, shift)
 
 
