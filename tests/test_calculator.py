@@ -233,3 +233,40 @@ def test_single_atom_molecule_has_no_pairs(models):
     atoms = Atoms("O", positions=[[0, 0, 0]])
     atoms.calc = GMNNCalculator(models[0])
     np.testing.assert_array_equal(atoms.get_forces(), 0.0)
+
+
+def test_ensemble_forces_are_the_gradient_of_the_mean_energy():
+    """Mean forces of the members = -d(mean energy)/dR (central differences, float64)."""
+    atoms = molecule("CH3CH2OH")
+    members = [GMNN([1, 6, 8], {"cutoff": 4.0, "dtype": "float64"}, seed=k) for k in range(3)]
+    for m in members:
+        m.energy_scale.assign(0.05)
+    atoms.calc = EnsembleCalculator(members)
+    forces = atoms.get_forces()
+    h, numeric = 1e-5, np.zeros_like(forces)
+    for i in range(len(atoms)):
+        for a in range(3):
+            e = []
+            for sign in (1, -1):
+                moved = atoms.copy()
+                moved.positions[i, a] += sign * h
+                moved.calc = atoms.calc
+                e.append(moved.get_potential_energy())
+            numeric[i, a] = -(e[0] - e[1]) / (2 * h)
+    np.testing.assert_allclose(forces, numeric, atol=1e-7 * max(1.0, np.abs(numeric).max()))
+
+
+def test_md_frames_carry_the_ensemble_spread(models, tmp_path):
+    from ase.io import Trajectory
+
+    atoms = molecule("CH3CH2OH")
+    config = MDConfig(steps=6, write_interval=3, checkpoint_interval=6, seed=0)
+    MDRun(atoms, EnsembleCalculator(models), config, trajectory=tmp_path / "md.traj").run()
+    with Trajectory(str(tmp_path / "md.traj")) as traj:
+        frames = list(traj)
+    assert len(frames) == 3
+    for frame in frames:
+        assert frame.info["forces_std_max"] > 0 and frame.info["energy_std"] >= 0
+    MDRun(atoms, GMNNCalculator(models[0]), config, trajectory=tmp_path / "one.traj").run()
+    with Trajectory(str(tmp_path / "one.traj")) as traj:
+        assert "forces_std_max" not in traj[0].info

@@ -124,14 +124,25 @@ def structure_fingerprint(atoms, momenta: bool = False) -> dict:
     }
 
 
+# Uncertainties an ensemble calculator (gmnn.calculator.EnsembleCalculator) reports with
+# its results; written into each frame's info when present.
+SPREAD_KEYS = ("energy_std", "forces_std_max")
+
+
 def _frame(atoms) -> object:
-    """What goes into the trajectory: positions, momenta, cell and energy (not forces)."""
+    """What goes into the trajectory: positions, momenta, cell and energy (not forces),
+    and, for an ensemble, its spread (``info["energy_std"]`` eV, ``info["forces_std_max"]``
+    eV/Å: the largest per-atom norm of the members' force standard deviation)."""
     snap = atoms.copy()
     snap.set_constraint()
     try:
         energy = atoms.get_potential_energy()
     except Exception:  # noqa: BLE001 - a broken potential: keep the geometry anyway
         energy = np.nan
+    results = getattr(atoms.calc, "results", None) or {}
+    for key in SPREAD_KEYS:
+        if key in results:
+            snap.info[key] = float(results[key])
     snap.calc = SinglePointCalculator(snap, energy=energy)
     return snap
 
