@@ -5,14 +5,18 @@ Each check has ``name``, ``settings()`` (its thresholds, for the record) and
 ``check(atoms) -> str | None``: a reason string when ``atoms`` looks diverged, else None.
 :func:`build_checks` makes the tuple a run iterates over from a
 :class:`~gmnn.md.config.DivergenceConfig`; a check whose threshold is null, or that does
-not apply (bonds and escapes in a periodic cell), is not built. New checks (e.g. a cell
-collapsing under NPT, an ensemble's force spread) are new classes added there.
+not apply (bonds and escapes of a single atom), is not built. Bonds and escapes work in
+periodic cells too (minimum-image bond vectors; neighbours over periodic images), for a
+solvated peptide as for a molecule. New checks (e.g. a cell collapsing under NPT, an
+ensemble's force spread) are new classes added there.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from ase.data import covalent_radii
+from ase.geometry import find_mic
+from ase.neighborlist import neighbor_list
 from scipy.spatial import cKDTree
 
 from gmnn.md.config import DivergenceConfig
@@ -62,12 +66,23 @@ class MaxForceCheck:
         return None
 
 
+def _bond_vectors(atoms, bonds: np.ndarray) -> np.ndarray:
+    """Vectors of the bonds ``(i, j)`` of ``atoms``: minimum-image in a periodic cell (a
+    bond is shorter than half the cell, so the nearest image is the bonded one)."""
+    d = atoms.positions[bonds[:, 1]] - atoms.positions[bonds[:, 0]]
+    if np.any(atoms.pbc) and len(d):
+        d, _ = find_mic(d, atoms.cell, atoms.pbc)
+    return d
+
+
 class BondStretchCheck:
     """A covalent bond of the start structure longer than ``bond_factor`` times its
     initial length.
 
     Bonds are the pairs closer than 1.2 times the sum of their covalent radii in the
-    start structure, found with a k-d tree (O(N log N), no N x N distance matrix).
+    start structure (ASE's linear-scaling neighbour list, periodic images included);
+    lengths are measured with the minimum-image convention in periodic cells, so a bond
+    across a face is one bond.
     """
 
     name = "bond_stretch"
@@ -76,14 +91,12 @@ class BondStretchCheck:
         self.bond_factor = float(bond_factor)
         self.bonds = np.zeros((0, 2), int)
         if len(start) > 1:
-            pos, radii = start.positions, covalent_radii[start.numbers]
-            pairs = np.array(sorted(cKDTree(pos).query_pairs(1.2 * 2 * radii.max())), int)
-            if len(pairs):
-                d = np.linalg.norm(pos[pairs[:, 0]] - pos[pairs[:, 1]], axis=1)
-                self.bonds = pairs[d < 1.2 * (radii[pairs[:, 0]] + radii[pairs[:, 1]])]
-        self.bond_length = np.linalg.norm(
-            start.positions[self.bonds[:, 0]] - start.positions[self.bonds[:, 1]], axis=1
-        )
+            radii = 1.2 * covalent_radii[start.numbers]
+            i, j = neighbor_list("ij", start, radii, self_interaction=False)
+            keep = i < j
+            self.bonds = np.stack([i[keep], j[keep]], axis=1).astype(int)
+            self.bonds = self.bonds[np.lexsort((self.bonds[:, 1], self.bonds[:, 0]))]
+        self.bond_length = np.linalg.norm(_bond_vectors(start, self.bonds), axis=1)
 
     def settings(self) -> dict:
         return {"bond_factor": self.bond_factor}
@@ -91,8 +104,7 @@ class BondStretchCheck:
     def check(self, atoms) -> str | None:
         if not len(self.bonds):
             return None
-        pos = atoms.positions
-        length = np.linalg.norm(pos[self.bonds[:, 0]] - pos[self.bonds[:, 1]], axis=1)
+        length = np.linalg.norm(_bond_vectors(atoms, self.bonds), axis=1)
         ratio = length / self.bond_length
         k = int(np.argmax(ratio))
         if ratio[k] > self.bond_factor:
@@ -117,6 +129,16 @@ class EscapeCheck:
         return {"escape_distance": self.escape_distance}
 
     def check(self, atoms) -> str | None:
+        if np.any(atoms.pbc):
+            # neighbours within escape_distance over periodic images: none means escaped
+            i = neighbor_list("i", atoms, self.escape_distance / 2.0)
+            alone = np.flatnonzero(np.bincount(i, minlength=len(atoms)) == 0)
+            if len(alone):
+                return (
+                    f"atom {int(alone[0])} flew off: no neighbour within "
+                    f"{self.escape_distance} Å (periodic images included)"
+                )
+            return None
         pos = atoms.positions
         nearest = cKDTree(pos).query(pos, k=2)[0][:, 1]
         k = int(np.argmax(nearest))
@@ -132,10 +154,10 @@ def build_checks(start, config: DivergenceConfig | None = None) -> tuple:
     checks: list = [FiniteCheck()]
     if config.max_force is not None:
         checks.append(MaxForceCheck(config.max_force))
-    molecular = not np.any(start.pbc) and len(start) > 1
-    if molecular and config.bond_factor is not None:
+    several = len(start) > 1
+    if several and config.bond_factor is not None:
         checks.append(BondStretchCheck(start, config.bond_factor))
-    if molecular and config.escape_distance is not None:
+    if several and config.escape_distance is not None:
         checks.append(EscapeCheck(config.escape_distance))
     return tuple(checks)
 

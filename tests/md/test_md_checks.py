@@ -55,7 +55,7 @@ def test_each_check_and_its_reason():
     assert escape.check(far) == "atom 2 flew off: 15.0 Å from its nearest neighbour"
 
 
-def test_null_thresholds_and_periodic_cells_build_no_check():
+def test_null_thresholds_build_no_check():
     mol = molecule("CH3OH")
     kinds = [type(c) for c in build_checks(mol, DivergenceConfig())]
     assert kinds == [FiniteCheck, MaxForceCheck, BondStretchCheck, EscapeCheck]
@@ -65,7 +65,12 @@ def test_null_thresholds_and_periodic_cells_build_no_check():
     assert [type(c) for c in build_checks(mol, only_escape)] == [FiniteCheck, EscapeCheck]
     crystal = mol.copy()
     crystal.cell, crystal.pbc = [6.0, 6.0, 6.0], True
-    assert [type(c) for c in build_checks(crystal)] == [FiniteCheck, MaxForceCheck]
+    assert [type(c) for c in build_checks(crystal)] == [
+        FiniteCheck,
+        MaxForceCheck,
+        BondStretchCheck,
+        EscapeCheck,
+    ]
     assert first_reason(build_checks(water(), off), water(energy=np.nan)) == (
         "non-finite energy or forces"
     )
@@ -90,3 +95,50 @@ def test_a_switched_off_check_is_not_run(tmp_path):
     assert "stretched" in reasons[0]
     assert "flew off" in reasons[1]
     assert reasons[2] is None
+
+
+def _split_water_box():
+    """A water molecule across the x face of a periodic 8 Å box, and a second one inside."""
+    atoms = Atoms(
+        "OH2OH2",
+        positions=[
+            [7.9, 4, 4],
+            [0.86, 4, 4],
+            [7.66, 4.93, 4],
+            [4, 1, 1],
+            [4.96, 1, 1],
+            [3.76, 1.93, 1],
+        ],
+        cell=[8.0, 8.0, 8.0],
+        pbc=True,
+    )
+    atoms.calc = SinglePointCalculator(atoms, energy=0.0, forces=np.zeros((6, 3)))
+    return atoms
+
+
+def test_bonds_across_periodic_faces_are_found_and_measured_by_minimum_image():
+    start = _split_water_box()
+    bonds = BondStretchCheck(start, 2.0)
+    assert bonds.bonds.tolist() == [[0, 1], [0, 2], [3, 4], [3, 5]]
+    np.testing.assert_allclose(bonds.bond_length[0], 0.96, atol=1e-9)
+    assert bonds.check(start) is None
+    moved = start.copy()
+    moved.positions[0] -= 8.0  # the same structure, one atom in another image
+    moved.calc = start.calc
+    assert bonds.check(moved) is None
+    stretched = start.copy()
+    stretched.positions[1, 0] = 2.5  # 2.6 Å from O across the face
+    assert bonds.check(stretched) == "bond 0-1 (O-H) stretched to 2.60 Å (2.7x its initial length)"
+
+
+def test_escape_in_a_periodic_cell_counts_neighbours_over_images():
+    start = _split_water_box()
+    escape = EscapeCheck(3.0)
+    assert escape.check(start) is None  # atom 1 is bonded across the face
+    lonely = start.copy()
+    lonely.cell = [30.0, 30.0, 30.0]
+    lonely.positions[1, 0] = 8.86  # keep the first molecule whole in the larger cell
+    lonely.positions[5] = [20.0, 20.0, 20.0]
+    assert escape.check(lonely) == (
+        "atom 5 flew off: no neighbour within 3.0 Å (periodic images included)"
+    )
