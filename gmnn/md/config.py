@@ -15,8 +15,8 @@ class DivergenceConfig(Settings):
     """When a run counts as diverged (config ``md.dynamics.divergence``).
 
     Each threshold may be null to switch its check off. The checks for non-finite
-    energies, forces and positions are always on. The bond and escape checks apply to
-    molecules and clusters (no periodic direction) only.
+    energies, forces and positions are always on. The bond and escape checks work for
+    molecules and in periodic cells (minimum-image bonds, neighbours over images).
     """
 
     section: ClassVar[str] = "md.dynamics.divergence"
