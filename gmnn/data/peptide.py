@@ -311,24 +311,6 @@ def read_ala10_pdb(path: str | os.PathLike[str]) -> ase.Atoms:
 # --------------------------------------------------------------------------------- RMSD
 
 
-def _kabsch(mobile: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Proper rotation ``R`` and translation ``t`` minimising ``|mobile @ R.T + t - target|``.
-
-    Kabsch's SVD solution for two (N, 3) arrays of matched points (Å), with the sign of the
-    last singular vector flipped when needed so that ``det(R) = +1`` (no reflections).
-    Written here (a dozen lines) to keep this module free of the analysis package.
-    """
-    mobile = np.asarray(mobile, dtype=float)
-    target = np.asarray(target, dtype=float)
-    if mobile.shape != target.shape or mobile.ndim != 2 or mobile.shape[1] != 3:
-        raise ValueError(f"_kabsch: shapes {mobile.shape} and {target.shape}; need equal (N, 3)")
-    mc, tc = mobile.mean(axis=0), target.mean(axis=0)
-    u, _, vt = np.linalg.svd((mobile - mc).T @ (target - tc))
-    d = np.sign(np.linalg.det(vt.T @ u.T)) or 1.0
-    rotation = vt.T @ np.diag([1.0, 1.0, d]) @ u.T
-    return rotation, tc - mc @ rotation.T
-
-
 def _heavy_positions(atoms: ase.Atoms, what: str) -> dict[tuple[int, str], np.ndarray]:
     for key in (NAME_KEY, RESIDUE_KEY):
         if key not in atoms.arrays:
@@ -373,6 +355,6 @@ def heavy_atom_rmsd(a: ase.Atoms, b: ase.Atoms) -> float:
     keys = sorted(pa)
     target = np.array([pa[k] for k in keys])
     mobile = np.array([pb[k] for k in keys])
-    rotation, shift = _kabsch(mobile, target)
-    fitted = mobile @ rotation.T + shift
-    return float(np.sqrt(np.mean(np.sum((fitted - target) ** 2, axis=1))))
+    from gmnn.analysis.structure import kabsch_rmsd
+
+    return float(kabsch_rmsd(target, mobile))

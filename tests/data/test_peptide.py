@@ -17,7 +17,6 @@ from gmnn.data.peptide import (
     NAME_KEY,
     RESIDUE_KEY,
     _heavy_atoms,
-    _kabsch,
     _rdkit_molecule,
     build_ala10_helix,
     heavy_atom_rmsd,
@@ -153,20 +152,6 @@ def test_rmsd_ignores_rotation_translation_and_hydrogens(helix):
     moved.positions = helix.positions @ rotation.T + [3.0, -1.0, 7.5]
     moved.positions[moved.numbers == 1] += 0.5  # hydrogens are not compared
     assert heavy_atom_rmsd(helix, moved) < 1e-8
-
-
-def test_kabsch_is_a_proper_rotation():
-    rng = np.random.default_rng(3)
-    points = rng.normal(size=(20, 3)) * [4.0, 2.0, 1.0]
-    rotation = Rotation.from_euler("zyx", [10.0, 80.0, -30.0], degrees=True).as_matrix()
-    target = points @ rotation.T + [1.0, 2.0, 3.0]
-    r, t = _kabsch(points, target)
-    np.testing.assert_allclose(r, rotation, atol=1e-10)
-    np.testing.assert_allclose(points @ r.T + t, target, atol=1e-10)
-    mirrored = points * [1.0, 1.0, -1.0]  # only a reflection would superimpose it
-    r, t = _kabsch(mirrored, target)
-    assert np.linalg.det(r) == pytest.approx(1.0)
-    assert np.sqrt(np.mean(np.sum((mirrored @ r.T + t - target) ** 2, axis=1))) > 0.3
 
 
 def test_pdb_round_trip_with_ase_writer(helix, tmp_path):
