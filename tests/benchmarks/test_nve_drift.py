@@ -25,6 +25,7 @@ def _default_data() -> Path:
     return module.default_data()
 
 
+@pytest.mark.slow  # trains a small model (about 30 s on 2 cores): run with -m slow
 def test_quick_nve_drift_writes_both_precisions(tmp_path):
     data = _default_data()
     if not data.is_file():
