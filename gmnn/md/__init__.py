@@ -1,4 +1,5 @@
-"""Molecular dynamics with ASE: Langevin NVT, checkpoint/resume, divergence detection.
+"""Molecular dynamics with ASE: Langevin and Nose-Hoover NVT, NPT (Melchionna, masked
+MTK; cell angles fixed), checkpoint/resume, divergence detection.
 
 >>> from gmnn.md import MDConfig, MDRun
 >>> config = MDConfig(steps=20000, temperature_K=300.0, seed=0)
@@ -32,21 +33,31 @@ from gmnn.md.checks import (
     build_checks,
     first_reason,
 )
-from gmnn.md.config import INTEGRATORS, DivergenceConfig, MDConfig
+from gmnn.md.config import (
+    INTEGRATOR_SETTINGS,
+    INTEGRATORS,
+    NPT_INTEGRATORS,
+    DivergenceConfig,
+    MDConfig,
+)
 from gmnn.md.run import (
     MDInterrupted,
     MDResumeError,
     MDRun,
     calculator_fingerprint,
     checkpoint_path,
+    integrator_state,
     partial_trajectory,
     run_md,
+    set_integrator_state,
     structure_fingerprint,
 )
 from gmnn.runs import CheckpointMismatch
 
 __all__ = [
     "INTEGRATORS",
+    "INTEGRATOR_SETTINGS",
+    "NPT_INTEGRATORS",
     "BondStretchCheck",
     "CheckpointMismatch",
     "DivergenceConfig",
@@ -61,7 +72,9 @@ __all__ = [
     "calculator_fingerprint",
     "checkpoint_path",
     "first_reason",
+    "integrator_state",
     "partial_trajectory",
     "run_md",
+    "set_integrator_state",
     "structure_fingerprint",
 ]

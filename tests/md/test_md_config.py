@@ -42,7 +42,7 @@ def test_steps_must_be_a_multiple_of_the_write_interval():
         ({"write_interval": 0}, "write_interval"),
         ({"checkpoint_interval": 0}, "checkpoint_interval"),
         ({"seed": -1}, "seed"),
-        ({"integrator": "nose_hoover"}, "integrator"),
+        ({"integrator": "verlet"}, "integrator"),
         ({"initialise_velocities": "yes"}, "initialise_velocities"),
         ({"divergence": {"max_force": -1.0}}, "divergence.max_force"),
         ({"divergence": {"bond_factor": 0.9}}, "divergence.bond_factor"),
