@@ -21,7 +21,6 @@ from ase.calculators.singlepoint import SinglePointCalculator
 from ase.constraints import FixCom
 from ase.io import Trajectory
 from ase.md.langevin import Langevin
-from ase.md.nose_hoover_chain import NoseHooverChainNVT
 from ase.md.velocitydistribution import Stationary, ZeroRotation
 
 from gmnn.io import atomic_path, atomic_save_npz
@@ -49,6 +48,11 @@ try:  # ASE >= 3.27
     from ase.md.melchionna import MelchionnaNPT
 except ImportError:  # pragma: no cover - older ASE
     from ase.md.npt import NPT as MelchionnaNPT
+
+try:  # ASE >= 3.24
+    from ase.md.nose_hoover_chain import NoseHooverChainNVT
+except ImportError:  # pragma: no cover - older ASE
+    NoseHooverChainNVT = None
 
 try:  # ASE >= 3.28
     from ase.md.nose_hoover_chain import MaskedMTKNPT
@@ -92,6 +96,13 @@ def _langevin(atoms, config: MDConfig, rng):
 
 def _nose_hoover(atoms, config: MDConfig, rng):
     """ASE's Nose-Hoover chain NVT (chain of 3, one sub-step: ASE's defaults)."""
+    if NoseHooverChainNVT is None:  # pragma: no cover - older ASE
+        import ase
+
+        raise RuntimeError(
+            f"md.dynamics.integrator: 'nose_hoover' needs ASE >= 3.24 (NoseHooverChainNVT), "
+            f"installed is {ase.__version__}"
+        )
     return NoseHooverChainNVT(
         atoms,
         config.timestep_fs * units.fs,
