@@ -133,14 +133,8 @@ class EnsembleCalculator(_PredictorCalculator):
     ]
 
     def __init__(self, models, dtype: str | None = None, jit="auto", **kwargs):
-        models = list(models)
-        if not models:
-            raise ValueError("an ensemble needs at least one model")
-        loaded = [_as_model(m, dtype) for m in models]
-        cutoffs = {m.cutoff for m in loaded}
-        if len(cutoffs) > 1:
-            raise ValueError(f"ensemble members disagree on the cutoff: {sorted(cutoffs)}")
-        super().__init__(loaded, jit=jit, **kwargs)
+        # the Predictor refuses members that disagree (cutoff, species, architecture)
+        super().__init__(list(models), dtype=dtype, jit=jit, **kwargs)
 
     def fingerprint(self) -> dict:
         """Each member's settings and weights hash, in order (the mean's rounding

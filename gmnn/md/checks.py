@@ -14,11 +14,11 @@ ensemble's force spread) are new classes added there.
 from __future__ import annotations
 
 import numpy as np
-from ase.data import covalent_radii
 from ase.geometry import find_mic
 from ase.neighborlist import neighbor_list
 from scipy.spatial import cKDTree
 
+from gmnn.analysis.structure import covalent_bonds
 from gmnn.md.config import DivergenceConfig
 
 __all__ = [
@@ -80,7 +80,8 @@ class BondStretchCheck:
     initial length.
 
     Bonds are the pairs closer than 1.2 times the sum of their covalent radii in the
-    start structure (ASE's linear-scaling neighbour list, periodic images included);
+    start structure (:func:`gmnn.analysis.structure.covalent_bonds`, periodic images
+    included);
     lengths are measured with the minimum-image convention in periodic cells, so a bond
     across a face is one bond.
     """
@@ -91,11 +92,7 @@ class BondStretchCheck:
         self.bond_factor = float(bond_factor)
         self.bonds = np.zeros((0, 2), int)
         if len(start) > 1:
-            radii = 1.2 * covalent_radii[start.numbers]
-            i, j = neighbor_list("ij", start, radii, self_interaction=False)
-            keep = i < j
-            self.bonds = np.stack([i[keep], j[keep]], axis=1).astype(int)
-            self.bonds = self.bonds[np.lexsort((self.bonds[:, 1], self.bonds[:, 0]))]
+            self.bonds = covalent_bonds(start.numbers, start.positions, start.cell, start.pbc)
         self.bond_length = np.linalg.norm(_bond_vectors(start, self.bonds), axis=1)
 
     def settings(self) -> dict:

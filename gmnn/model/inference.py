@@ -223,21 +223,9 @@ class Predictor:
         r_ij = tf.gather(positions, neighbour) - tf.gather(positions, centre)[:, None] + shift
         pair_vectors = tf.tile(r_ij[None], [k, 1, 1, 1])
         segment_c = tf.gather(segment, centre)
-        if kind == "energy":
-            return (
-                self._member_energies(
-                    p,
-                    pair_vectors,
-                    tf.gather(species, centre),
-                    tf.gather(species, neighbour),
-                    mask,
-                    segment_c,
-                    m,
-                ),
-            )
-        with tf.GradientTape(watch_accessed_variables=False) as tape:
-            tape.watch(pair_vectors)
-            energy = self._member_energies(
+
+        def energies():
+            return self._member_energies(
                 p,
                 pair_vectors,
                 tf.gather(species, centre),
@@ -246,6 +234,12 @@ class Predictor:
                 segment_c,
                 m,
             )
+
+        if kind == "energy":
+            return (energies(),)
+        with tf.GradientTape(watch_accessed_variables=False) as tape:
+            tape.watch(pair_vectors)
+            energy = energies()
         g = tape.gradient(energy, pair_vectors)  # (K, C, N, 3) = ∂E_k/∂r_ij
         # F_i = Σ_j g_ij (i as centre) - Σ g_ai (i as neighbour)
         g_rows = tf.transpose(g, (1, 2, 0, 3))  # (C, N, K, 3)
