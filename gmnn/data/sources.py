@@ -2,11 +2,12 @@
 
 Four parts:
 
-1. **The registry** (:data:`RMD17`, :data:`MD17_CCSD`, :data:`ANI1X`, :data:`COMP6`): the one
-   place where every download URL, mirror and checksum is written. Where a checksum is
-   published anywhere we could check, the entry pins it; otherwise it says ``None``, and the
-   pipeline records the sha256 it sees on first download in the provenance file next to the
-   data (``data/raw/<source>/download/<file>.provenance.json``) so that it can be pinned
+1. **The registry** (:data:`RMD17`, :data:`MD17_CCSD`, :data:`ANI1X`, :data:`COMP6`,
+   :data:`ALA10`): the one place where every download URL, mirror and checksum is
+   written. Where a checksum is published anywhere we could check, the entry pins it;
+   otherwise it says ``None``, and the pipeline records the sha256 it sees on first
+   download in the provenance file next to the data
+   (``data/raw/<source>/download/<file>.provenance.json``) so that it can be pinned
    afterwards. Never put a checksum here that was not read from a primary or independent
    public source or measured on a byte-identical copy; say where it came from in ``origin``.
 
@@ -23,8 +24,8 @@ Four parts:
 
 3. **Finding files** in the layouts data sets come in: the official archives as extracted,
    the per-split rMD17 files, a single sGDML training file, flat directories of COMP6
-   files; and **loading** them (:func:`load_rmd17`, :func:`load_sgdml`, :func:`load_comp6`,
-   :func:`load_ani1x`).
+   files, a deca-alanine PDB file (:func:`ala10_file`); and **loading** them
+   (:func:`load_rmd17`, :func:`load_sgdml`, :func:`load_comp6`, :func:`load_ani1x`).
 
 4. **Splits** that respect an official test set (:func:`md17_split`).
 """
@@ -231,13 +232,47 @@ COMP6 = {
     for subset, paths in COMP6_SUBSETS.items()
 }
 
+# --------------------------------------------------------------------------------------------
+# Deca-alanine (Ala10): the starting structure of the embedded-ANI MD (Zaverkin et al. 2023
+# simulate a 104-atom alpha-helical Ala10). The classic NAMD/CHARMM22 deca-alanine of
+# WTM-eABF studies, C30H53N11O10 (neutral NH2 N-terminus, C-terminal amide), coordinates in
+# Angstrom, no cell; read with gmnn.data.peptide.read_ala10_pdb. A file in a git repository,
+# pinned to a commit: the URL serves the same bytes for ever.
+ALA10_REPOSITORY = "Lapsis-glitch/WTM-eABF_parameters"
+ALA10_COMMIT = "d7c5e5e336420abdb8586787cf766e7dd418798c"
+ALA10_PATH = "Deca_ala/common/deca-ala.pdb"
+ALA10 = Source(
+    name="ala10",
+    title="Deca-alanine (Ala10), 104 atoms, alpha-helical: NAMD/CHARMM22 structure (deca-ala.pdb)",
+    doi="",  # none: a file in a GitHub repository, without a DOI
+    license="none stated (the repository has no license file)",
+    files=(
+        RemoteFile(
+            url=(
+                f"https://raw.githubusercontent.com/{ALA10_REPOSITORY}/{ALA10_COMMIT}/{ALA10_PATH}"
+            ),
+            filename="deca-ala.pdb",
+            sha256="ef7011cb8cb627bbbda6a0df5506e4a813995f95229051adb55a7b3749b65839",
+            md5="5b23c686642d398267c7d6d932c20ec9",
+            size=8_384,
+            origin=(
+                f"URL: github {ALA10_REPOSITORY}, {ALA10_PATH} at commit {ALA10_COMMIT} "
+                "(raw.githubusercontent.com, pinned to the commit). sha256/md5/size: "
+                "measured on shared/data/ala10/deca-ala_helix_104atoms.pdb, a byte-identical "
+                "copy of the blob at that commit (8,384 bytes). The repository has no license "
+                "file."
+            ),
+        ),
+    ),
+)
+
 
 # --------------------------------------------------------------------------------------------
 # Resolution: the user's overrides applied to the registry
 
 #: The sources, as named in the pipeline's ``sources:`` section and in ``data/raw/<source>/``.
-SOURCE_NAMES = ("rmd17", "md17_ccsd", "ani1x", "ani1ccx", "comp6")
-#: The item of the sources staged as one directory (rmd17, ani1x, ani1ccx).
+SOURCE_NAMES = ("rmd17", "md17_ccsd", "ani1x", "ani1ccx", "comp6", "ala10")
+#: The item of the sources staged as one directory (rmd17, ani1x, ani1ccx, ala10).
 ALL = "files"
 #: The finder (:func:`find_files`) that locates the files of each source.
 FINDERS = {
@@ -246,6 +281,7 @@ FINDERS = {
     "ani1x": "file",
     "ani1ccx": "file",
     "comp6": "comp6",
+    "ala10": "ala10",
 }
 #: The molecules of rMD17, and where each one's file is in the official archive.
 RMD17_MOLECULES = (
@@ -354,6 +390,10 @@ class Overrides(Settings):
         default_factory=FileOverride, doc="ANI-1ccx: none to share ani1x's file"
     )
     comp6: Comp6Override = option(default_factory=Comp6Override, doc="COMP6 v1")
+    ala10: FileOverride = option(
+        default_factory=FileOverride,
+        doc="deca-ala.pdb (Ala10): a copy of the file, or a directory searched by ala10_file",
+    )
 
     def check(self) -> None:
         for molecule in self.md17_ccsd:
@@ -470,8 +510,8 @@ class Sources:
         staged_path: the directory of one data set's staged files, a template with
             ``{source}`` and ``{item}`` (``data/raw/{source}/{item}``).
 
-    Items: ``"files"`` (:data:`ALL`) for rmd17 (all ``molecules``), ani1x and ani1ccx; the
-    molecule for md17_ccsd; the subset for comp6.
+    Items: ``"files"`` (:data:`ALL`) for rmd17 (all ``molecules``), ani1x, ani1ccx and
+    ala10; the molecule for md17_ccsd; the subset for comp6.
     """
 
     def __init__(
@@ -511,7 +551,7 @@ class Sources:
     @staticmethod
     def remote_filenames() -> list[str]:
         """The names of every remote file of the registry (as downloaded)."""
-        names = [RMD17.files[0].filename, ANI1X.files[0].filename]
+        names = [RMD17.files[0].filename, ANI1X.files[0].filename, ALA10.files[0].filename]
         names += [s.files[0].filename for s in MD17_CCSD.values()]
         names += [f.filename for s in COMP6.values() for f in s.files]
         return list(dict.fromkeys(names))
@@ -536,7 +576,12 @@ class Sources:
     # ---------------------------------------------------------------- resolution
     def raw(self, source: str, item: str | None = None) -> str:
         """The staged directory that holds data set ``item`` of ``source`` (a molecule for
-        rmd17 and md17_ccsd, a subset for comp6): ani1ccx's is ani1x's when shared."""
+        rmd17 and md17_ccsd, a subset for comp6): ani1ccx's is ani1x's when shared.
+
+        ala10's is ``<staged_path with item "files">`` (``data/raw/ala10/files``); the PDB
+        file in it is :func:`ala10_file` of it (``deca-ala.pdb`` when downloaded or taken
+        from a ``local:`` copy of the file; its own name when found in a ``local:`` tree).
+        """
         if source == "rmd17":
             return self._staged(source, ALL)
         if source == "ani1ccx" and self.shares_ani1x():
@@ -553,8 +598,8 @@ class Sources:
             if not self.molecules:
                 raise ValueError("rmd17: no molecules to stage (Sources(molecules=...))")
             items = self.molecules
-        else:
-            items = () if FINDERS[source] == "file" else (item,)
+        else:  # the sources staged as one item have one file, found without items
+            items = () if self.items(source) == (ALL,) else (item,)
         members = None
         if source == "rmd17" and tree is None:
             members = tuple(RMD17_MEMBER.format(molecule=m) for m in self.molecules)
@@ -606,7 +651,7 @@ class Sources:
         if source == "md17_ccsd":
             remote = MD17_CCSD[item]
         else:  # ani1ccx: the ANI-1x file (a copy of its own, with its own overrides)
-            remote = {"rmd17": RMD17, "ani1x": ANI1X, "ani1ccx": ANI1X}[source]
+            remote = {"rmd17": RMD17, "ani1x": ANI1X, "ani1ccx": ANI1X, "ala10": ALA10}[source]
         f = remote.files[0]
         moved = o.url is not None  # another file: the registry's pins do not apply
         key = f"sources.{source}" + (f".{item}" if source == "md17_ccsd" else "")
@@ -735,12 +780,63 @@ def comp6_files(root: str | os.PathLike, subset: str) -> list[Path]:
     return out
 
 
-def find_files(kind: str, root: str | os.PathLike, items: list[str]) -> list[Path]:
-    """The files of data set ``kind`` (rmd17, sgdml, comp6, file) for ``items`` under ``root``.
+#: Where :func:`ala10_file` looks first in a directory: the registry's name, flat or in the
+#: layout of the source repository (a clone of it, or its ``Deca_ala/`` folder).
+ALA10_CANDIDATES = (
+    ALA10.files[0].filename,
+    ALA10_PATH,
+    ALA10_PATH.split("/", 1)[1],
+)
 
-    ``items`` are molecules (rmd17, sgdml) or COMP6 subsets; ``file`` means ``root`` itself.
+
+def ala10_file(root: str | os.PathLike) -> Path:
+    """The deca-alanine PDB file at ``root``.
+
+    ``root`` may be the file itself (any name), or a directory holding ``deca-ala.pdb``
+    (flat, or as ``Deca_ala/common/deca-ala.pdb`` / ``common/deca-ala.pdb`` in a clone of
+    the source repository; other files such as the ``.psf`` next to it are ignored), or
+    else exactly one ``*.pdb`` file directly in it (e.g. ``shared/data/ala10``, or the
+    staged ``data/raw/ala10/files``). Several ``.pdb`` files and none named
+    ``deca-ala.pdb`` are an error listing them: point ``sources.ala10.local`` at the one
+    to use. The file is not read here (see :func:`gmnn.data.peptide.read_ala10_pdb`).
     """
     root = Path(root)
+    if root.is_file():
+        return root
+    if not root.is_dir():
+        raise DataError(root, "no such file or directory (want a .pdb file or a directory)")
+    named = _existing(root / rel for rel in ALA10_CANDIDATES)
+    if named:
+        return named[0]
+    pdbs = sorted(
+        p
+        for p in root.iterdir()
+        if p.suffix.lower() == ".pdb" and not p.name.startswith(".") and p.is_file()
+    )
+    if len(pdbs) == 1:
+        return pdbs[0]
+    if not pdbs:
+        raise DataError(
+            root,
+            f"no Ala10 PDB file: looked for {', '.join(ALA10_CANDIDATES)} and any single *.pdb",
+        )
+    raise DataError(
+        root,
+        f"several .pdb files and none named {ALA10_CANDIDATES[0]}: {[p.name for p in pdbs]}; "
+        "point sources.ala10.local at the one to use",
+    )
+
+
+def find_files(kind: str, root: str | os.PathLike, items: list[str]) -> list[Path]:
+    """The files of data set ``kind`` (rmd17, sgdml, comp6, file, ala10) for ``items`` under
+    ``root`` (the finders of :data:`FINDERS`).
+
+    ``items`` are molecules (rmd17, sgdml) or COMP6 subsets; ``file`` means ``root`` itself
+    (or the one data file in it); ``ala10`` is :func:`ala10_file` (no items).
+    """
+    root = Path(root)
+    if kind == "ala10":
+        return [ala10_file(root)]
     if kind == "file":
         if root.is_dir():  # a staged directory: its one data file
             inside = [
