@@ -1,13 +1,17 @@
-"""Tests of gmnn.data.peptide: the built Ala10 helix, the PDB reader and the heavy-atom RMSD."""
+"""Tests of gmnn.data.peptide: the built Ala10 helix, the PDB reader, the heavy-atom RMSD
+and the GFN2-xTB relaxation."""
 
 from __future__ import annotations
 
+import json
+import logging
 from pathlib import Path
 
 import ase
 import ase.io
 import numpy as np
 import pytest
+from ase.constraints import FixAtoms
 from ase.neighborlist import natural_cutoffs, neighbor_list
 from scipy.spatial.transform import Rotation
 
@@ -19,8 +23,10 @@ from gmnn.data.peptide import (
     _heavy_atoms,
     _rdkit_molecule,
     build_ala10_helix,
+    embedded_ala10_helix,
     heavy_atom_rmsd,
     read_ala10_pdb,
+    relax_xtb,
 )
 from gmnn.io import MissingFile
 
@@ -187,3 +193,124 @@ def test_rmsd_errors(helix):
         heavy_atom_rmsd(helix, fewer)
     with pytest.raises(ValueError, match="phi=nan"):
         build_ala10_helix(phi=float("nan"))
+
+
+# ---------------------------------------------------------------------- xTB relaxation
+
+SUMMARY_KEYS = {
+    "method",
+    "optimizer",
+    "fmax_requested_eV_A",
+    "fmax_reached_eV_A",
+    "max_steps",
+    "steps",
+    "converged",
+    "energy_initial_eV",
+    "energy_final_eV",
+    "heavy_atom_rmsd_A",
+}
+
+
+@pytest.fixture
+def tblite():
+    return pytest.importorskip("tblite.ase", reason="tblite (GFN2-xTB) not installed")
+
+
+def _max_force(atoms: ase.Atoms) -> float:
+    from tblite.ase import TBLite
+
+    probe = atoms.copy()
+    probe.calc = TBLite(method="GFN2-xTB", verbosity=0)
+    return float(np.linalg.norm(probe.get_forces(), axis=1).max())
+
+
+def test_relax_xtb_few_steps_lowers_energy_and_force(tblite, helix, caplog):
+    before = helix.positions.copy()
+    with caplog.at_level(logging.WARNING, logger="gmnn.data.peptide"):
+        relaxed, summary = relax_xtb(helix, fmax=0.05, steps=6)
+    np.testing.assert_array_equal(helix.positions, before)  # input untouched
+    assert relaxed is not helix and relaxed.calc is None
+    np.testing.assert_array_equal(relaxed.arrays[NAME_KEY], helix.arrays[NAME_KEY])
+    np.testing.assert_array_equal(relaxed.arrays[RESIDUE_KEY], helix.arrays[RESIDUE_KEY])
+    np.testing.assert_array_equal(relaxed.numbers, helix.numbers)
+    assert set(summary) == SUMMARY_KEYS
+    json.dumps(summary)  # recordable as is
+    assert summary["method"] == "GFN2-xTB" and summary["optimizer"] == "BFGS"
+    assert summary["steps"] == summary["max_steps"] == 6
+    assert summary["converged"] is False and summary["fmax_reached_eV_A"] > 0.05
+    assert "not converged in 6 steps" in caplog.text
+    # The built helix is an MMFF/ideal-geometry structure: BFGS lowers energy and forces.
+    initial_force = _max_force(helix)
+    assert summary["energy_final_eV"] < summary["energy_initial_eV"] - 0.05
+    assert summary["fmax_reached_eV_A"] < initial_force
+    # A fresh SCF (no restart from the previous step's density) agrees to ~1e-4 eV/Å.
+    assert summary["fmax_reached_eV_A"] == pytest.approx(_max_force(relaxed), abs=2e-3)
+    assert 0.0 < summary["heavy_atom_rmsd_A"] < 0.2
+    assert summary["heavy_atom_rmsd_A"] == pytest.approx(heavy_atom_rmsd(helix, relaxed))
+
+
+def test_relax_xtb_stops_when_fmax_is_met(tblite, helix, tmp_path):
+    _, loose = relax_xtb(helix, fmax=1.0, steps=50, log=tmp_path / "bfgs.log")
+    log_lines = (tmp_path / "bfgs.log").read_text().splitlines()
+    assert log_lines[0].split()[:2] == ["Step", "Time"] and len(log_lines) == loose["steps"] + 2
+    assert loose["converged"] is True and loose["fmax_reached_eV_A"] < 1.0
+    assert 0 < loose["steps"] < 50
+    # Already below fmax: no step is taken and the structure is returned unchanged.
+    same, done = relax_xtb(helix, fmax=100.0, steps=0)
+    assert done["converged"] is True and done["steps"] == 0
+    np.testing.assert_array_equal(same.positions, helix.positions)
+    assert done["energy_final_eV"] == done["energy_initial_eV"]
+    assert done["heavy_atom_rmsd_A"] < 1e-6
+
+
+def test_relax_xtb_rejects_bad_arguments(tblite, helix):
+    with pytest.raises(ValueError, match="fmax=0"):
+        relax_xtb(helix, fmax=0)
+    with pytest.raises(ValueError, match="fmax=nan"):
+        relax_xtb(helix, fmax=float("nan"))
+    with pytest.raises(ValueError, match="steps=-1"):
+        relax_xtb(helix, steps=-1)
+    with pytest.raises(ValueError, match="steps=2.5"):
+        relax_xtb(helix, steps=2.5)
+    with pytest.raises(ValueError, match="empty"):
+        relax_xtb(ase.Atoms())
+    fixed = helix.copy()
+    fixed.set_constraint(FixAtoms(indices=[0]))
+    with pytest.raises(ValueError, match="constraints"):
+        relax_xtb(fixed)
+    with pytest.raises(ValueError, match=r"relax=False but relax options \['fmax'\]"):
+        embedded_ala10_helix(relax=False, fmax=0.1)
+
+
+@pytest.mark.slow  # ~40 BFGS steps, 13-30 s on one core
+def test_embedded_helix_relaxes_and_stays_helical(tblite, helix, published):
+    from gmnn.analysis.structure import backbone_dihedrals, backbone_indices, helical_fraction
+
+    relaxed, record = embedded_ala10_helix()
+    json.dumps(record)
+    summary = record["relax"]
+    assert record["formula"] == ALA10_FORMULA
+    assert record["build"]["phi_deg"] == -57.0 and record["build"]["psi_deg"] == -47.0
+    assert summary["converged"] is True and summary["fmax_reached_eV_A"] < 0.05
+    assert summary["energy_final_eV"] < summary["energy_initial_eV"]
+    np.testing.assert_array_equal(relaxed.arrays[NAME_KEY], published.arrays[NAME_KEY])
+    built_vs_published = heavy_atom_rmsd(published, helix)
+    relaxed_vs_published = heavy_atom_rmsd(published, relaxed)
+    relaxed_vs_built = heavy_atom_rmsd(helix, relaxed)
+    backbone = backbone_indices(relaxed.arrays[NAME_KEY], relaxed.arrays[RESIDUE_KEY])
+    phi, psi = backbone_dihedrals(relaxed.positions, backbone)
+    fraction = helical_fraction(phi[1:9], psi[1:9])
+    print(
+        f"GFN2-xTB relaxation: {summary['steps']} BFGS steps, "
+        f"E {summary['energy_initial_eV']:.3f} -> {summary['energy_final_eV']:.3f} eV; "
+        f"heavy-atom RMSD built/published {built_vs_published:.3f} Å, relaxed/published "
+        f"{relaxed_vs_published:.3f} Å, relaxed/built {relaxed_vs_built:.3f} Å; "
+        f"helical fraction (residues 2-9) {fraction:.2f}"
+    )
+    assert relaxed_vs_published < 1.0
+    assert relaxed_vs_built == pytest.approx(summary["heavy_atom_rmsd_A"])
+    assert relaxed_vs_built < 0.5
+    assert fraction >= 0.8
+    assert record["backbone"]["helical_fraction_residues_2_9"] == pytest.approx(fraction)
+    assert record["backbone"]["phi_deg"][0] is None
+    np.testing.assert_allclose(record["backbone"]["psi_deg"], psi, atol=1e-3)
