@@ -7,8 +7,9 @@ Each check has ``name``, ``settings()`` (its thresholds, for the record) and
 :class:`~gmnn.md.config.DivergenceConfig`; a check whose threshold is null, or that does
 not apply (bonds and escapes of a single atom), is not built. Bonds and escapes work in
 periodic cells too (minimum-image bond vectors; neighbours over periodic images), for a
-solvated peptide as for a molecule. New checks (e.g. a cell collapsing under NPT, an
-ensemble's force spread) are new classes added there.
+solvated peptide as for a molecule. An ensemble's disagreement (:class:`ForceSpreadCheck`) is off unless
+``max_force_spread`` is set. New checks (e.g. a cell collapsing under NPT) are new classes
+added there.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ __all__ = [
     "BondStretchCheck",
     "EscapeCheck",
     "FiniteCheck",
+    "ForceSpreadCheck",
     "MaxForceCheck",
     "build_checks",
 ]
@@ -144,6 +146,31 @@ class EscapeCheck:
         return None
 
 
+class ForceSpreadCheck:
+    """An ensemble's members disagreeing: the largest per-atom norm of the force standard
+    deviation (``forces_std_max`` of :class:`gmnn.calculator.EnsembleCalculator`, eV/Å)
+    above ``max_force_spread``. Off by default (the spread is recorded with every frame
+    either way); a calculator without the spread (a single model) never triggers it."""
+
+    name = "force_spread"
+
+    def __init__(self, max_force_spread: float):
+        self.max_force_spread = float(max_force_spread)
+
+    def settings(self) -> dict:
+        return {"max_force_spread": self.max_force_spread}
+
+    def check(self, atoms) -> str | None:
+        atoms.get_forces()  # the spread is computed with the forces
+        spread = (getattr(atoms.calc, "results", None) or {}).get("forces_std_max")
+        if spread is not None and spread > self.max_force_spread:
+            return (
+                f"ensemble disagreement: force spread {spread:.2f} eV/Å above "
+                f"{self.max_force_spread} eV/Å"
+            )
+        return None
+
+
 def build_checks(start, config: DivergenceConfig | None = None) -> tuple:
     """The checks of ``config`` for a run from the structure ``start``, in the order they
     are run (the first reason found is the one recorded)."""
@@ -156,6 +183,8 @@ def build_checks(start, config: DivergenceConfig | None = None) -> tuple:
         checks.append(BondStretchCheck(start, config.bond_factor))
     if several and config.escape_distance is not None:
         checks.append(EscapeCheck(config.escape_distance))
+    if config.max_force_spread is not None:
+        checks.append(ForceSpreadCheck(config.max_force_spread))
     return tuple(checks)
 
 

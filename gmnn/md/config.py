@@ -54,6 +54,13 @@ class DivergenceConfig(Settings):
         gt=0.0,
         doc="an atom farther than this from its nearest neighbour, Angstrom; null: no escape check",
     )
+    max_force_spread: float | None = option(
+        None,
+        gt=0.0,
+        doc="an ensemble's members disagreeing: the largest per-atom force standard "
+        "deviation above this, eV/Angstrom; null (default): no stop, the spread is only "
+        "recorded with every frame",
+    )
 
 
 class MDConfig(Settings):
@@ -161,6 +168,11 @@ class MDConfig(Settings):
         the settings of the other integrators (:data:`INTEGRATOR_SETTINGS`)."""
         used = set(INTEGRATOR_SETTINGS[self.integrator])
         other = {k for names in INTEGRATOR_SETTINGS.values() for k in names} - used
-        return {
+        out = {
             k: v for k, v in self.to_dict().items() if k not in self.NOT_IDENTITY and k not in other
         }
+        if out["divergence"].get("max_force_spread") is None:  # off: as before it existed
+            out["divergence"] = {
+                k: v for k, v in out["divergence"].items() if k != "max_force_spread"
+            }
+        return out
