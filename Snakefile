@@ -46,6 +46,7 @@ include: "rules/experiments.smk"
 include: "rules/pretrain_size.smk"
 include: "rules/md.smk"
 include: "rules/ani.smk"
+include: "rules/ala10.smk"
 include: "rules/figures.smk"
 
 

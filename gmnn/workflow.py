@@ -410,3 +410,225 @@ def evaluate_on_split(model_dir, data_path, split_path, record: dict, log=None) 
         }
     )
     return out
+
+
+# --------------------------------------------------------------------------------------------
+# Deca-alanine MD (Figs. 7, 8; rules/ala10.smk)
+
+
+def ala10_structure_job(*, source, kind: str, output, log=None) -> dict:
+    """The initial helix of the deca-alanine runs, written as extended XYZ with the PDB
+    atom names, residue numbers and names (:mod:`gmnn.data.peptide`): ``kind`` ``pdb``
+    reads the downloaded PDB (a file, or the staged directory holding it:
+    :func:`gmnn.data.sources.ala10_file`);
+    ``embedded`` copies the committed built-and-relaxed helix. Checked to be the paper's
+    C30H53N11O10."""
+    from ase.io import read
+
+    from gmnn.data import file_sha256
+    from gmnn.data.peptide import read_ala10_pdb
+    from gmnn.data.sources import ala10_file
+    from gmnn.io import atomic_path
+
+    source = Path(source)
+    if kind == "pdb":
+        source = ala10_file(source)  # a staged directory: its PDB
+        atoms = read_ala10_pdb(source)
+    elif kind == "embedded":
+        atoms = read(source, format="extxyz")
+    else:
+        raise ValueError(f"ala10.source: unknown kind {kind!r} (download or embedded)")
+    formula = atoms.get_chemical_formula(mode="hill")
+    if formula != "C30H53N11O10":
+        raise ValueError(f"{source}: {formula}, not the paper's Ala10 (C30H53N11O10)")
+    atoms.info = {"source": str(source), "source_sha256": file_sha256(source)}
+    atoms.calc = None
+    with atomic_path(output) as tmp:
+        atoms.write(tmp, format="extxyz")
+    if log:
+        log.info("Ala10 helix from %s (%s): %d atoms -> %s", source, kind, len(atoms), output)
+    return atoms.info
+
+
+def solvate_job(*, helix, output, solvation: dict, log=None) -> dict:
+    """The helix in a periodic water box (:func:`gmnn.md.solvate.solvate` with
+    ``solvation``: n_water, density_g_cm3, margin_A, tolerance_A, seed), checked for
+    the minimum O-O distance over periodic images; written as extended XYZ."""
+    from ase.io import read
+
+    from gmnn.io import atomic_path
+    from gmnn.md.solvate import density, min_oo_distance, solvate
+
+    solute = read(helix, format="extxyz")
+    settings = dict(solvation)
+    box = solvate(
+        solute,
+        n_water=int(settings["n_water"]),
+        density_g_cm3=float(settings.get("density_g_cm3", 1.0)),
+        margin=float(settings.get("margin_A", 2.0)),
+        tolerance=float(settings.get("tolerance_A", 2.0)),
+        seed=int(settings.get("seed", 0)),
+    )
+    d_oo = float(min_oo_distance(box))
+    if d_oo < 0.9 * float(settings.get("tolerance_A", 2.0)):
+        raise ValueError(
+            f"{output}: packmol left waters {d_oo:.2f} Å apart (O-O, periodic images "
+            f"included), below 0.9 x tolerance_A"
+        )
+    info = {
+        "n_atoms": len(box),
+        "n_water": int(settings["n_water"]),
+        "box_A": [float(x) for x in box.cell.lengths()],
+        "density_g_cm3": float(density(box)),
+        "min_oo_A": d_oo,
+    }
+    for key, value in list(box.info.items()):
+        if not isinstance(value, (int, float, str)):
+            box.info.pop(key)
+    box.info.update({k: v for k, v in info.items() if k != "box_A"})
+    with atomic_path(output) as tmp:
+        box.write(tmp, format="extxyz")
+    if log:
+        log.info("solvated %s: %s", helix, info)
+    return info
+
+
+def ensemble_md_stage_job(
+    *,
+    models: list,
+    start,
+    stages: list,
+    base: dict,
+    stage: int,
+    trajectory,
+    summary,
+    previous_summary=None,
+    previous_trajectory=None,
+    where: str = "stages",
+    record: dict | None = None,
+    log=None,
+) -> dict:
+    """One stage of a staged MD protocol (:mod:`gmnn.md.protocol`) driven by the mean of
+    the models in the directories ``models`` (:class:`gmnn.calculator.EnsembleCalculator`;
+    one model: :class:`~gmnn.calculator.GMNNCalculator`).
+
+    Stage 0 starts from the structure file ``start`` (extended XYZ); stage k > 0 from the
+    last frame of ``previous_trajectory`` (positions, momenta, cell), unless
+    ``previous_summary`` says that stage diverged or was skipped: then this stage is
+    recorded as skipped. Resumable like every MD job (a checkpoint beside the
+    trajectory); the summary (``record``, the stage's summary, the models and the start)
+    is written to ``summary``.
+    """
+    from ase.io import read
+
+    from gmnn.calculator import EnsembleCalculator, GMNNCalculator
+    from gmnn.data import file_sha256
+    from gmnn.io import atomic_write_json
+    from gmnn.md.protocol import (
+        read_stage_summary,
+        run_stage,
+        stage_configs,
+        stage_start,
+        stage_times,
+    )
+
+    configs = stage_configs(stages, base, where)
+    if not 0 <= stage < len(configs):
+        raise ValueError(f"{where}: no stage {stage} (the protocol has {len(configs)})")
+    config = configs[stage]
+    start_ps = stage_times(configs)[stage][0]
+    template = read(start, format="extxyz")
+    previous = None
+    if stage > 0:
+        previous = read_stage_summary(previous_summary)
+    failed_before = previous is not None and (previous.get("diverged") or previous.get("skipped"))
+    if failed_before:
+        atoms, calculator = None, None
+    else:
+        atoms = template if stage == 0 else stage_start(previous_trajectory, template)
+        dirs = [Path(m) for m in models]
+        calculator = EnsembleCalculator(dirs) if len(dirs) > 1 else GMNNCalculator(dirs[0])
+        if log:
+            log.info(
+                "stage %d (%s, %d steps) of %d atoms from %s, %d member(s): %s",
+                stage,
+                config.integrator,
+                config.steps,
+                len(atoms),
+                start if stage == 0 else previous_trajectory,
+                len(dirs),
+                ", ".join(map(str, dirs)),
+            )
+    result = run_stage(
+        atoms, calculator, config, trajectory, start_ps=start_ps, previous=previous, log=log
+    )
+    out = {
+        **(record or {}),
+        **result,
+        "stage": stage,
+        "n_atoms": len(template),
+        "members": len(models),
+        "models": [str(m) for m in models],
+        "start_structure": {
+            "file": str(start if stage == 0 else previous_trajectory),
+            "sha256": file_sha256(start if stage == 0 else previous_trajectory),
+        },
+    }
+    atomic_write_json(summary, out)
+    if log:
+        log.info(
+            "%s: %d of %d steps%s%s",
+            summary,
+            result["steps_done"],
+            result["steps_requested"],
+            f", {1000 * result['seconds_per_step']:.2f} ms per step"
+            if result.get("seconds_per_step")
+            else "",
+            f", DIVERGED at {result['failed_at_ps']:.2f} ps: {result['reason']}"
+            if result["diverged"]
+            else (", skipped" if result.get("skipped") else ""),
+        )
+    return out
+
+
+def ala10_analysis_job(
+    *,
+    reference,
+    trajectories: list,
+    summaries: list,
+    series,
+    runs,
+    structures,
+    phase: str,
+    model: str,
+    equilibration_ps: float,
+    window_ps: float,
+    log=None,
+) -> None:
+    """RMSD, helicity and stability of one deca-alanine run (all its stages):
+    :func:`gmnn.analysis.ala10.run_tables` written as ``series``, ``runs`` and
+    ``structures`` (CSV)."""
+    from ase.io import read
+
+    from gmnn.analysis.ala10 import RUNS, SERIES, STRUCTURES, run_tables
+    from gmnn.md.protocol import read_stage_summary
+
+    stage_summaries = [read_stage_summary(p) for p in summaries]
+    members = int(stage_summaries[0].get("members", 1))
+    frames, stages, snapshots = run_tables(
+        read(reference, format="extxyz"),
+        trajectories,
+        stage_summaries,
+        phase=phase,
+        model=model,
+        equilibration_ps=equilibration_ps,
+        window_ps=window_ps,
+        members=members,
+    )
+    SERIES.write(frames, series)
+    RUNS.write(stages, runs)
+    STRUCTURES.write(snapshots, structures)
+    if log:
+        log.info(
+            "%s/%s: %d frames, stages: %s", phase, model, len(frames), stages.to_dict("records")
+        )

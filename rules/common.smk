@@ -15,6 +15,7 @@ from gmnn.model.config import ModelConfig
 from gmnn.train import TrainConfig
 from gmnn.workflow import ModelRef, Setting, typed_settings
 from gmnn.workflow import md_steps as gmnn_md_steps
+from gmnn.md.protocol import stage_configs as gmnn_stage_configs
 
 LEVELS = ("dft", "cc")
 
@@ -580,6 +581,160 @@ ANI_TARGETS = ANI_FIGURES + [f"models/export/{name}" for name in ANI_EXPORTS]
 
 
 # --------------------------------------------------------------------------------------------
+# Deca-alanine MD (Figs. 7, 8; rules/ala10.smk): ensembles of the ANI models (one member
+# per seed of ani.seeds) in the gas phase and in water, each phase a staged protocol
+# (gmnn.md.protocol), one job per stage. Off with `ala10: null`, and with `ani: null`
+# (its models are the ANI half's).
+
+ALA10 = (config.get("ala10") or None) if ANI else None
+ALA10_PHASES = [p for p in ("gas", "water") if ALA10 and ALA10.get(p)]
+ALA10_MODELS = ALA10["models"] if ALA10 else []
+ALA10_TITLES = {
+    "pretrained": "pre-trained on ANI-1x",
+    "scratch": "from scratch on ANI-1ccx",
+    "finetuned": "fine-tuned on ANI-1ccx",
+}
+EMBEDDED_ALA10 = "data/embedded/ala10_helix.extxyz"  # committed (rules/embedded.smk)
+ALA10_HELIX = "data/ala10/helix.extxyz"
+ALA10_WATER_BOX = "data/ala10/water_box.extxyz"
+ALA10_STAGE = "ala10/{phase}/{model}/stage{stage}"
+ALA10_TRAJECTORY = f"trajectories/ani/{ALA10_STAGE}/md.traj"
+ALA10_SUMMARY = f"results/ani/{ALA10_STAGE}/summary.json"
+ALA10_RUN_SERIES = "results/ani/ala10/{phase}/{model}/rmsd.csv"
+ALA10_RUN_STAGES = "results/ani/ala10/{phase}/{model}/stages.csv"
+
+
+def ala10_labels():
+    return {
+        **ani_labels(),
+        "ensemble": f"{len(ANI_SEEDS)} members (seeds {', '.join(map(str, ANI_SEEDS))})",
+    }
+
+
+TABLES_ALA10 = {
+    "series": report_table(
+        "results/ani/ala10_rmsd.csv",
+        ANI_STUDY,
+        "Figs. 7, 8: deca-alanine MD",
+        "Ala10 RMSD and helicity series",
+        ala10_labels,
+    ),
+    # (its own caption: report/tables/md_runs.rst is that of results/md17/md_runs.csv)
+    "runs": report(
+        "results/ani/md_runs.csv",
+        caption=os.path.join(workflow.basedir, "report", "tables", "ala10_md_runs.rst"),
+        category=ANI_STUDY,
+        subcategory="Figs. 7, 8: deca-alanine MD",
+        labels=lambda wildcards: {
+            "result": "Ala10 MD runs (stability, ms per step)",
+            **ala10_labels(),
+        },
+    ),
+}
+
+
+def ala10_sizes():
+    """(n_pretrain, n_train) of the ensembles: null means the largest ani.table1 size and
+    the largest ani.ani1ccx size (the paper's 4,194,304 and 399,360)."""
+    n_pretrain = ALA10.get("n_pretrain") or max(ANI["table1"]["sizes"])
+    n_train = ALA10.get("n_train") or max(ANI_CC_SIZES)
+    return n_pretrain, n_train
+
+
+def ala10_members(model):
+    """The model directories of one ensemble, one per seed."""
+    n_pretrain, n_train = ala10_sizes()
+    pattern = {
+        "pretrained": MODEL_ANI.replace("{npre}", str(n_pretrain)),
+        "scratch": MODEL_ANI1CCX.replace("{setting}", "scratch_E").replace(
+            "{n}", str(n_train)
+        ),
+        "finetuned": MODEL_ANI1CCX_FT.replace("{npre}", str(n_pretrain))
+        .replace("{setting}", "finetune_E")
+        .replace("{n}", str(n_train)),
+    }[model]
+    return [pattern.format(seed=s) for s in ANI_SEEDS]
+
+
+def ala10_base():
+    """The MDConfig shared by every stage (`ala10.dynamics`)."""
+    return dict(ALA10.get("dynamics") or {})
+
+
+def ala10_stage_configs(phase):
+    return gmnn_stage_configs(
+        ALA10[phase]["stages"], ala10_base(), f"ala10.{phase}.stages"
+    )
+
+
+def ala10_start(phase):
+    return ALA10_HELIX if phase == "gas" else ALA10_WATER_BOX
+
+
+def ala10_stage_paths(pattern, phase, model):
+    return [
+        pattern.format(phase=phase, model=model, stage=k)
+        for k in range(len(ALA10[phase]["stages"]))
+    ]
+
+
+def ala10_stage_inputs(wildcards):
+    """The ensemble's model files, the start structure, and the previous stage's
+    trajectory and summary (stage k > 0)."""
+    k = int(wildcards.stage)
+    inputs = {
+        "models": [f for m in ala10_members(wildcards.model) for f in model_files(m)],
+        "start": ala10_start(wildcards.phase),
+    }
+    if k > 0:
+        previous = {"phase": wildcards.phase, "model": wildcards.model, "stage": k - 1}
+        inputs["previous_trajectory"] = ALA10_TRAJECTORY.format(**previous)
+        inputs["previous_summary"] = ALA10_SUMMARY.format(**previous)
+    return inputs
+
+
+def ala10_atoms(phase):
+    """Atoms of the simulated system: the 104-atom helix, plus 3 per water."""
+    if phase == "gas":
+        return 104
+    return 104 + 3 * int(ALA10["water"]["solvation"]["n_water"])
+
+
+def check_ala10_config():
+    """Problems of the `ala10` section the schema cannot express (errors name the key)."""
+    if not ALA10:
+        return []
+    problems = []
+    for phase in ALA10_PHASES:
+        try:
+            configs = ala10_stage_configs(phase)
+        except ValueError as err:
+            problems.append(str(err))
+            continue
+        last = configs[-1].steps * configs[-1].timestep_fs / 1000.0
+        if ALA10[phase]["equilibration_ps"] >= last:
+            problems.append(
+                f"ala10.{phase}.equilibration_ps={ALA10[phase]['equilibration_ps']} leaves "
+                f"nothing of the last stage ({last} ps) to analyse"
+            )
+        if phase == "gas" and any(c.integrator.startswith("npt") for c in configs):
+            problems.append(
+                f"ala10.gas.stages: NPT needs a periodic box (the water phase)"
+            )
+    n_pretrain, n_train = ala10_sizes()
+    if n_pretrain not in ANI_SIZES:
+        problems.append(
+            f"ala10.n_pretrain={n_pretrain} is not an ANI-1x pre-training size of the ani "
+            f"section {ANI_SIZES}"
+        )
+    if n_train not in ANI_CC_SIZES:
+        problems.append(
+            f"ala10.n_train={n_train} is not in ani.ani1ccx.train_sizes {ANI_CC_SIZES}"
+        )
+    return problems
+
+
+# --------------------------------------------------------------------------------------------
 # Resources of the training and MD rules: `runtime` (a SLURM time limit, minutes) and
 # `mem_mb` from one cost model, gmnn.cost, and each job's size: steps from its TrainConfig
 # (training, ani.training) or MDConfig (md), atoms per structure, set and batch sizes, the
@@ -674,7 +829,7 @@ TRAINING_JOBS = {
     "train_ani1ccx": lambda wc: ani_training_size(wc, "ani1ccx", wc.n, "E"),
     "finetune_ani1ccx": lambda wc: ani_training_size(wc, "ani1ccx", wc.n, "E"),
 }
-MD_JOBS = ("md",)
+MD_JOBS = ("md", "ala10_md")
 
 
 def job_estimate(rulename, wildcards):
@@ -686,6 +841,16 @@ def job_estimate(rulename, wildcards):
         seconds = gmnn_cost.training_seconds(REFERENCE_COSTS, training, gpu=gpu, **size)
         del size["n_test"]
         return seconds, gmnn_cost.training_memory_mb(REFERENCE_COSTS, training, **size)
+    if rulename == "ala10_md":
+        atoms = ala10_atoms(wildcards.phase)
+        cfg = ala10_stage_configs(wildcards.phase)[int(wildcards.stage)]
+        members = len(ANI_SEEDS)
+        seconds = gmnn_cost.md_seconds(
+            REFERENCE_COSTS, steps=cfg.steps, atoms=atoms, members=members, gpu=gpu
+        )
+        return seconds, gmnn_cost.md_memory_mb(
+            REFERENCE_COSTS, atoms=atoms, members=members
+        )
     if rulename in MD_JOBS:
         atoms = gmnn_cost.molecule_atoms(wildcards.molecule)
         steps = md_steps()
@@ -757,6 +922,7 @@ def check_config():
                 )
     problems += check_embedded_molecule()
     problems += check_ani_config()
+    problems += check_ala10_config()
     problems += check_figure_config()
     if problems:
         raise WorkflowError("Invalid configuration:\n  " + "\n  ".join(problems))

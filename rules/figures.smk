@@ -187,8 +187,8 @@ if MD:
     FIGURE_TARGETS += [f"figures/{name}.pdf" for name in SPECTRA_FIGURES]
     FIGURE_TARGETS += [f"figures/{name}.pdf" for name in BOND_FIGURES]
 
-# Table 1 and Figs. 5, 6 (rules/ani.smk)
-FIGURE_TARGETS += ANI_FIGURES
+# Table 1 and Figs. 5, 6 (rules/ani.smk); Figs. 7, 8 (rules/ala10.smk)
+FIGURE_TARGETS += ANI_FIGURES + ALA10_TARGETS
 
 
 rule figures:

@@ -362,7 +362,8 @@ def _stage_lines(ax, spans, length: float) -> None:
 
 def _failure_marker(ax, t: float, reason: str, length: float) -> None:
     ax.axvline(t, color=FAILED_COLOUR, ls="--", lw=1.0, zorder=4, gid="failure")
-    text = f"unstable after {t:.1f} ps" + (f" ({_short(reason)})" if reason else "")
+    text = f"unstable after {t:.1f} ps" if t >= 1 else f"unstable after {t:.2g} ps"
+    text = text + (f" ({_short(reason)})" if reason else "")
     right = t < 0.6 * length
     ax.text(
         t + (0.01 if right else -0.01) * length,
@@ -501,7 +502,7 @@ def plot_ala10_rmsd(
         if model in insets:
             _inset(ax, *insets[model])
         ax.set_xlim(0, length)
-        ax.set_ylim(0, top * 1.3 if top > 0 else 1.0)
+        ax.set_ylim(0, max(top * 1.3, 0.5))  # (a run that failed at once: still 0-0.5 A)
         ax.set_title(title, fontsize=9, loc="left")
         ax.set_ylabel(f"RMSD [Å]\n({RMSD_COLUMNS[column]})", fontsize=8)
         ax.tick_params(labelsize=7)

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from ase.calculators.emt import EMT
 from ase.io import Trajectory
+from test_npt import TermEMT, copper
 
 from gmnn.md import MDConfig, MDInterrupted
 from gmnn.md.checks import ForceSpreadCheck, build_checks
@@ -24,8 +25,6 @@ from gmnn.md.protocol import (
     stage_times,
 )
 from gmnn.settings import SettingsError
-
-from test_npt import TermEMT, copper
 
 BASE = dict(
     timestep_fs=2.0,
@@ -86,7 +85,7 @@ def test_a_protocol_continues_each_stage_from_the_last_state(tmp_path):
     assert not any(s["diverged"] or s["skipped"] for s in summaries)
     trajs = [frames(tmp_path / f"stage{k}" / "md.traj") for k in range(3)]
     assert [len(t) for t in trajs] == [11, 11, 21]
-    for before, after in zip(trajs, trajs[1:]):  # positions, momenta, cell carried over
+    for before, after in zip(trajs, trajs[1:], strict=False):  # positions, momenta, cell carried over
         np.testing.assert_array_equal(after[0].positions, before[-1].positions)
         # (the integrators' constructors remove the net momentum again: round-off)
         np.testing.assert_allclose(after[0].get_momenta(), before[-1].get_momenta(), atol=1e-12)
@@ -115,7 +114,7 @@ def test_a_killed_npt_stage_resumes_to_the_same_complete_trajectory(tmp_path):
     assert summary["failed_at_ps"] is None and summary["skipped"] is False
     a, b = frames(traj), frames(tmp_path / "whole" / "stage2" / "md.traj")
     assert len(a) == len(b) == 21
-    for x, y in zip(a, b):
+    for x, y in zip(a, b, strict=True):
         np.testing.assert_array_equal(x.positions, y.positions)
         np.testing.assert_array_equal(x.cell.array, y.cell.array)
     assert whole[2]["steps_done"] == 200

@@ -248,7 +248,7 @@ def test_water_figure_stages_skipped_model_and_inset(tmp_path):
     ]
     (marker,) = by_gid(scratch, "failure")
     assert marker.get_xdata()[0] == 0.25
-    assert by_gid(scratch, "failure note")[0].get_text() == "unstable after 0.2 ps (NaN energy)"
+    assert by_gid(scratch, "failure note")[0].get_text() == "unstable after 0.25 ps (NaN energy)"
     assert "mean RMSD –" in by_gid(scratch, "statistics")[0].get_text()
     assert not by_gid(pre, "no dynamics")
     # the equilibration ends at the first production frame, 30 ps

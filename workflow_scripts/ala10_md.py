@@ -1,0 +1,23 @@
+"""Rule `ala10_md`: one stage of a deca-alanine run with the mean of an ensemble
+(gmnn.workflow.ensemble_md_stage_job). The trajectory grows in md.partial.traj next to
+md.traj with the checkpoint md.ckpt.npz, both kept when a job is killed, so the rerun
+continues; a diverging stage is recorded in summary.json, not raised."""
+
+from gmnn.workflow import ensemble_md_stage_job, start_job
+
+log = start_job(snakemake.log[0], snakemake.threads)
+inp, out, p = snakemake.input, snakemake.output, snakemake.params
+ensemble_md_stage_job(
+    models=p.members,
+    start=inp.start,
+    stages=p.stages,
+    base=p.base,
+    stage=int(snakemake.wildcards.stage),
+    trajectory=out.trajectory,
+    summary=out.summary,
+    previous_summary=inp.get("previous_summary"),
+    previous_trajectory=inp.get("previous_trajectory"),
+    where=p.where,
+    record=p.record,
+    log=log,
+)

@@ -1,0 +1,32 @@
+"""Rule `fig_ala10`: draw Fig. 7 (gas phase) or Fig. 8 (in water), RMSD to the initial
+helix against time, from the tidy tables; the backbone snapshots as insets."""
+
+import logging
+
+from gmnn.analysis.ala10 import STRUCTURES
+from gmnn.plots import save_figure
+from gmnn.plots.ala10 import plot_ala10_rmsd
+from gmnn.workflow import error_boundary
+
+error_boundary(snakemake.log[0])
+logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(asctime)s %(message)s")
+inp, p = snakemake.input, snakemake.params
+snapshots = STRUCTURES.read(inp.structures)
+snapshots = snapshots[snapshots["phase"] == p.phase]
+structures = {}
+for model, rows in snapshots.groupby("model"):
+    frames = {
+        f: r.sort_values("atom")[["x_A", "y_A", "z_A"]].to_numpy() for f, r in rows.groupby("frame")
+    }
+    if "initial" in frames and "late" in frames:
+        structures[model] = (frames["initial"], frames["late"])
+fig = plot_ala10_rmsd(
+    inp.series,
+    inp.runs,
+    p.phase,
+    models=tuple(p.models),
+    titles=dict(p.titles),
+    structures=structures,
+)
+save_figure(fig, [snakemake.output.pdf, snakemake.output.png])
+logging.info("wrote %s and %s", snakemake.output.pdf, snakemake.output.png)
