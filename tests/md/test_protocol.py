@@ -85,7 +85,9 @@ def test_a_protocol_continues_each_stage_from_the_last_state(tmp_path):
     assert not any(s["diverged"] or s["skipped"] for s in summaries)
     trajs = [frames(tmp_path / f"stage{k}" / "md.traj") for k in range(3)]
     assert [len(t) for t in trajs] == [11, 11, 21]
-    for before, after in zip(trajs, trajs[1:], strict=False):  # positions, momenta, cell carried over
+    for before, after in zip(
+        trajs, trajs[1:], strict=False
+    ):  # positions, momenta, cell carried over
         np.testing.assert_array_equal(after[0].positions, before[-1].positions)
         # (the integrators' constructors remove the net momentum again: round-off)
         np.testing.assert_allclose(after[0].get_momenta(), before[-1].get_momenta(), atol=1e-12)
