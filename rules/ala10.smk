@@ -19,9 +19,6 @@
 # (undeclared, kept when a job is killed). Depends on rules/common.smk (ALA10* paths and
 # helpers, the ANI model paths) and rules/data.smk (SOURCES).
 
-ALA10_STRUCTURES_RUN = ALA10_RUN_SERIES.replace("rmsd.csv", "structures.csv")
-ALA10_STRUCTURES = "results/ani/ala10_structures.csv"
-
 
 rule embedded_ala10:
     """The embedded default's helix: an ideal alpha-helix (phi -57, psi -47; PeptideBuilder,
@@ -195,17 +192,13 @@ rule collect_ala10:
         "../workflow_scripts/collect_ala10.py"
 
 
-ALA10_FIGURES = {"gas": "fig7", "water": "fig8"}
-
-
 rule fig_ala10:
     """Fig. 7 (gas phase) or Fig. 8 (in water): RMSD to the initial helix against time,
     one panel per ensemble, the running average in red, failed runs marked, the initial
-    and a late backbone as an inset."""
+    and a late backbone as an inset. Drawn from the phase's per-run tables (the same
+    rows as the tidy tables of rule collect_ala10)."""
     input:
-        series=TABLES_ALA10["series"],
-        runs=TABLES_ALA10["runs"],
-        structures=ALA10_STRUCTURES,
+        unpack(ala10_phase_tables),
     output:
         pdf="figures/{fig}.pdf",
         png=report(
@@ -241,9 +234,14 @@ rule fig_ala10:
 
 # (the figures join ALL_TARGETS with the others, in rules/figures.smk)
 ALA10_TARGETS = [f"figures/{ALA10_FIGURES[p]}.pdf" for p in ALA10_PHASES]
+ALA10_TABLES = [*TABLES_ALA10.values(), ALA10_STRUCTURES] if ALA10_PHASES else []
 
 
 rule ala10:
     """Figs. 7 and 8 with their tables."""
     input:
         ALA10_TARGETS,
+        ALA10_TABLES,
+
+
+ALL_TARGETS += ALA10_TABLES

@@ -602,6 +602,9 @@ ALA10_TRAJECTORY = f"trajectories/ani/{ALA10_STAGE}/md.traj"
 ALA10_SUMMARY = f"results/ani/{ALA10_STAGE}/summary.json"
 ALA10_RUN_SERIES = "results/ani/ala10/{phase}/{model}/rmsd.csv"
 ALA10_RUN_STAGES = "results/ani/ala10/{phase}/{model}/stages.csv"
+ALA10_STRUCTURES_RUN = "results/ani/ala10/{phase}/{model}/structures.csv"
+ALA10_STRUCTURES = "results/ani/ala10_structures.csv"
+ALA10_FIGURES = {"gas": "fig7", "water": "fig8"}
 
 
 def ala10_labels():
@@ -698,6 +701,19 @@ def ala10_atoms(phase):
     if phase == "gas":
         return 104
     return 104 + 3 * int(ALA10["water"]["solvation"]["n_water"])
+
+
+def ala10_phase_tables(wildcards):
+    """The per-run tables of the figure's phase (so that Fig. 7 needs no water run)."""
+    phase = {v: k for k, v in ALA10_FIGURES.items()}[wildcards.fig]
+    return {
+        name: [pattern.format(phase=phase, model=m) for m in ALA10_MODELS]
+        for name, pattern in (
+            ("series", ALA10_RUN_SERIES),
+            ("runs", ALA10_RUN_STAGES),
+            ("structures", ALA10_STRUCTURES_RUN),
+        )
+    }
 
 
 def check_ala10_config():

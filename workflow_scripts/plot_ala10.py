@@ -1,9 +1,10 @@
 """Rule `fig_ala10`: draw Fig. 7 (gas phase) or Fig. 8 (in water), RMSD to the initial
-helix against time, from the tidy tables; the backbone snapshots as insets."""
+helix against time, from the phase's per-run tables (the rows of the tidy tables); the
+backbone snapshots as insets."""
 
 import logging
 
-from gmnn.analysis.ala10 import STRUCTURES
+from gmnn.analysis.ala10 import collect
 from gmnn.plots import save_figure
 from gmnn.plots.ala10 import plot_ala10_rmsd
 from gmnn.workflow import error_boundary
@@ -11,8 +12,8 @@ from gmnn.workflow import error_boundary
 error_boundary(snakemake.log[0])
 logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(asctime)s %(message)s")
 inp, p = snakemake.input, snakemake.params
-snapshots = STRUCTURES.read(inp.structures)
-snapshots = snapshots[snapshots["phase"] == p.phase]
+tables = collect(inp.series, inp.runs, inp.structures)  # the phase's runs
+snapshots = tables.structures
 structures = {}
 for model, rows in snapshots.groupby("model"):
     frames = {
@@ -21,8 +22,8 @@ for model, rows in snapshots.groupby("model"):
     if "initial" in frames and "late" in frames:
         structures[model] = (frames["initial"], frames["late"])
 fig = plot_ala10_rmsd(
-    inp.series,
-    inp.runs,
+    tables.series,
+    tables.runs,
     p.phase,
     models=tuple(p.models),
     titles=dict(p.titles),
