@@ -67,11 +67,15 @@ def test_dry_run_paper_grid(tmp_path):
     print(f"config.yaml: {counts['total']} jobs for Table 1, Figs. 5 and 6 ({seconds:.0f} s)")
 
 
-def stand_in_ani(work: Path) -> None:
-    """EMT-labelled stand-ins of the embedded ANI-like data (H, C, O): the accurate set
-    is a relabelled subset of the cheap one with the same ids, as the real one."""
+STAND_IN_MOLECULES = ("CH3CH2OH", "H2O", "CH4", "CH3OH", "CH3CHO")
+
+
+def stand_in_ani(work: Path, molecules=STAND_IN_MOLECULES) -> None:
+    """EMT-labelled stand-ins of the embedded ANI-like data (H, C, O by default): the
+    accurate set is a relabelled subset of the cheap one with the same ids, as the real
+    one."""
     frames = []
-    for k, name in enumerate(["CH3CH2OH", "H2O", "CH4", "CH3OH", "CH3CHO"]):
+    for k, name in enumerate(molecules):
         frames += perturbed(name, 12, seed=k)
     train = Structures.from_ase(frames, meta={"source": "stand-in:ani"})
     write_h5(train, work / "data/embedded/ani_xtb.h5")

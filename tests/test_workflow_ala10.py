@@ -1,0 +1,123 @@
+"""gmnn.workflow's deca-alanine jobs without Snakemake: the structure and solvation jobs
+(checked formula, packmol box), a stage job driven by a two-member ensemble (the mean of
+the members, the spread in every frame) under NPT with gmnn's own stress, continued by
+the next stage from its last state, and a stage after a diverged one recorded as skipped."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from ase.io import Trajectory, read, write
+
+from gmnn.workflow import ala10_structure_job, ensemble_md_stage_job, solvate_job
+
+REPO = Path(__file__).resolve().parents[1]
+MODEL = REPO / "tests/model/reference/model"  # H, C, O; cutoff 5 A (random weights)
+STAGES = [
+    {"integrator": "langevin", "time_ps": 0.004},
+    {"integrator": "npt_melchionna", "time_ps": 0.004},
+]
+BASE = {
+    "write_interval": 2,
+    "checkpoint_interval": 4,
+    "barostat_time_fs": 50.0,
+    "thermostat_time_fs": 20.0,
+    "divergence": {"max_force": None, "bond_factor": None, "escape_distance": None},
+}
+
+
+def test_structure_job_checks_the_formula(tmp_path):
+    out = tmp_path / "helix.extxyz"
+    info = ala10_structure_job(
+        source=REPO / "data/embedded/ala10_helix.extxyz", kind="embedded", output=out
+    )
+    helix = read(out)
+    assert helix.get_chemical_formula(mode="hill") == "C30H53N11O10"
+    assert len(info["source_sha256"]) == 64 and "atomtypes" in helix.arrays
+    write(tmp_path / "water.extxyz", read(REPO / "data/embedded/ala10_helix.extxyz")[:30])
+    with pytest.raises(ValueError, match="not the paper's Ala10"):
+        ala10_structure_job(source=tmp_path / "water.extxyz", kind="embedded", output=out)
+    with pytest.raises(ValueError, match="ala10.source"):
+        ala10_structure_job(source=out, kind="xyz", output=out)
+
+
+@pytest.fixture(scope="module")
+def water_box(tmp_path_factory):
+    """32 waters (H, O: species of the reference model) in a periodic box, by packmol."""
+    pytest.importorskip("packmol")
+    from ase.build import molecule
+
+    work = tmp_path_factory.mktemp("box")
+    write(work / "solute.extxyz", molecule("H2O"))
+    box = work / "box.extxyz"
+    info = solvate_job(
+        helix=work / "solute.extxyz",
+        output=box,
+        solvation={"n_water": 31, "density_g_cm3": 0.8, "margin_A": 1.0, "tolerance_A": 2.0},
+    )
+    assert info["n_atoms"] == 96 and info["min_oo_A"] >= 1.8
+    assert info["density_g_cm3"] == pytest.approx(0.8)
+    return box
+
+
+def test_an_ensemble_stage_and_the_next_under_npt(water_box, tmp_path):
+    common = dict(models=[MODEL, MODEL], start=water_box, stages=STAGES, base=BASE)
+    s0 = ensemble_md_stage_job(
+        **common,
+        stage=0,
+        trajectory=tmp_path / "s0/md.traj",
+        summary=tmp_path / "s0/summary.json",
+        record={"phase": "water", "model": "test"},
+    )
+    assert s0["members"] == 2 and s0["steps_done"] == 8 and s0["phase"] == "water"
+    # two identical members: the spread is zero, and written with every frame
+    assert s0["max_forces_std_max"] == pytest.approx(0.0, abs=1e-6)
+    s1 = ensemble_md_stage_job(
+        **common,
+        stage=1,
+        trajectory=tmp_path / "s1/md.traj",
+        summary=tmp_path / "s1/summary.json",
+        previous_summary=tmp_path / "s0/summary.json",
+        previous_trajectory=tmp_path / "s0/md.traj",
+    )
+    assert s1["integrator"] == "npt_melchionna" and s1["start_ps"] == pytest.approx(0.004)
+    with (
+        Trajectory(str(tmp_path / "s0/md.traj")) as a,
+        Trajectory(str(tmp_path / "s1/md.traj")) as b,
+    ):
+        last, frames = a[-1], [f.copy() for f in b]
+    np.testing.assert_array_equal(frames[0].positions, last.positions)
+    cells = np.array([f.cell.array for f in frames])
+    assert np.ptp(np.diag(cells[-1]) - np.diag(cells[0])) > 0  # the lengths change ...
+    assert np.all(cells[:, ~np.eye(3, dtype=bool)] == 0)  # ... the angles do not
+    assert all("forces_std_max" in f.info for f in frames)
+    assert json.loads((tmp_path / "s1/summary.json").read_text())["start_structure"]["file"] == str(
+        tmp_path / "s0/md.traj"
+    )
+
+
+def test_a_stage_after_a_diverged_one_is_skipped(water_box, tmp_path):
+    bad = {**BASE, "divergence": {"max_force": 1e-6}}
+    common = dict(models=[MODEL], start=water_box, stages=STAGES, base=bad)
+    s0 = ensemble_md_stage_job(
+        **common, stage=0, trajectory=tmp_path / "a.traj", summary=tmp_path / "a.json"
+    )
+    assert s0["diverged"] and s0["failed_at_ps"] == 0.0
+    s1 = ensemble_md_stage_job(
+        **common,
+        stage=1,
+        trajectory=tmp_path / "b.traj",
+        summary=tmp_path / "b.json",
+        previous_summary=tmp_path / "a.json",
+        previous_trajectory=tmp_path / "a.traj",
+    )
+    assert s1["skipped"] and s1["steps_done"] == 0
+    with Trajectory(str(tmp_path / "b.traj")) as traj:
+        assert len(traj) == 0
+    with pytest.raises(ValueError, match="no stage 2"):
+        ensemble_md_stage_job(
+            **common, stage=2, trajectory=tmp_path / "c.traj", summary=tmp_path / "c.json"
+        )
