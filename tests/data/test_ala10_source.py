@@ -13,10 +13,10 @@ import hashlib
 import http.server
 import json
 import shutil
-import threading
 from pathlib import Path
 
 import pytest
+from _httpserver import local_server
 
 from gmnn.data import sources as S
 from gmnn.data.download import (
@@ -71,13 +71,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def server():
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    httpd.daemon_threads = True
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
+    with local_server(Handler) as url:
+        yield url
     Handler.files = {}
 
 

@@ -12,7 +12,6 @@ import io
 import json
 import stat
 import tarfile
-import threading
 import time
 import zipfile
 from collections import Counter
@@ -20,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _httpserver import local_server
 
 from gmnn.data.download import (
     ChecksumError,
@@ -75,13 +75,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def server():
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    httpd.daemon_threads = True
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
+    with local_server(Handler) as url:
+        yield url
 
 
 @pytest.fixture(autouse=True)
