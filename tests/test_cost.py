@@ -207,6 +207,7 @@ def test_cost_of_the_embedded_preset():
     figures = ["fig2", "fig3", "fig4", "figS1", "figS2", "figS3", "figS4", "figS5"]
     expected = [f"figures/{f}.pdf" for f in figures]
     expected += ["figures/table1.md", "figures/fig5.pdf", "figures/fig6.pdf"]
+    expected += ["figures/fig7.pdf", "figures/fig8.pdf"]
     assert sorted(data["targets"]) == sorted(expected)
     for target, (jobs, core_h, gpu_h) in data["targets"].items():
         assert jobs > 0 and core_h + gpu_h > 0, target
@@ -215,6 +216,7 @@ def test_cost_of_the_embedded_preset():
     modelled = {rule for rule, seconds, *_ in data["jobs"] if seconds is not None}
     assert {"pretrain", "train_cc", "pretrain_size", "finetune_pretrain_size", "md"} <= modelled
     assert {"pretrain_ani", "train_ani1ccx", "finetune_ani1ccx", "finetune_ani_md17"} <= modelled
+    assert "ala10_md" in modelled
     for rule, seconds, runtime, mem_mb, _ in data["jobs"]:
         if seconds is not None:
             assert runtime == cost.runtime_minutes(seconds), rule
