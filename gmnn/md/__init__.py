@@ -20,6 +20,10 @@ MTK; cell angles fixed), checkpoint/resume, divergence detection.
   trajectory bit-identical to an uninterrupted run. A checkpoint of another run is an
   error naming what differs (or, with ``on_mismatch="restart"``, deleted).
   :func:`run_md` is a whole run into a final trajectory file (the pipeline's rule).
+* :mod:`gmnn.md.protocol`: staged runs (e.g. Langevin, then Nose-Hoover, then NPT), each
+  stage resumable and started from the last state of the one before
+  (:func:`run_protocol`; :func:`stage_configs` from ``{integrator, time_ps, ...}`` stages).
+* :mod:`gmnn.md.solvate`: a solute in a periodic water box with packmol.
 
 A run that goes wrong stops early, and the summary records when and why instead of
 raising, so that a workflow of many runs goes on.
@@ -29,6 +33,7 @@ from gmnn.md.checks import (
     BondStretchCheck,
     EscapeCheck,
     FiniteCheck,
+    ForceSpreadCheck,
     MaxForceCheck,
     build_checks,
     first_reason,
@@ -40,6 +45,7 @@ from gmnn.md.config import (
     DivergenceConfig,
     MDConfig,
 )
+from gmnn.md.protocol import run_protocol, run_stage, stage_configs, stage_start
 from gmnn.md.run import (
     MDInterrupted,
     MDResumeError,
@@ -63,6 +69,7 @@ __all__ = [
     "DivergenceConfig",
     "EscapeCheck",
     "FiniteCheck",
+    "ForceSpreadCheck",
     "MDConfig",
     "MDInterrupted",
     "MDResumeError",
@@ -75,6 +82,10 @@ __all__ = [
     "integrator_state",
     "partial_trajectory",
     "run_md",
+    "run_protocol",
+    "run_stage",
     "set_integrator_state",
+    "stage_configs",
+    "stage_start",
     "structure_fingerprint",
 ]

@@ -23,3 +23,8 @@ __all__ = [
 from gmnn.plots.ani import plot_fig5, plot_fig6, table1_latex, table1_markdown  # noqa: E402
 
 __all__ += ["plot_fig5", "plot_fig6", "table1_latex", "table1_markdown"]
+
+# The deca-alanine MD of Sec. 3.2: Figs. 7 and 8 (RMSD against time) and their numbers.
+from gmnn.plots.ala10 import ala10_caption_numbers, plot_ala10_rmsd  # noqa: E402
+
+__all__ += ["ala10_caption_numbers", "plot_ala10_rmsd"]
