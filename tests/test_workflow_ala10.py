@@ -121,3 +121,55 @@ def test_a_stage_after_a_diverged_one_is_skipped(water_box, tmp_path):
         ensemble_md_stage_job(
             **common, stage=2, trajectory=tmp_path / "c.traj", summary=tmp_path / "c.json"
         )
+
+
+KILLED = """
+import sys
+from gmnn.workflow import ensemble_md_stage_job
+models, box, out = sys.argv[1], sys.argv[2], sys.argv[3]
+ensemble_md_stage_job(models=[models, models], start=box, stages={stages!r}, base={base!r},
+                      stage=0, trajectory=out + "/md.traj", summary=out + "/summary.json")
+"""
+
+
+def test_a_killed_npt_stage_job_resumes_to_a_complete_trajectory(water_box, tmp_path):
+    """SIGTERM during an NPT stage job: the checkpoint and the partial trajectory stay,
+    and the rerun continues from them to the whole stage, as an uninterrupted job."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    stages = [{"integrator": "npt_melchionna", "time_ps": 0.06}]  # 120 steps
+    base = {**BASE, "checkpoint_interval": 20}
+    script = KILLED.format(stages=stages, base=base)
+    killed = tmp_path / "killed"
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    args = [sys.executable, "-c", script, str(MODEL), str(water_box), str(killed)]
+    proc = subprocess.Popen(args, env=env, stderr=subprocess.PIPE, text=True)
+    checkpoint = killed / "md.ckpt.npz"
+    deadline = time.monotonic() + 120
+    while not checkpoint.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert checkpoint.exists(), proc.stderr.read() if proc.poll() is not None else "no checkpoint"
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode != 0 and "MDInterrupted" in err
+    assert (killed / "md.partial.traj").exists() and not (killed / "md.traj").exists()
+
+    common = dict(models=[MODEL, MODEL], start=water_box, stages=stages, base=base, stage=0)
+    resumed = ensemble_md_stage_job(
+        **common, trajectory=killed / "md.traj", summary=killed / "summary.json"
+    )
+    assert resumed["resumed_from_step"] > 0 and resumed["steps_done"] == 120
+    assert not checkpoint.exists()
+    whole = ensemble_md_stage_job(
+        **common, trajectory=tmp_path / "whole/md.traj", summary=tmp_path / "whole/summary.json"
+    )
+    with Trajectory(str(killed / "md.traj")) as a, Trajectory(str(tmp_path / "whole/md.traj")) as b:
+        assert len(a) == len(b) == 61
+        for x, y in zip(a, b, strict=True):
+            np.testing.assert_allclose(x.positions, y.positions, atol=1e-9)
+            np.testing.assert_allclose(x.cell.array, y.cell.array, atol=1e-9)
+    assert whole["resumed_from_step"] == 0
