@@ -132,6 +132,8 @@ ensemble_md_stage_job(models=[models, models], start=box, stages={stages!r}, bas
 """
 
 
+@pytest.mark.slow  # ~30 s (a subprocess with its own TensorFlow start); the same resume is
+# tested in-process in tests/md/test_protocol.py (a killed NPT stage, bit-identical)
 def test_a_killed_npt_stage_job_resumes_to_a_complete_trajectory(water_box, tmp_path):
     """SIGTERM during an NPT stage job: the checkpoint and the partial trajectory stay,
     and the rerun continues from them to the whole stage, as an uninterrupted job."""
