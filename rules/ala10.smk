@@ -115,7 +115,8 @@ rule ala10_md:
         mem_mb=job_mem_mb,
         runtime=job_runtime,
     params:
-        stages=lambda wc: ALA10[wc.phase]["stages"],
+        # the stages up to this one (a later stage's settings do not rerun it)
+        stages=lambda wc: ALA10[wc.phase]["stages"][: int(wc.stage) + 1],
         base=lambda wc: ala10_base(),
         where=lambda wc: f"ala10.{wc.phase}.stages",
         members=lambda wc: ala10_members(wc.model),
