@@ -647,16 +647,16 @@ def ala10_sizes():
 def ala10_members(model):
     """The model directories of one ensemble, one per seed."""
     n_pretrain, n_train = ala10_sizes()
-    pattern = {
-        "pretrained": MODEL_ANI.replace("{npre}", str(n_pretrain)),
-        "scratch": MODEL_ANI1CCX.replace("{setting}", "scratch_E").replace(
-            "{n}", str(n_train)
+    path = {
+        "pretrained": lambda s: ani_model(n_pretrain, s),
+        "scratch": lambda s: MODEL_ANI1CCX.format(
+            setting="scratch_E", n=n_train, seed=s
         ),
-        "finetuned": MODEL_ANI1CCX_FT.replace("{npre}", str(n_pretrain))
-        .replace("{setting}", "finetune_E")
-        .replace("{n}", str(n_train)),
+        "finetuned": lambda s: MODEL_ANI1CCX_FT.format(
+            npre=n_pretrain, setting="finetune_E", n=n_train, seed=s
+        ),
     }[model]
-    return [pattern.format(seed=s) for s in ANI_SEEDS]
+    return [path(s) for s in ANI_SEEDS]
 
 
 def ala10_base():

@@ -4,7 +4,7 @@ backbone snapshots as insets."""
 
 import logging
 
-from gmnn.analysis.ala10 import collect
+from gmnn.analysis.ala10 import backbone_traces, collect
 from gmnn.plots import save_figure
 from gmnn.plots.ala10 import plot_ala10_rmsd
 from gmnn.workflow import error_boundary
@@ -13,14 +13,7 @@ error_boundary(snakemake.log[0])
 logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(asctime)s %(message)s")
 inp, p = snakemake.input, snakemake.params
 tables = collect(inp.series, inp.runs, inp.structures)  # the phase's runs
-snapshots = tables.structures
-structures = {}
-for model, rows in snapshots.groupby("model"):
-    frames = {
-        f: r.sort_values("atom")[["x_A", "y_A", "z_A"]].to_numpy() for f, r in rows.groupby("frame")
-    }
-    if "initial" in frames and "late" in frames:
-        structures[model] = (frames["initial"], frames["late"])
+structures = backbone_traces(tables.structures, p.phase)
 fig = plot_ala10_rmsd(
     tables.series,
     tables.runs,

@@ -342,6 +342,23 @@ def _snapshots(reference, late, late_t, phase: str, model: str) -> list[dict]:
     return rows
 
 
+def backbone_traces(structures, phase: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """model -> (initial, late) backbone positions (N, 3) of ``phase`` from a
+    :data:`STRUCTURES` table (DataFrame or CSV path), for the figures' insets; a run
+    without a late frame is left out."""
+    table = STRUCTURES.load(structures)
+    table = table[table["phase"] == phase]
+    traces = {}
+    for model, rows in table.groupby("model", sort=False):
+        frames = {
+            frame: part.sort_values("atom")[["x_A", "y_A", "z_A"]].to_numpy()
+            for frame, part in rows.groupby("frame")
+        }
+        if "initial" in frames and "late" in frames:
+            traces[model] = (frames["initial"], frames["late"])
+    return traces
+
+
 def collect(series_files: Sequence, runs_files: Sequence, structures_files: Sequence) -> RunTables:
     """Every run's :data:`SERIES`, :data:`RUNS` and :data:`STRUCTURES` files joined (rule
     ``collect_ala10``)."""

@@ -94,15 +94,20 @@ def _langevin(atoms, config: MDConfig, rng):
     )
 
 
-def _nose_hoover(atoms, config: MDConfig, rng):
-    """ASE's Nose-Hoover chain NVT (chain of 3, one sub-step: ASE's defaults)."""
-    if NoseHooverChainNVT is None:  # pragma: no cover - older ASE
+def _require(cls, integrator: str, ase_version: str) -> None:
+    """A clear error when the installed ASE lacks the class an integrator needs."""
+    if cls is None:  # pragma: no cover - older ASE
         import ase
 
         raise RuntimeError(
-            f"md.dynamics.integrator: 'nose_hoover' needs ASE >= 3.24 (NoseHooverChainNVT), "
+            f"md.dynamics.integrator: {integrator!r} needs ASE >= {ase_version}, "
             f"installed is {ase.__version__}"
         )
+
+
+def _nose_hoover(atoms, config: MDConfig, rng):
+    """ASE's Nose-Hoover chain NVT (chain of 3, one sub-step: ASE's defaults)."""
+    _require(NoseHooverChainNVT, "nose_hoover", "3.24 (NoseHooverChainNVT)")
     return NoseHooverChainNVT(
         atoms,
         config.timestep_fs * units.fs,
@@ -135,13 +140,7 @@ def _npt_melchionna(atoms, config: MDConfig, rng):
 def _npt_mtk(atoms, config: MDConfig, rng):
     """ASE's MaskedMTKNPT, mask (True, True, True): a, b, c scale independently along
     their fixed directions, angles fixed (chains of 3, ASE's defaults)."""
-    if MaskedMTKNPT is None:  # pragma: no cover - older ASE
-        import ase
-
-        raise RuntimeError(
-            f"md.dynamics.integrator: 'npt_mtk' needs ASE >= 3.28 (MaskedMTKNPT), "
-            f"installed is {ase.__version__}"
-        )
+    _require(MaskedMTKNPT, "npt_mtk", "3.28 (MaskedMTKNPT)")
     return MaskedMTKNPT(
         atoms,
         config.timestep_fs * units.fs,

@@ -52,7 +52,6 @@ ALA10_SERIES: tuple[str, ...] = SERIES.columns
 ALA10_RUNS: tuple[str, ...] = RUNS.columns
 """Columns of the Ala10 runs table: one row per (phase, model, stage)."""
 
-_SERIES, _RUNS = SERIES, RUNS
 _SERIES_FLAGS = ("production",)
 _RUNS_FLAGS = ("diverged", "skipped")
 
@@ -118,8 +117,8 @@ def _load(table, schema: Table, flags: Sequence[str]) -> tuple[pd.DataFrame, str
 
 def _phase_rows(series, runs, phase: str):
     """The series and runs rows of ``phase`` (and the sources for messages)."""
-    frames, series_source = _load(series, _SERIES, _SERIES_FLAGS)
-    stages, runs_source = _load(runs, _RUNS, _RUNS_FLAGS)
+    frames, series_source = _load(series, SERIES, _SERIES_FLAGS)
+    stages, runs_source = _load(runs, RUNS, _RUNS_FLAGS)
     phases = sorted(set(stages["phase"]))
     if phase not in phases:
         raise ValueError(f"{runs_source}: no runs of phase {phase!r} (phases: {phases})")

@@ -13,7 +13,7 @@ from ase.calculators.singlepoint import SinglePointCalculator
 from ase.io import Trajectory
 from scipy.spatial.transform import Rotation
 
-from gmnn.analysis.ala10 import RUNS, SERIES, STRUCTURES, collect, run_tables
+from gmnn.analysis.ala10 import RUNS, SERIES, STRUCTURES, backbone_traces, collect, run_tables
 from gmnn.analysis.structure import select_atoms
 from gmnn.data.peptide import NAME_KEY, build_ala10_helix
 
@@ -102,6 +102,11 @@ def test_gas_rmsd_is_zero_for_rigid_copies_and_known_for_a_displacement(helix, t
     assert row["mean_helical_fraction"] == pytest.approx(1.0) and row["diverged"] == 0
     assert set(structures["frame"]) == {"initial", "late"}
     assert set(structures["name"]) == {"N", "CA", "C", "O"}
+    (initial, late), *others = backbone_traces(structures, "gas").values()
+    backbone = select_atoms("backbone", helix.numbers, helix.arrays[NAME_KEY])
+    assert not others and initial.shape == late.shape == (len(backbone), 3)
+    np.testing.assert_allclose(initial, helix.positions[backbone])
+    assert backbone_traces(structures, "water") == {}
 
 
 def test_a_peptide_split_across_periodic_faces_is_made_whole(helix, tmp_path):
