@@ -540,7 +540,7 @@ def ani_results(args, log) -> dict | None:
 
 
 def write_costs(res: dict, path: Path) -> None:
-    """benchmarks/reference_costs.json (gmnn.cost) from this run's measurements; fields
+    """benchmarks/reference_costs.json (gmnn.workflow.resources) from this run's measurements; fields
     this script does not measure keep their values from the existing file."""
     old = json.loads(path.read_text()) if path.exists() else {}
     tr = res["training"]
@@ -886,7 +886,7 @@ def main(argv=None) -> int:
         type=Path,
         const=HERE / "reference_costs.json",
         default=None,
-        help="write the per-step costs for gmnn.cost (default benchmarks/reference_costs.json)",
+        help="write the per-step costs for gmnn.workflow.resources (default benchmarks/reference_costs.json)",
     )
     args = p.parse_args(argv)
     args.rounds = args.rounds or (3 if args.quick else 20)

@@ -476,8 +476,8 @@ def cmd_info(args):
 
 def cmd_cost(args):
     """The expected cost of each figure from nothing: the pipeline's job graph (Snakemake
-    DAG) with every job's expected seconds from the cost model (gmnn.cost)."""
-    from gmnn.cost import format_costs, workflow_costs
+    DAG) with every job's expected seconds from the cost model (gmnn.workflow.resources)."""
+    from gmnn.workflow.resources import format_costs, workflow_costs
 
     snakefile = Path(args.snakefile) if args.snakefile else Path("Snakefile")
     if args.snakefile is None and not snakefile.is_file():

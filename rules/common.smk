@@ -9,7 +9,7 @@ import re
 
 from snakemake.exceptions import WorkflowError
 
-from gmnn import cost as gmnn_cost
+from gmnn.workflow import resources as gmnn_cost
 from gmnn.data import embedded_ani
 from gmnn.model.config import ModelConfig
 from gmnn.train import TrainConfig
@@ -752,7 +752,7 @@ def check_ala10_config():
 
 # --------------------------------------------------------------------------------------------
 # Resources of the training and MD rules: `runtime` (a SLURM time limit, minutes) and
-# `mem_mb` from one cost model, gmnn.cost, and each job's size: steps from its TrainConfig
+# `mem_mb` from one cost model, gmnn.workflow.resources, and each job's size: steps from its TrainConfig
 # (training, ani.training) or MDConfig (md), atoms per structure, set and batch sizes, the
 # data file it reads. The per-step costs are those of a reference machine,
 # benchmarks/reference_costs.json (benchmarks/bench_gmnn.py --write-costs); the rules
@@ -849,7 +849,7 @@ MD_JOBS = ("md", "ala10_md")
 
 
 def job_estimate(rulename, wildcards):
-    """(expected seconds, mem_mb) of a training or MD job (gmnn.cost), None for a rule
+    """(expected seconds, mem_mb) of a training or MD job (gmnn.workflow.resources), None for a rule
     without a cost model."""
     gpu = rulename in GPU_RULES
     if rulename in TRAINING_JOBS:
@@ -885,8 +885,8 @@ def expected_job_seconds(rulename, wildcards):
 
 
 def job_runtime(wildcards, rulename):
-    """`runtime` of a training or MD rule: the expected cost x gmnn.cost.SAFETY, plus
-    gmnn.cost.RUNTIME_FLOOR_MINUTES."""
+    """`runtime` of a training or MD rule: the expected cost x gmnn.workflow.resources.SAFETY, plus
+    gmnn.workflow.resources.RUNTIME_FLOOR_MINUTES."""
     return gmnn_cost.runtime_minutes(job_estimate(rulename, wildcards)[0])
 
 

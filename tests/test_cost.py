@@ -1,4 +1,4 @@
-"""The cost model of the pipeline's jobs (gmnn.cost) and `gmnn cost`."""
+"""The cost model of the pipeline's jobs (gmnn.workflow.resources) and `gmnn cost`."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from gmnn import cost
+from gmnn.workflow import resources as cost
 from gmnn.cli import main
 from gmnn.train import TrainConfig
 
@@ -176,7 +176,7 @@ def test_cost_command_rejects_a_missing_configfile(tmp_path, capsys):
 
 SCRIPT = """
 import json, sys
-from gmnn import cost
+from gmnn.workflow import resources as cost
 report = cost.workflow_costs(sys.argv[1], [sys.argv[2]])
 print(cost.format_costs(report, by_rule=True))
 checks = [

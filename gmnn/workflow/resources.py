@@ -107,7 +107,7 @@ MEMORY_SAFETY = 1.5
 MEMORY_STEP_MB = 500
 
 # The reference costs of this checkout (rules/common.smk passes its own path).
-REFERENCE_FILE = Path(__file__).resolve().parents[1] / "benchmarks" / "reference_costs.json"
+REFERENCE_FILE = Path(__file__).resolve().parents[2] / "benchmarks" / "reference_costs.json"
 
 # Data facts (not machine costs): atoms of the MD17 molecules (and of the embedded
 # default's methanol); the structures in each data file a job reads whole; the mean atoms
@@ -206,7 +206,9 @@ def parse_reference(data, path="<reference costs>") -> ReferenceCosts:
         raise ReferenceCostsError(path, missing[0], "missing")
     extra = sorted(set(data) - set(FIELDS))
     if extra:
-        raise ReferenceCostsError(path, extra[0], "unknown key (see gmnn/cost.py for the fields)")
+        raise ReferenceCostsError(
+            path, extra[0], "unknown key (see gmnn/workflow/resources.py for the fields)"
+        )
     out = {"path": str(path)}
     for key in ("machine", "command", "note", "measured"):
         out[key] = _string(path, key, data[key])

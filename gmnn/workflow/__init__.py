@@ -1,0 +1,41 @@
+"""The pipeline's side of gmnn: what the rules build once from ``config`` and call.
+
+- :mod:`gmnn.workflow.boundary`: the preamble of every job script (log, threads, errors);
+- :mod:`gmnn.workflow.design`: the experimental design (settings, model references, the
+  typed config sections and their cross-checks);
+- :mod:`gmnn.workflow.jobs`: one function per kind of job;
+- :mod:`gmnn.workflow.resources`: what a job costs (the cost model and job estimates).
+
+The library never reaches back into the workflow: everything here takes what it needs
+as arguments.
+"""
+
+from gmnn.workflow.boundary import error_boundary, start_job
+from gmnn.workflow.design import ModelRef, Setting, md_steps, typed_settings
+from gmnn.workflow.jobs import (
+    ala10_analysis_job,
+    ala10_structure_job,
+    check_architecture,
+    ensemble_md_stage_job,
+    evaluate_on_split,
+    md_job,
+    solvate_job,
+    train_job,
+)
+
+__all__ = [
+    "ModelRef",
+    "Setting",
+    "ala10_analysis_job",
+    "ala10_structure_job",
+    "check_architecture",
+    "ensemble_md_stage_job",
+    "error_boundary",
+    "evaluate_on_split",
+    "md_job",
+    "md_steps",
+    "solvate_job",
+    "start_job",
+    "train_job",
+    "typed_settings",
+]

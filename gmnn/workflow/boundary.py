@@ -1,0 +1,81 @@
+"""The preamble of every pipeline job (workflow_scripts/): its log, its threads and its
+error boundary. No science here."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+
+_LOG_STREAMS = []  # keeps the log file open for the life of the process
+_STDERR_FD = None  # a copy of the process's stderr before start_job redirected it
+
+
+def _job_name() -> str:
+    """``rule <name>`` of the Snakemake job running this script, else the script."""
+    snakemake = getattr(sys.modules.get("__main__"), "snakemake", None)
+    rule = getattr(snakemake, "rule", None)
+    return f"rule {rule}" if rule else Path(sys.argv[0] or "gmnn job").name
+
+
+def error_boundary(log_path, job: str | None = None) -> None:
+    """The error boundary of a pipeline job (one call at the top of every workflow
+    script; :func:`start_job` makes it).
+
+    An exception that ends the job has its traceback appended to ``log_path`` and one
+    line on the job's stderr, which Snakemake shows: ``<job>: error: <file>: <what is
+    wrong>`` (:func:`gmnn.io.describe_error`; the file first when the error knows it),
+    followed by where the traceback is; the job exits with 1. ``GMNN_DEBUG=1`` prints
+    the traceback on stderr too. ``job`` names the job (default: its rule).
+    """
+    global _STDERR_FD
+    job = job or _job_name()
+    if _STDERR_FD is None:
+        try:  # the job's own stderr, kept when start_job sends fd 2 to the log
+            _STDERR_FD = os.dup(2)
+        except OSError:
+            pass
+    stderr_fd = _STDERR_FD
+    log_path = str(log_path)
+
+    def hook(exc_type, exc, tb):
+        if issubclass(exc_type, KeyboardInterrupt) or stderr_fd is None:
+            return sys.__excepthook__(exc_type, exc, tb)
+        import traceback
+
+        from gmnn.io import describe_error
+
+        text = "".join(traceback.format_exception(exc_type, exc, tb))
+        line = f"{job}: error: {describe_error(exc)}"
+        try:
+            sys.stderr.flush()
+        except (OSError, ValueError):
+            pass
+        try:
+            with open(log_path, "a") as fh:
+                fh.write(text + line + "\n")
+            where = f"  (traceback in {log_path})\n"
+        except OSError:
+            where = text
+        debug = os.environ.get("GMNN_DEBUG", "") not in ("", "0")
+        os.write(stderr_fd, ((text if debug else "") + line + "\n" + where).encode())
+
+    sys.excepthook = hook
+
+
+def start_job(log_path, threads: int, append: bool = True) -> logging.Logger:
+    """Send stdout/stderr (TensorFlow's too) to ``log_path``; use ``threads`` threads;
+    install the job's :func:`error_boundary`."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
+    stream = open(log_path, "a" if append else "w", buffering=1)  # noqa: SIM115
+    error_boundary(log_path)
+    _LOG_STREAMS.append(stream)
+    os.dup2(stream.fileno(), 1)
+    os.dup2(stream.fileno(), 2)
+    logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(message)s")
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(int(threads))
+    tf.config.threading.set_inter_op_parallelism_threads(min(2, int(threads)))
+    return logging.getLogger("gmnn.workflow")
