@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from gmnn.workflow import resources as cost
 from gmnn.cli import main
 from gmnn.train import TrainConfig
+from gmnn.workflow import resources as cost
 
 REPO = Path(__file__).resolve().parents[1]
 
