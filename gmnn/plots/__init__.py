@@ -1,13 +1,15 @@
 """Plots of the paper's figures, one function per kind of figure, reading tidy tables.
 
-Figures are :class:`matplotlib.figure.Figure` objects (no pyplot state); save them with
-:func:`save_figure`, which writes every requested format atomically.
+Figures are :class:`matplotlib.figure.Figure` objects (no pyplot state) in the look of
+:mod:`gmnn.plots.style`; save them with :func:`save_figure`, which writes every requested
+format atomically.
 """
 
 from gmnn.plots.bonds import frequency_table_markdown, plot_bond_analysis
-from gmnn.plots.learning_curves import plot_learning_curves, save_figure
+from gmnn.plots.learning_curves import plot_learning_curves
 from gmnn.plots.pretrain_size import plot_pretrain_size
 from gmnn.plots.spectra import peaks_table_markdown, plot_spectra
+from gmnn.plots.style import save_figure
 
 __all__ = [
     "frequency_table_markdown",

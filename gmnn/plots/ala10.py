@@ -45,6 +45,7 @@ from matplotlib.transforms import blended_transform_factory
 from gmnn.analysis.ala10 import RUNS, SERIES
 from gmnn.analysis.structure import kabsch_align, running_average
 from gmnn.analysis.tables import Table
+from gmnn.plots.style import panel_grid
 
 ALA10_SERIES: tuple[str, ...] = SERIES.columns
 """Columns of the Ala10 RMSD series: one row per saved frame (see the module docstring)."""
@@ -436,8 +437,8 @@ def plot_ala10_rmsd(
     length = _protocol_length(frames, stages, runs_source)
     production_start = _production_start(frames, stages)
 
-    fig = Figure(figsize=(panel_size[0], panel_size[1] * len(models) + 0.7), layout="constrained")
-    axes = fig.subplots(len(models), 1, sharex=True, squeeze=False)[:, 0]
+    fig, axes = panel_grid(len(models), 1, panel_size, (0.0, 0.7))
+    axes = axes[:, 0]
     handles = {}
     for ax, model, title in zip(axes, models, names, strict=True):
         mine_stages = stages[stages["model"] == model]

@@ -4,7 +4,8 @@ learning curves) and Fig. 6 (MD17 errors against the ANI-1x pre-training set siz
 Reads the tidy tables of :mod:`gmnn.analysis.ani` (DataFrames, or CSV paths):
 :data:`~gmnn.analysis.ani.TABLE1`, :data:`~gmnn.analysis.ani.FIG5`,
 :data:`~gmnn.analysis.ani.FIG6`. Figures are plain :class:`matplotlib.figure.Figure`
-objects (no pyplot state); save them with :func:`gmnn.plots.save_figure`.
+objects (no pyplot state) in the look of :mod:`gmnn.plots.style`; save them with
+:func:`gmnn.plots.save_figure`.
 """
 
 from __future__ import annotations
@@ -25,8 +26,22 @@ from gmnn.analysis.ani import (
     TABLE1,
     subset_order,
 )
-from gmnn.plots.learning_curves import ROWS, shared_legend, size_ticks
-from gmnn.plots.pretrain_size import _positive_band
+from gmnn.plots.style import (
+    ANI_PRETRAINED_COLOUR,
+    NON_DISCRIMINATIVE_STYLE,
+    ROWS,
+    SCRATCH_REFERENCE_COLOUR,
+    SCRATCH_STYLE,
+    SETTING_STYLE,
+    data_line,
+    log_axes,
+    new_figure,
+    panel_grid,
+    reference_line,
+    sem_band,
+    shared_legend,
+    size_ticks,
+)
 
 QUANTITY_UNITS = {"energy": "kcal/mol", "force": "kcal/mol/Å"}
 MISSING = "–"
@@ -205,13 +220,6 @@ def _tex(text: str) -> str:
 
 # --- Fig. 5 -----------------------------------------------------------------------------------
 
-SCRATCH_STYLE = ("from scratch", "#e6862b", "--", "s")
-
-
-def _band(ax, x, y, sem, colour, alpha=0.25) -> None:
-    if np.any(np.isfinite(sem) & (sem > 0)):
-        ax.fill_between(x, *_positive_band(y, sem), color=colour, alpha=alpha, lw=0)
-
 
 def _blues(n: int) -> list:
     cmap = colormaps["Blues"]
@@ -229,7 +237,7 @@ def plot_fig5(table, metric: str = "rmse", figsize: tuple[float, float] = (4.4, 
     if rows.empty:
         raise ValueError(f"{source}: no rows to plot")
     column = f"energy_{metric}"
-    fig = Figure(figsize=figsize, layout="constrained")
+    fig = new_figure(figsize)
     ax = fig.subplots()
     pretrain_sizes = sorted({int(n) for n in rows["n_pretrain"].dropna()})
     colours = dict(zip(pretrain_sizes, _blues(len(pretrain_sizes)), strict=True))
@@ -253,11 +261,9 @@ def plot_fig5(table, metric: str = "rmse", figsize: tuple[float, float] = (4.4, 
         pts = pts.sort_values("n_train", kind="stable")
         x = pts["n_train"].to_numpy(float)
         y = pts[f"{column}_mean"].to_numpy(float)
-        ax.plot(x, y, linestyle=style, marker=marker, markersize=3.5, color=colour, label=label)
-        _band(ax, x, y, pts[f"{column}_sem"].to_numpy(float), colour)
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.grid(True, which="major", alpha=0.3)
+        data_line(ax, x, y, label=label, colour=colour, linestyle=style, marker=marker)
+        sem_band(ax, x, y, pts[f"{column}_sem"].to_numpy(float), colour)
+    log_axes(ax)
     sizes = sorted({int(n) for n in rows["n_train"]})
     size_ticks(ax, sizes, "Training set size", rotate_above=6, bottom=True)
     ax.set_ylabel(f"Energy {metric.upper()} [kcal/mol]")
@@ -269,16 +275,13 @@ def plot_fig5(table, metric: str = "rmse", figsize: tuple[float, float] = (4.4, 
 # --- Fig. 6 -----------------------------------------------------------------------------------
 
 FIG6_STYLE = {
-    "finetune_E": ("fine-tuning (E)", "#5dade2", "--", "o"),
-    "finetune_EF": ("fine-tuning (E+F)", "#1f4e9c", "-", "o"),
-    "finetune_nd_E": ("fine-tuning, non-discr. (E)", "#7fcf7f", "--", "^"),
-    "finetune_nd_EF": ("fine-tuning, non-discr. (E+F)", "#1e8c3a", "-", "^"),
+    **{s: SETTING_STYLE[s] for s in ("finetune_E", "finetune_EF")},
+    **NON_DISCRIMINATIVE_STYLE,
 }
 """Fine-tuning setting -> (label, colour, line style, marker): blue discriminative, green
 non-discriminative; E+F solid, E dashed."""
 
-SCRATCH_LINES = {"scratch_E": ("from scratch (E)", "--"), "scratch_EF": ("from scratch (E+F)", "-")}
-PRETRAINED_COLOUR = "red"
+SCRATCH_LINES = {s: (SETTING_STYLE[s][0], SETTING_STYLE[s][2]) for s in ("scratch_E", "scratch_EF")}
 
 MOLECULE_ORDER = ("aspirin",)
 
@@ -315,10 +318,7 @@ def plot_fig6(
     settings += sorted(set(tuned["setting"]) - set(settings))
 
     nrow = len(molecules)
-    fig = Figure(
-        figsize=(panel_size[0] * 2 + 0.6, panel_size[1] * nrow + 1.1), layout="constrained"
-    )
-    axes = fig.subplots(nrow, 2, squeeze=False, sharex=True)
+    fig, axes = panel_grid(nrow, 2, panel_size, (0.6, 1.1))
     for row_i, molecule in enumerate(molecules):
         mine = rows[rows["molecule"] == molecule]
         mine_tuned = mine[mine["role"] == "finetuned"]
@@ -337,31 +337,23 @@ def plot_fig6(
                     x = pts["n_pretrain"].to_numpy(float)
                     y = pts[f"{column}_mean"].to_numpy(float)
                     label = label0 if len(sizes) == 1 else f"{label0}, {n_train}"
-                    (line,) = ax.plot(
-                        x,
-                        y,
-                        linestyle=style,
-                        marker=marker,
-                        markersize=3.5,
-                        color=colour,
-                        label=label,
+                    line = data_line(
+                        ax, x, y, label=label, colour=colour, linestyle=style, marker=marker
                     )
-                    _band(ax, x, y, pts[f"{column}_sem"].to_numpy(float), line.get_color(), 0.2)
+                    sem_band(ax, x, y, pts[f"{column}_sem"].to_numpy(float), line.get_color(), 0.2)
             scratch = mine[(mine["role"] == "scratch") & mine["n_train"].isin(sizes)]
             for setting, (label0, style) in SCRATCH_LINES.items():
                 for r in scratch[scratch["setting"] == setting].to_dict("records"):
                     label = label0 if len(sizes) == 1 else f"{label0}, {int(r['n_train'])}"
-                    _hline(ax, r, column, "black", style, label)
+                    _hline(ax, r, column, SCRATCH_REFERENCE_COLOUR, style, label)
             pre = mine[mine["role"] == "pretrained"].sort_values("n_pretrain")
             many = pre["n_pretrain"].nunique() > 1
             for r in pre.to_dict("records"):
                 label = f"pre-trained (N_pre = {int(r['n_pretrain']):,})"
                 if many or len(sizes) > 1:
                     label += f", offset on {int(r['n_train'])}"
-                _hline(ax, r, column, PRETRAINED_COLOUR, "-", label)
-            ax.set_xscale("log")
-            ax.set_yscale("log")
-            ax.grid(True, which="major", alpha=0.3)
+                _hline(ax, r, column, ANI_PRETRAINED_COLOUR, "-", label)
+            log_axes(ax)
             if row_i == 0:
                 ax.set_title(ylabel.split(" [")[0].format(METRIC=metric.upper()))
             ax.set_ylabel(
@@ -382,11 +374,7 @@ def plot_fig6(
 
 def _hline(ax, row: dict, column: str, colour, style: str, label: str) -> None:
     value, sem = float(row[f"{column}_mean"]), float(row[f"{column}_sem"])
-    if not np.isfinite(value):
-        return
-    ax.axhline(value, color=colour, linestyle=style, lw=1.2, label=label)
-    if np.isfinite(sem) and sem > 0:
-        ax.axhspan(*_positive_band(value, sem), color=colour, alpha=0.08, lw=0)
+    reference_line(ax, value, sem, colour=colour, label=label, linestyle=style, band_alpha=0.08)
 
 
 __all__ = ["FIG6_STYLE", "plot_fig5", "plot_fig6", "table1_latex", "table1_markdown"]

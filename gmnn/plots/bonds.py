@@ -21,13 +21,12 @@ from gmnn.analysis.bonds import FREQUENCIES, HISTOGRAMS, SCANS
 from gmnn.plots.spectra import (
     finite,
     markdown_table,
-    model_colours,
     model_label,
-    model_linestyle,
     model_sort_key,
     pick_molecule,
     pretty_bond,
 )
+from gmnn.plots.style import GRID_ALPHA, model_colours, model_linestyle, panel_grid
 
 BOND_ORDER = ("O-H", "C-H")
 
@@ -77,8 +76,8 @@ def plot_bond_analysis(
         )
 
     name = pretty_bond(bond)
-    fig = Figure(figsize=(panel_size[0] * 2, panel_size[1] + 0.5), layout="constrained")
-    ax_hist, ax_scan = fig.subplots(1, 2, sharex=True)
+    fig, axes = panel_grid(1, 2, panel_size, (0.0, 0.5))
+    ax_hist, ax_scan = axes[0]
     lo = hist["bin_lo"].to_numpy(float)
     hi = hist["bin_hi"].to_numpy(float)
     density = hist["density"].to_numpy(float)
@@ -124,7 +123,7 @@ def plot_bond_analysis(
         ax_scan.set_ylim(bottom, bottom + (top - bottom) / max(1.0 - free, 0.4))
     ax_scan.legend(fontsize=7, frameon=False, loc="upper center")
     for ax in (ax_hist, ax_scan):
-        ax.grid(True, alpha=0.3)
+        ax.grid(True, alpha=GRID_ALPHA)
     return fig
 
 

@@ -7,7 +7,7 @@ Reads two tidy tables of :mod:`gmnn.analysis.aggregate` (DataFrames, or CSV path
 - ``fig2_curves``: :data:`~gmnn.analysis.aggregate.LEARNING_CURVES` of Fig. 2, whose
   ``scratch_EF`` rows at the fine-tuning sizes are the from-scratch reference lines.
 
-Figures are plain :class:`matplotlib.figure.Figure` objects (no pyplot state).
+The look (colours, sizes, the two-row panel grid) is :mod:`gmnn.plots.style`'s.
 """
 
 from __future__ import annotations
@@ -18,28 +18,24 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from gmnn.analysis.aggregate import LEARNING_CURVES, PRETRAIN_SIZE
-from gmnn.plots.learning_curves import (
+from gmnn.plots.style import (
     ROWS,
     SETTING_STYLE,
-    _ordered,
-    label_panel,
+    SIZE_COLOURS,
+    SIZE_REFERENCE_COLOURS,
+    data_line,
+    finish_quantity_panel,
+    ordered,
+    quantity_grid,
+    reference_line,
+    sem_band,
+    setting_style,
     shared_legend,
-    size_ticks,
 )
 
 # Columns of Fig. 3 (the paper: aspirin and malonaldehyde); others follow, sorted.
 MOLECULE_ORDER = ("aspirin", "malonaldehyde")
-# Curve colour per fine-tuning set size (ascending) and colour of its from-scratch line
-# (the paper: black for 128, red for 950).
-CURVE_COLOURS = ("#1f4e9c", "#2ca02c", "#8e44ad", "#e6862b")
-REFERENCE_COLOURS = ("black", "red", "#7f8c8d", "#8c564b")
 REFERENCE_SETTING = "scratch_EF"
-
-
-def _positive_band(y, sem):
-    """Lower/upper edges of y ± sem, NaN SEM -> no width; lower edge kept positive (log)."""
-    sem = np.where(np.isfinite(sem), sem, 0.0)
-    return np.maximum(y - sem, y * 0.05), y + sem
 
 
 def plot_pretrain_size(
@@ -64,12 +60,12 @@ def plot_pretrain_size(
     refs, ref_source = LEARNING_CURVES.load(fig2_curves), LEARNING_CURVES.source(fig2_curves)
     if rows.empty:
         raise ValueError(f"{source}: no rows to plot")
-    present = _ordered(rows["molecule"], MOLECULE_ORDER)
+    present = ordered(rows["molecule"], MOLECULE_ORDER)
     molecules = list(molecules) if molecules else present
     absent = [m for m in molecules if m not in present]
     if absent:
         raise ValueError(f"{source}: no rows for molecule(s) {absent}")
-    settings = list(settings) if settings else _ordered(rows["setting"], SETTING_STYLE)
+    settings = list(settings) if settings else ordered(rows["setting"], SETTING_STYLE)
     sizes = sorted({int(n) for n in rows["n_train"]})
     pretrain_sizes = sorted({int(n) for n in rows["n_pretrain"]})
 
@@ -89,58 +85,39 @@ def plot_pretrain_size(
                 )
             reference[molecule, n_train] = match.iloc[0]
 
-    ncol = len(molecules)
-    fig = Figure(
-        figsize=(panel_size[0] * ncol + 0.6, panel_size[1] * 2 + 1.0), layout="constrained"
-    )
-    axes = fig.subplots(2, ncol, squeeze=False, sharex=True)
-    for col, molecule in enumerate(molecules):
-        for row_i, (column, ylabel) in enumerate(ROWS.values()):
-            ax = axes[row_i, col]
-            column = column.format(metric=metric)
-            for setting in settings:
-                label0, _, style, marker = SETTING_STYLE.get(setting, (setting, None, "-", "^"))
-                for k, n_train in enumerate(sizes):
-                    pts = rows[
-                        (rows["molecule"] == molecule)
-                        & (rows["setting"] == setting)
-                        & (rows["n_train"] == n_train)
-                    ]
-                    if pts.empty:
-                        continue
-                    pts = pts.sort_values("n_pretrain", kind="stable")
-                    colour = CURVE_COLOURS[k % len(CURVE_COLOURS)]
-                    x = pts["n_pretrain"].to_numpy(float)
-                    y = pts[f"{column}_mean"].to_numpy(float)
-                    sem = pts[f"{column}_sem"].to_numpy(float)
-                    ax.plot(
-                        x,
-                        y,
-                        linestyle=style,
-                        marker=marker,
-                        markersize=3.5,
-                        color=colour,
-                        label=f"{label0}, {n_train}",
-                    )
-                    if np.any(np.isfinite(sem) & (sem > 0)):
-                        ax.fill_between(x, *_positive_band(y, sem), color=colour, alpha=0.2, lw=0)
+    fig, axes, panels = quantity_grid(molecules, metric, panel_size, extra_height=1.0)
+    for panel in panels:
+        ax, column = panel.ax, panel.column
+        for setting in settings:
+            label0, _, style, marker = setting_style(setting)
             for k, n_train in enumerate(sizes):
-                ref = reference.get((molecule, n_train))
-                if ref is None:
+                pts = rows[
+                    (rows["molecule"] == panel.molecule)
+                    & (rows["setting"] == setting)
+                    & (rows["n_train"] == n_train)
+                ]
+                if pts.empty:
                     continue
-                colour = REFERENCE_COLOURS[k % len(REFERENCE_COLOURS)]
-                value, sem = float(ref[f"{column}_mean"]), float(ref[f"{column}_sem"])
-                ax.axhline(value, color=colour, lw=1.2, label=f"from scratch (E+F), {n_train}")
-                if np.isfinite(sem) and sem > 0:
-                    ax.axhspan(*_positive_band(value, sem), color=colour, alpha=0.1, lw=0)
-            ax.set_xscale("log", base=2)
-            ax.set_yscale("log")
-            ax.grid(True, which="major", alpha=0.3)
-            label_panel(ax, row_i, col, molecule, ylabel.format(METRIC=metric.upper()))
-            size_ticks(
-                ax, pretrain_sizes, "Pre-training set size", rotate_above=3, bottom=row_i > 0
+                pts = pts.sort_values("n_pretrain", kind="stable")
+                colour = SIZE_COLOURS[k % len(SIZE_COLOURS)]
+                x = pts["n_pretrain"].to_numpy(float)
+                y = pts[f"{column}_mean"].to_numpy(float)
+                label = f"{label0}, {n_train}"
+                data_line(ax, x, y, label=label, colour=colour, linestyle=style, marker=marker)
+                sem_band(ax, x, y, pts[f"{column}_sem"].to_numpy(float), colour, alpha=0.2)
+        for k, n_train in enumerate(sizes):
+            ref = reference.get((panel.molecule, n_train))
+            if ref is None:
+                continue
+            reference_line(
+                ax,
+                float(ref[f"{column}_mean"]),
+                float(ref[f"{column}_sem"]),
+                colour=SIZE_REFERENCE_COLOURS[k % len(SIZE_REFERENCE_COLOURS)],
+                label=f"from scratch (E+F), {n_train}",
             )
-    shared_legend(fig, axes, lambda n: min(n, 3 if ncol > 1 else 2), fontsize=8)
+        finish_quantity_panel(panel, pretrain_sizes, "Pre-training set size", 3, base=2)
+    shared_legend(fig, axes, lambda n: min(n, 3 if len(molecules) > 1 else 2), fontsize=8)
     return fig
 
 

@@ -10,7 +10,8 @@ Reads the tidy tables of :mod:`gmnn.analysis.md` (DataFrames, or CSV paths):
 
 A diverged run is shown, never dropped: its legend entry says when and why it diverged,
 and without a spectrum it is a legend entry without a curve. The helpers for model labels
-and colours here are shared by the other MD figures (:mod:`gmnn.plots.bonds`).
+and table cells here are shared by the other MD figures (:mod:`gmnn.plots.bonds`); the
+colours per model are :func:`gmnn.plots.style.model_colours`.
 Figures are plain :class:`matplotlib.figure.Figure` objects (no pyplot state).
 """
 
@@ -27,7 +28,7 @@ from matplotlib.lines import Line2D
 
 from gmnn.analysis.aggregate import mean_sem
 from gmnn.analysis.md import PEAKS, RUNS, SPECTRA
-from gmnn.plots.learning_curves import SETTING_STYLE
+from gmnn.plots.style import model_colours, panel_grid
 
 # Characteristic stretch regions (cm^-1), shaded lightly: (label, low, high, colour).
 BANDS = (
@@ -38,9 +39,6 @@ BAND_ORDER = ("C-H", "O-H")
 
 # Order of models in legends and tables: pre-trained, then the paper's settings.
 SETTING_ORDER = ("pretrain", "scratch_EF", "finetune_EF", "finetune_E", "scratch_E")
-PRETRAIN_COLOUR = "black"
-# Colours for a second model of the same setting (e.g. fine-tuned on 128 and on 950).
-EXTRA_COLOURS = ("#2ca02c", "#8e44ad", "#e6862b", "#17becf", "#8c564b", "#bcbd22")
 SEED_STYLES = ("-", "--", ":", "-.")
 
 _PREFIX = {"scratch": "from scratch", "finetune": "fine-tuned"}
@@ -64,26 +62,6 @@ def model_sort_key(model: tuple) -> tuple:
     setting, n_train = model
     rank = SETTING_ORDER.index(setting) if setting in SETTING_ORDER else len(SETTING_ORDER)
     return rank, setting, int(n_train)
-
-
-def model_colours(models: Sequence[tuple]) -> dict:
-    """A colour per (setting, n_train): the setting's colour of Fig. 2, black for the
-    pre-trained model; further models of an already coloured setting get extra colours."""
-    colours, used, extra = {}, set(), iter(EXTRA_COLOURS * 4)
-    for model in dict.fromkeys(models):
-        setting = model[0]
-        colour = (
-            PRETRAIN_COLOUR if setting == "pretrain" else SETTING_STYLE.get(setting, (0, None))[1]
-        )
-        if colour is None or colour in used:
-            colour = next(c for c in extra if c not in used)
-        colours[model] = colour
-        used.add(colour)
-    return colours
-
-
-def model_linestyle(setting: str) -> str:
-    return SETTING_STYLE[setting][2] if setting in SETTING_STYLE else "-"
 
 
 def truthy(value) -> bool:
@@ -201,8 +179,8 @@ def plot_spectra(
     peak_rows = peak_rows.to_dict("records")
 
     colours = model_colours([m for panel in panels for m in panel])
-    fig = Figure(figsize=(panel_size[0], panel_size[1] * len(panels) + 0.5), layout="constrained")
-    axes = fig.subplots(len(panels), 1, squeeze=False, sharex=True)[:, 0]
+    fig, axes = panel_grid(len(panels), 1, panel_size, (0.0, 0.5))
+    axes = axes[:, 0]
     for ax, models in zip(axes, panels, strict=True):
         handles, labels, ymax = [], [], 0.0
         for model in models:
