@@ -51,34 +51,25 @@ PAPER_TABLE1_SOURCE = (
     "GM-NN pre-trained on 524,288 and 4,194,304 ANI-1x structures, evaluated on COMP6 v1"
 )
 
-# (MAE, RMSE) per (subset, n_train, quantity), transcribed from the paper's Table 1.
+# Transcribed from the paper's Table 1, a row per subset: per pre-training set size of
+# _PAPER_SIZES, (energy MAE, energy RMSE, force MAE, force RMSE).
+_PAPER_SIZES = (524288, 4194304)
 _PAPER = {
-    524288: {
-        "ani_md": ((3.83, 7.06), (1.43, 2.57)),
-        "drugbank": ((2.78, 4.21), (1.69, 2.82)),
-        "gdb07to09": ((1.22, 1.61), (1.41, 2.24)),
-        "gdb10to13": ((2.29, 3.04), (2.25, 3.66)),
-        "s66x8": ((2.95, 4.04), (0.93, 1.67)),
-        "tripeptides": ((3.06, 4.35), (1.48, 4.46)),
-        POOLED: ((2.03, 3.02), (1.85, 3.11)),
-    },
-    4194304: {
-        "ani_md": ((3.48, 6.41), (1.32, 2.47)),
-        "drugbank": ((2.57, 4.18), (2.61, 1.55)),
-        "gdb07to09": ((1.09, 1.44), (1.24, 1.95)),
-        "gdb10to13": ((2.08, 2.76), (2.02, 3.26)),
-        "s66x8": ((2.71, 3.78), (0.86, 1.57)),
-        "tripeptides": ((2.73, 3.65), (1.32, 2.61)),
-        POOLED: ((1.83, 2.79), (1.65, 2.74)),
-    },
+    "ani_md": ((3.83, 7.06, 1.43, 2.57), (3.48, 6.41, 1.32, 2.47)),
+    "drugbank": ((2.78, 4.21, 1.69, 2.82), (2.57, 4.18, 2.61, 1.55)),
+    "gdb07to09": ((1.22, 1.61, 1.41, 2.24), (1.09, 1.44, 1.24, 1.95)),
+    "gdb10to13": ((2.29, 3.04, 2.25, 3.66), (2.08, 2.76, 2.02, 3.26)),
+    "s66x8": ((2.95, 4.04, 0.93, 1.67), (2.71, 3.78, 0.86, 1.57)),
+    "tripeptides": ((3.06, 4.35, 1.48, 4.46), (2.73, 3.65, 1.32, 2.61)),
+    POOLED: ((2.03, 3.02, 1.85, 3.11), (1.83, 2.79, 1.65, 2.74)),
 }
+_PAPER_COLUMNS = (("energy", "MAE"), ("energy", "RMSE"), ("force", "MAE"), ("force", "RMSE"))
 
 PAPER_TABLE1: dict[tuple[str, int, str, str], float] = {
     (subset, n_train, quantity, metric): value
-    for n_train, rows in _PAPER.items()
-    for subset, pair in rows.items()
-    for quantity, values in zip(("energy", "force"), pair, strict=True)
-    for metric, value in zip(("MAE", "RMSE"), values, strict=True)
+    for k, n_train in enumerate(_PAPER_SIZES)
+    for subset, row in _PAPER.items()
+    for (quantity, metric), value in zip(_PAPER_COLUMNS, row[k], strict=True)
 }
 """The paper's Table 1 (:data:`PAPER_TABLE1_SOURCE`): (subset, n_train, quantity energy |
 force, metric MAE | RMSE) -> value in kcal/mol (energy, total) or kcal/mol/Å (force)."""
@@ -170,53 +161,6 @@ UNITS = {
 # --- errors of a model ------------------------------------------------------------------------
 
 
-def prediction_errors(
-    model, structures, batch_size: int = 128, chunk: int = 8192, energy_offset: float = 0.0
-) -> tuple[np.ndarray, np.ndarray | None]:
-    """Errors (prediction + ``energy_offset`` − label) of ``model`` on ``structures``:
-    energies (M,) in kcal/mol and, if the structures have forces, force components
-    (A, 3) in kcal/mol/Å (else None).
-
-    ``energy_offset`` (eV) is added to every predicted energy. The structures are
-    predicted ``chunk`` at a time in batches of ``batch_size`` (neighbour lists of a chunk
-    only), so that subsets of tens of thousands of conformers fit in memory.
-
-    Raises:
-        ValueError: no structures, no energy labels, or a non-finite prediction (naming the
-            structure); the message names the data's ``meta["source"]``.
-    """
-    from gmnn.analysis.metrics import predict
-    from gmnn.units import ev_to_kcal_mol
-
-    source = _source(structures)
-    if len(structures) == 0:
-        raise ValueError(f"{source}: no structures to evaluate on (0 structures selected)")
-    if structures.energy is None:
-        raise ValueError(f"{source}: error metrics need energy labels")
-    has_f = structures.forces is not None
-    de_parts, df_parts = [], []
-    for start in range(0, len(structures), chunk):
-        part = structures[np.arange(start, min(len(structures), start + chunk))]
-        pred = predict(model, part, batch_size, forces=has_f)
-        bad = ~np.isfinite(pred["energy"])
-        if has_f:
-            bad_atoms = ~np.isfinite(pred["forces"]).all(axis=1)
-            bad |= np.bincount(part.structure_index[bad_atoms], minlength=len(part)) > 0
-        if bad.any():
-            i = start + int(np.argmax(bad))
-            raise ValueError(
-                f"{source}: the model predicts a non-finite energy or force for structure {i} "
-                f"({int(bad.sum())} of the {len(part)} structures {start}-{start + len(part) - 1})"
-            )
-        de_parts.append(
-            ev_to_kcal_mol(pred["energy"].astype(np.float64) + energy_offset - part.energy)
-        )
-        if has_f:
-            df_parts.append(ev_to_kcal_mol(pred["forces"].astype(np.float64) - part.forces))
-    de = np.concatenate(de_parts)
-    return de, (np.concatenate(df_parts) if has_f else None)
-
-
 def error_sums(energy_errors, force_errors=None) -> dict:
     """The exact sums from which errors are pooled: ``n_conformers``, ``sum_abs_energy_error``
     (Σ|ΔE|, kcal/mol), ``sum_sq_energy_error`` (ΣΔE²) and, with force errors,
@@ -292,8 +236,10 @@ def comp6_errors(
     ``energy_mae``/``energy_rmse`` per conformer (kcal/mol), ``force_mae``/``force_rmse``
     per Cartesian component (kcal/mol/Å; a subset without forces has energies only),
     ``n_atoms`` and the sums of :func:`error_sums`; ``comp6`` pools all of them
-    (:func:`pool`).
+    (:func:`pool`). The errors are :func:`gmnn.analysis.metrics.prediction_errors`.
     """
+    from gmnn.analysis.metrics import prediction_errors
+
     entries = {}
     for name, structures in subsets.items():
         if name == POOLED:
@@ -328,32 +274,23 @@ def offset_corrected_errors(model, train, test, batch_size: int = 128) -> dict:
     energy_rmse, force_mae, force_rmse in kcal/mol and kcal/mol/Å, n_structures, units)
     plus ``energy_offset_eV`` (c) and ``n_offset`` (the structures it was fitted on).
     """
-    from gmnn.analysis.metrics import predict
+    from gmnn.analysis.metrics import error_summary, predict, prediction_errors
+    from gmnn.analysis.metrics import source_name as source
 
     if len(train) == 0:
-        raise ValueError(f"{_source(train)}: no structures to fit the energy offset on")
+        raise ValueError(f"{source(train)}: no structures to fit the energy offset on")
     if train.energy is None:
-        raise ValueError(f"{_source(train)}: the energy offset needs energy labels")
+        raise ValueError(f"{source(train)}: the energy offset needs energy labels")
     pred = predict(model, train, batch_size, forces=False)["energy"].astype(np.float64)
     if not np.isfinite(pred).all():
         i = int(np.argmax(~np.isfinite(pred)))
         raise ValueError(
-            f"{_source(train)}: the model predicts a non-finite energy for training structure {i}"
+            f"{source(train)}: the model predicts a non-finite energy for training structure {i}"
         )
     offset = float(np.mean(train.energy - pred))
     de, df = prediction_errors(model, test, batch_size=batch_size, energy_offset=offset)
-    out = {
-        "n_structures": int(len(test)),
-        "energy_mae": float(np.mean(np.abs(de))),
-        "energy_rmse": float(np.sqrt(np.mean(de**2))),
-        "units": {"energy": "kcal/mol", "forces": "kcal/mol/Angstrom", "energy_offset": "eV"},
-        "energy_offset_eV": offset,
-        "n_offset": int(len(train)),
-    }
-    if df is not None:
-        out["force_mae"] = float(np.mean(np.abs(df)))
-        out["force_rmse"] = float(np.sqrt(np.mean(df**2)))
-    return out
+    units = {"energy": UNITS["energy"], "forces": UNITS["forces"], "energy_offset": "eV"}
+    return error_summary(de, df, units, energy_offset_eV=offset, n_offset=int(len(train)))
 
 
 # --- Table 1 ----------------------------------------------------------------------------------
@@ -513,10 +450,6 @@ def _integer(value, key: str, where: str) -> int:
     return int(value)
 
 
-def _source(structures) -> str:
-    return (getattr(structures, "meta", None) or {}).get("source") or "the structures"
-
-
 def data_record(path) -> dict:
     """Where a data file came from, for a metrics record: path and SHA-256."""
     from gmnn.data import file_sha256
@@ -574,7 +507,6 @@ __all__ = [
     "model_dir",
     "offset_corrected_errors",
     "pool",
-    "prediction_errors",
     "subset_order",
     "table1",
     "table1_from_files",
