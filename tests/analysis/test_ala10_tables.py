@@ -57,6 +57,29 @@ def summary(start_ps, frames, interval=10, dt=0.5, integrator="langevin", **extr
     }
 
 
+def tables(
+    reference,
+    paths,
+    summaries,
+    phase="gas",
+    model="pretrained",
+    equilibration_ps=0.0,
+    window_ps=0.01,
+    members=2,
+):
+    """:func:`run_tables` of one run with the stage files ``paths`` and their ``summaries``."""
+    return run_tables(
+        reference,
+        paths,
+        summaries,
+        phase=phase,
+        model=model,
+        equilibration_ps=equilibration_ps,
+        window_ps=window_ps,
+        members=members,
+    )
+
+
 def moved(atoms, seed):
     """A rigidly rotated and translated copy of ``atoms``."""
     rot = Rotation.random(random_state=seed).as_matrix()
@@ -77,16 +100,7 @@ def test_gas_rmsd_is_zero_for_rigid_copies_and_known_for_a_displacement(helix, t
     cb = int(np.flatnonzero(helix.arrays[NAME_KEY] == "CB")[4])  # a side chain: not backbone
     shifted.positions[cb] += [0.0, 0.0, 1.0]
     write(tmp_path / "s0.traj", copies + [(shifted, {})])
-    series, runs, structures = run_tables(
-        helix,
-        [tmp_path / "s0.traj"],
-        [summary(0.0, 6)],
-        phase="gas",
-        model="pretrained",
-        equilibration_ps=0.0,
-        window_ps=0.01,
-        members=2,
-    )
+    series, runs, structures = tables(helix, [tmp_path / "s0.traj"], [summary(0.0, 6)])
     assert list(series.columns) == list(SERIES.columns) and len(series) == 6
     np.testing.assert_allclose(series["rmsd_heavy_A"][:5], 0.0, atol=1e-6)
     np.testing.assert_allclose(series["rmsd_all_A"][:5], 0.0, atol=1e-6)
@@ -128,15 +142,13 @@ def test_a_peptide_split_across_periodic_faces_is_made_whole(helix, tmp_path):
     # stage 0 in gas-like protocol time 0-0.015, stage 1 continues (first frame dropped)
     write(tmp_path / "s0.traj", frames[:2])
     write(tmp_path / "s1.traj", frames[1:])
-    series, runs, _ = run_tables(
+    series, runs, _ = tables(
         helix,
         [tmp_path / "s0.traj", tmp_path / "s1.traj"],
         [summary(0.0, 2), summary(0.005, 3, integrator="npt_melchionna", volume_A3=15180.0)],
         phase="water",
         model="finetuned",
         equilibration_ps=0.005,
-        window_ps=0.01,
-        members=2,
     )
     assert len(series) == 4
     np.testing.assert_allclose(series["time_ps"], [0.0, 0.005, 0.010, 0.015])
@@ -160,23 +172,21 @@ def test_a_failed_stage_and_a_skipped_one_are_rows_and_collect_joins_runs(helix,
     failed.update(failed_at_ps=0.005, steps_requested=100)
     skipped = summary(0.05, 1, skipped=True, reason="not run", seconds_per_step=None)
     skipped.update(steps_done=0, time_ps=0.0, steps_requested=100, max_forces_std_max=None)
-    tables = run_tables(
+    made = tables(
         helix,
         [tmp_path / "a.traj", tmp_path / "b.traj"],
         [failed, skipped],
         phase="water",
         model="scratch",
-        equilibration_ps=0.0,
         window_ps=1.0,
-        members=2,
     )
-    rows = tables.runs.to_dict("records")
+    rows = made.runs.to_dict("records")
     assert rows[0]["diverged"] == 1 and rows[0]["failed_at_ps"] == pytest.approx(0.005)
     assert rows[1]["skipped"] == 1 and np.isnan(rows[1]["ms_per_step"])
-    assert len(tables.series) == 2
-    for name, table, df in (("s", SERIES, tables.series), ("r", RUNS, tables.runs)):
+    assert len(made.series) == 2
+    for name, table, df in (("s", SERIES, made.series), ("r", RUNS, made.runs)):
         table.write(df, tmp_path / f"{name}.csv")
-    STRUCTURES.write(tables.structures, tmp_path / "x.csv")
+    STRUCTURES.write(made.structures, tmp_path / "x.csv")
     joined = collect([tmp_path / "s.csv"], [tmp_path / "r.csv"], [tmp_path / "x.csv"])
     assert len(joined.runs) == 2 and len(joined.series) == 2
     assert joined.runs["reason"].tolist()[0] == "non-finite energy or forces"
@@ -187,13 +197,4 @@ def test_reference_needs_pdb_names(helix, tmp_path):
     del bare.arrays[NAME_KEY]
     write(tmp_path / "a.traj", [(helix, {})])
     with pytest.raises(KeyError):
-        run_tables(
-            bare,
-            [tmp_path / "a.traj"],
-            [summary(0.0, 1)],
-            phase="gas",
-            model="x",
-            equilibration_ps=0,
-            window_ps=1,
-            members=1,
-        )
+        tables(bare, [tmp_path / "a.traj"], [summary(0.0, 1)], model="x", window_ps=1, members=1)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _records import error_record
 
 from gmnn.analysis.ani import (
     FIG5,
@@ -25,9 +26,9 @@ from gmnn.analysis.ani import (
     fig6_table,
     offset_corrected_errors,
     pool,
-    prediction_errors,
     table1,
 )
+from gmnn.analysis.metrics import prediction_errors
 from gmnn.units import KCAL_MOL
 
 REPO = Path(__file__).resolve().parents[2]
@@ -225,17 +226,7 @@ def test_fig5_table():
 
 def fig6_records():
     def rec(setting, n_pre, seed, e, f, n=950):
-        return {
-            "molecule": "aspirin",
-            "setting": setting,
-            "n_pretrain": n_pre,
-            "n_train": n,
-            "seed": seed,
-            "energy_rmse": e,
-            "force_rmse": f,
-            "energy_mae": e / 2,
-            "force_mae": f / 2,
-        }
+        return error_record(setting, n, seed, e, f, "aspirin", n_pretrain=n_pre)
 
     finetuned = [
         rec(s, n, seed, e * (1 + seed) / n**0.1, f * (1 + seed) / n**0.1)

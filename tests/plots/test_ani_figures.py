@@ -11,6 +11,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from _records import error_record
 
 from gmnn.analysis.ani import FIG5, FIG6, TABLE1, fig5_table, fig6_table, table1
 from gmnn.plots import save_figure
@@ -98,17 +99,17 @@ def fig5_records():
 
 def fig6_records():
     def rec(setting, n_pre, seed, e, f):
-        return {
-            "molecule": "aspirin",
-            "setting": setting,
-            "n_pretrain": n_pre,
-            "n_train": 950,
-            "seed": seed,
-            "energy_rmse": e + seed,
-            "force_rmse": f + seed,
-            "energy_mae": e,
-            "force_mae": f,
-        }
+        return error_record(
+            setting,
+            950,
+            seed,
+            e + seed,
+            f + seed,
+            "aspirin",
+            energy_mae=e,
+            force_mae=f,
+            n_pretrain=n_pre,
+        )
 
     tuned = [
         rec(s, n, seed, 4.0 / math.log(n), 9.0 / math.log(n))

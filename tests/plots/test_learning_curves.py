@@ -10,6 +10,7 @@ import sys
 
 import numpy as np
 import pytest
+from _records import error_record
 
 from gmnn.analysis.aggregate import (
     DFT_REFERENCE,
@@ -24,27 +25,14 @@ from gmnn.plots import plot_learning_curves, save_figure
 SETTINGS = ("scratch_E", "scratch_EF", "finetune_E", "finetune_EF")
 
 
-def run(setting, n, seed, e, f, molecule="ethanol"):
-    return {
-        "molecule": molecule,
-        "setting": setting,
-        "n_train": n,
-        "seed": seed,
-        "energy_rmse": e,
-        "force_rmse": f,
-        "energy_mae": e / 2,
-        "force_mae": f / 2,
-    }
-
-
 def test_learning_curves_tiny_table():
     records = [
-        run("scratch_EF", 64, 0, 1.0, 3.0),
-        run("scratch_EF", 64, 1, 3.0, 5.0),
-        run("scratch_EF", 32, 0, 4.0, 8.0),  # one seed only
-        run("finetune_E", 32, 0, 2.0, 6.0),
-        run("finetune_E", 32, 1, 2.0, 2.0),
-        run("finetune_E", 32, 2, 5.0, 4.0),
+        error_record("scratch_EF", 64, 0, 1.0, 3.0),
+        error_record("scratch_EF", 64, 1, 3.0, 5.0),
+        error_record("scratch_EF", 32, 0, 4.0, 8.0),  # one seed only
+        error_record("finetune_E", 32, 0, 2.0, 6.0),
+        error_record("finetune_E", 32, 1, 2.0, 2.0),
+        error_record("finetune_E", 32, 2, 5.0, 4.0),
     ]
     table = learning_curves(records)
     keys = list(zip(table["setting"], table["n_train"], strict=True))
@@ -65,9 +53,15 @@ def test_learning_curves_tiny_table():
 
 def test_duplicate_seed_is_an_error_and_missing_metric_is_nan():
     with pytest.raises(ValueError, match="seed \\[0\\] occurs more than once"):
-        learning_curves([run("scratch_E", 8, 0, 1.0, 1.0), run("scratch_E", 8, 0, 2.0, 1.0)])
-    no_forces = {k: v for k, v in run("scratch_E", 8, 1, 1.0, 1.0).items() if "force" not in k}
-    (row,) = learning_curves([run("scratch_E", 8, 0, 1.0, 1.0), no_forces]).to_dict("records")
+        learning_curves(
+            [error_record("scratch_E", 8, 0, 1.0, 1.0), error_record("scratch_E", 8, 0, 2.0, 1.0)]
+        )
+    no_forces = {
+        k: v for k, v in error_record("scratch_E", 8, 1, 1.0, 1.0).items() if "force" not in k
+    }
+    (row,) = learning_curves([error_record("scratch_E", 8, 0, 1.0, 1.0), no_forces]).to_dict(
+        "records"
+    )
     assert row["energy_rmse_mean"] == 1.0 and math.isnan(row["force_rmse_mean"])
     with pytest.raises(KeyError, match="lacks key"):
         learning_curves([{"molecule": "ethanol", "seed": 0}])
@@ -77,7 +71,7 @@ def test_records_table_round_trip(tmp_path):
     paths = []
     for seed, e in enumerate([1.0, 2.0]):
         for test_set, shift in (("cc", 500.0), ("dft", 0.0)):
-            record = run("pretrain", 512, seed, e + shift, 5.0 + seed)
+            record = error_record("pretrain", 512, seed, e + shift, 5.0 + seed)
             record["test_set"] = test_set
             paths.append(tmp_path / f"seed{seed}_{test_set}.json")
             paths[-1].write_text(json.dumps(record))
@@ -106,10 +100,14 @@ def synthetic_tables(tmp_path, molecules=("ethanol", "aspirin"), seeds=(0, 1, 2)
             for n in sizes:
                 for seed in seeds:
                     e = factor[setting] * (n / 32) ** -0.5 * rng.lognormal(0, 0.1)
-                    records.append(run(setting, n, seed, e, 3 * e, molecule))
+                    records.append(error_record(setting, n, seed, e, 3 * e, molecule))
         for seed in seeds:
-            pre.append({**run("pretrain", 8192, seed, 500.0, 6.0, molecule), "test_set": "cc"})
-            pre.append({**run("pretrain", 8192, seed, 0.1, 0.3, molecule), "test_set": "dft"})
+            pre.append(
+                {**error_record("pretrain", 8192, seed, 500.0, 6.0, molecule), "test_set": "cc"}
+            )
+            pre.append(
+                {**error_record("pretrain", 8192, seed, 0.1, 0.3, molecule), "test_set": "dft"}
+            )
     curves = LEARNING_CURVES.write(learning_curves(records), tmp_path / "curves.csv")
     reference = DFT_REFERENCE.write(reference_errors(pre), tmp_path / "ref.csv")
     return curves, reference
