@@ -263,11 +263,10 @@ def spectrum_on_grid(
     intensity: ArrayLike,
     grid: ArrayLike,
     normalize: str | None = None,
-    fill_value: float = 0.0,
 ) -> np.ndarray:
     """Linear interpolation of a spectrum onto ``grid`` (e.g. ``np.arange(0, 4502, 2)``).
 
-    Points of ``grid`` outside the spectrum's range get ``fill_value``. With
+    Points of ``grid`` outside the spectrum's range get zero intensity. With
     ``normalize`` ("area" or "max") the interpolated spectrum is renormalised on
     the grid, as in :func:`power_spectrum`.
     """
@@ -275,7 +274,7 @@ def spectrum_on_grid(
     y = np.asarray(intensity, dtype=float)
     g = np.asarray(grid, dtype=float)
     order = np.argsort(x, kind="stable")
-    out = np.interp(g, x[order], y[order], left=fill_value, right=fill_value)
+    out = np.interp(g, x[order], y[order], left=0.0, right=0.0)
     return _normalise(g, out, normalize)
 
 
