@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import yaml
+from _pipeline import tiny_config
 from _synthetic import perturbed
 from test_experiments import REPO, job_stats, snakemake, stand_in
 
@@ -89,19 +90,13 @@ def stand_in_ani(work: Path, molecules=STAND_IN_MOLECULES) -> None:
         write_h5(held, work / f"data/embedded/comp6_{subset}.h5")
 
 
-TINY_ANI = {
-    "md17": {
-        "molecules": ["methanol"],
-        "dft": {"n_train": 8, "n_valid": 4},
-        "cc": {"train_sizes": [4, 8], "n_valid": 4},
-        "seeds": [0],
-    },
-    "training": {"epochs": 2, "batch_size": 8},
-    "model": {"hidden": [16, 16]},
-    "embedded_data": {"dft": {"n_structures": 20}, "cc": {"n_structures": 20}},
-    "pretrain_size": None,
-    "md": None,
-    "ani": {
+TINY_ANI = tiny_config(
+    dft=(8, 4),
+    cc_valid=4,
+    structures=(20, 20),
+    pretrain_size=None,
+    md=None,
+    ani={
         "comp6_subsets": ["peptides", "drugs"],
         "seeds": [0],
         "training": {"batch_size": 8, "steps": 4, "valid_batch_size": 16},
@@ -116,7 +111,7 @@ TINY_ANI = {
             "settings": ["finetune_E", "finetune_nd_EF"],
         },
     },
-}
+)
 
 
 def merged_ani(paths) -> dict:

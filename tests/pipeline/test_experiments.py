@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from _pipeline import tiny_config
 from _synthetic import emt_structures
 
 from gmnn.analysis.aggregate import DFT_REFERENCE, LEARNING_CURVES, PRETRAIN_SIZE
@@ -163,28 +164,22 @@ def stand_in(n: int, seed: int, energy_shift: float = 0.0, force_scale: float = 
     )
 
 
-TINY = {
-    "md17": {
-        "molecules": ["methanol"],
-        "dft": {"n_train": 16, "n_valid": 8},
-        "cc": {"train_sizes": [4, 8], "n_valid": 8},
-        "seeds": [0],
-    },
-    "training": {"epochs": 2, "batch_size": 8},
-    "model": {"hidden": [16, 16]},
-    "embedded_data": {"dft": {"n_structures": 36}, "cc": {"n_structures": 28}},
-    "pretrain_size": {"molecules": ["methanol"], "sizes": [8, 16], "finetune_sizes": [8]},
-    "md": {
+TINY = tiny_config(
+    dft=(16, 8),
+    cc_valid=8,
+    structures=(36, 28),
+    pretrain_size={"molecules": ["methanol"], "sizes": [8, 16], "finetune_sizes": [8]},
+    md={
         "molecule": "methanol",
         "sizes": {"small": 4, "large": 8},
         "equilibration_ps": 0.05,
         "production_ps": 0.2,
         "dynamics": {"checkpoint_interval": 100},
     },
-    "spectra": {"max_lag_ps": 0.05},
-    "bond_scan": {"points": 21},
-    "ani": None,  # the ANI half: tests/pipeline/test_ani.py
-}
+    spectra={"max_lag_ps": 0.05},
+    bond_scan={"points": 21},
+    ani=None,  # the ANI half: tests/pipeline/test_ani_pipeline.py
+)
 TINY_SETTINGS = ["scratch_E", "scratch_EF", "finetune_E", "finetune_EF"]
 
 
