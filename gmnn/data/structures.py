@@ -46,6 +46,7 @@ periodic cells), and no absurd labels (:data:`MAX_ABS_FORCE`,
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -55,6 +56,7 @@ from ase.calculators.singlepoint import SinglePointCalculator
 from numpy.typing import ArrayLike
 
 from gmnn.data.errors import DataError
+from gmnn.fingerprints import arrays_fingerprint
 
 MAX_ATOMIC_NUMBER = 118
 """Largest atomic number accepted (oganesson)."""
@@ -340,8 +342,6 @@ class Structures:
     def fingerprint(self) -> str:
         """sha256 of everything a model trained on these structures depends on (numbers,
         positions, sizes, cells, periodicity and labels; not ids or metadata)."""
-        from gmnn.runs import arrays_fingerprint
-
         return arrays_fingerprint(
             {
                 "numbers": self.numbers,
@@ -738,16 +738,40 @@ def _check_shape(
         )
 
 
-def _check_finite_structures(array: np.ndarray, name: str, source: str | None) -> None:
+def first_non_finite(array: np.ndarray) -> tuple[int, int] | None:
+    """The non-finite check of every reader: ``(first row, number of rows)`` of the rows
+    of ``array`` (first axis: one row per structure) that hold a NaN or infinity, or None
+    when every value is finite."""
     if array.size == 0:
-        return
+        return None
     bad = ~np.isfinite(array.reshape(len(array), -1)).all(axis=1)
-    if bad.any():
-        i = int(np.argmax(bad))
+    if not bad.any():
+        return None
+    return int(np.argmax(bad)), int(bad.sum())
+
+
+def check_finite(
+    array: np.ndarray, key: str, source: str | os.PathLike[str] | None, rows=None
+) -> None:
+    """Raise DataError naming the first structure (row of ``array``) with a non-finite value
+    in the file's ``key``; ``rows`` gives the index to report for each row (default: the
+    row number)."""
+    found = first_non_finite(array)
+    if found is not None:
+        m, n_bad = found
+        index = m if rows is None else int(rows[m])
+        raise DataError(
+            source, f"non-finite values in {key!r} of structure {index} ({n_bad} structures)"
+        )
+
+
+def _check_finite_structures(array: np.ndarray, name: str, source: str | None) -> None:
+    found = first_non_finite(array)
+    if found is not None:
+        i, n_bad = found
         raise DataError(
             source,
-            f"non-finite {name} {array[i].tolist()} in structure {i} "
-            f"({int(bad.sum())} structures affected)",
+            f"non-finite {name} {array[i].tolist()} in structure {i} ({n_bad} structures affected)",
         )
 
 

@@ -19,6 +19,7 @@ import pytest
 from _httpserver import local_server
 
 from gmnn.data import sources as S
+from gmnn.data.ala10 import read_ala10_pdb
 from gmnn.data.download import (
     ChecksumError,
     DownloadConfig,
@@ -28,7 +29,6 @@ from gmnn.data.download import (
     write_provenance,
 )
 from gmnn.data.errors import DataError
-from gmnn.data.peptide import read_ala10_pdb
 from gmnn.settings import SettingsError
 
 LAYOUT = {

@@ -16,9 +16,9 @@ import pytest
 
 from gmnn import units
 from gmnn.data import DataError, Structures, load_split, make_split, read_ani_h5, read_h5, write_h5
-from gmnn.data.ani import convert_ani, convert_ani_h5, convert_comp6, scan_ani
+from gmnn.data.ani import convert_ani, convert_ani_h5, scan_ani
 from gmnn.data.h5 import H5Writer, read_h5_ids
-from gmnn.data.sources import load_ani1x, load_comp6
+from gmnn.data.sources import convert_comp6, load_ani1x, load_comp6
 from gmnn.data.splits import make_ani_split
 from gmnn.model import batch as batch_module
 from gmnn.model.batch import GraphData, molecule_pairs
