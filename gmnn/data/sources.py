@@ -866,22 +866,6 @@ def find_files(kind: str, root: str | os.PathLike, items: list[str]) -> list[Pat
 # Assembling one data set from its files
 
 
-def _with_meta(s: Structures, meta: dict) -> Structures:
-    return Structures(
-        numbers=s.numbers,
-        positions=s.positions,
-        n_atoms=s.n_atoms,
-        energy=s.energy,
-        forces=s.forces,
-        cell=s.cell,
-        pbc=s.pbc,
-        ids=s.ids,
-        meta=meta,
-        groups=s.groups,
-        group_names=s.group_names if s.groups is not None else None,
-    )
-
-
 def load_rmd17(root: str | os.PathLike, molecule: str) -> Structures:
     """All distinct rMD17 structures of ``molecule`` under ``root`` (see :func:`rmd17_files`).
 
@@ -912,7 +896,7 @@ def load_rmd17(root: str | os.PathLike, molecule: str) -> Structures:
         files=[str(f) for f in files],
         merged_unique_by="old_indices" if len(files) > 1 else None,
     )
-    return _with_meta(unique, meta)
+    return unique.replace(meta=meta)
 
 
 def load_sgdml(
@@ -964,7 +948,7 @@ def load_sgdml(
     meta["files"] = {k: (str(v) if v else None) for k, v in files.items()}
     if files["test"] is not None:
         meta["official_test"] = [len(parts[0]), len(merged)]
-    return _with_meta(merged, meta)
+    return merged.replace(meta=meta)
 
 
 def official_test(structures: Structures) -> np.ndarray | None:
@@ -986,7 +970,7 @@ def load_comp6(root: str | os.PathLike, subset: str) -> Structures:
     if merged.forces is not None:
         merged = merged.with_labels(forces=-merged.forces)
     meta = comp6_meta(root, subset, files, merged.meta.get("parts", [merged.meta]))
-    return _with_meta(merged, meta)
+    return merged.replace(meta=meta)
 
 
 def comp6_meta(root, subset: str, files, parts: list) -> dict[str, Any]:

@@ -30,11 +30,12 @@ Compact storage (opt-in): with ``keep_float32=True``, positions and forces given
 float32 stay float32 instead of being converted to float64 (half the memory of the two
 largest arrays; ANI-1x stores both as float32, so nothing is lost). Everything else,
 and float64 input, is unchanged; :meth:`subset`, :meth:`with_labels`,
-:meth:`without_labels` and :meth:`concatenate` (when every part opted in) keep the
-choice. :func:`gmnn.data.read_h5` opts in for files that store float32.
+:meth:`without_labels`, :meth:`replace` and :meth:`concatenate` (when every part opted
+in) keep the choice. :func:`gmnn.data.read_h5` opts in for files that store float32.
 
 The arrays are read-only views (not copies) of the arrays passed in; use
-:meth:`Structures.with_labels` to replace labels, e.g. after subtracting energy shifts.
+:meth:`Structures.with_labels` to replace labels, e.g. after subtracting energy shifts,
+and :meth:`Structures.replace` for any other change.
 
 Validation (when structures are built or read; a :class:`~gmnn.data.DataError` names
 ``meta["source"]`` and the structure index): shapes, finite numbers, known elements,
@@ -464,7 +465,7 @@ class Structures:
             def gather(array: np.ndarray) -> np.ndarray:
                 return array[atoms]
 
-        return Structures(
+        return self.replace(
             numbers=gather(self.numbers),
             positions=gather(self.positions),
             n_atoms=self.n_atoms[idx],
@@ -473,16 +474,50 @@ class Structures:
             cell=self.cell[idx],
             pbc=self.pbc[idx],
             ids=self.ids[idx],
-            meta=self.meta,
             groups=None if self.groups is None else self.groups[idx],
-            group_names=None if self.groups is None else self.group_names,
-            check_geometry=False,
-            keep_float32=self.keep_float32,
         )
 
     def __getitem__(self, indices: IndexLike) -> Structures:
         """Same as :meth:`subset`; a plain int raises TypeError (use :meth:`atoms`)."""
         return self.subset(indices)
+
+    def replace(self, **changes: Any) -> Structures:
+        """A copy with some constructor arguments replaced, the others kept (the one copy
+        constructor: :meth:`subset`, :meth:`with_labels` and :meth:`without_labels` use it).
+
+        Args:
+            **changes: arguments of :class:`Structures` (``energy``, ``forces``, ``meta``,
+                ``ids``, ...). ``check_geometry`` defaults to False (the geometry of
+                checked structures; pass True after changing positions or cells) and
+                ``keep_float32`` to this collection's choice; ``groups=None`` drops the
+                group names too.
+
+        Raises:
+            TypeError: an argument :class:`Structures` does not take.
+            DataError: the result fails validation, as for the constructor.
+        """
+        fields: dict[str, Any] = {
+            "numbers": self.numbers,
+            "positions": self.positions,
+            "n_atoms": self.n_atoms,
+            "energy": self.energy,
+            "forces": self.forces,
+            "cell": self.cell,
+            "pbc": self.pbc,
+            "ids": self.ids,
+            "meta": self.meta,
+            "groups": self.groups,
+            "group_names": self.group_names,
+            "check_geometry": False,
+            "keep_float32": self.keep_float32,
+        }
+        unknown = sorted(set(changes) - set(fields))
+        if unknown:
+            raise TypeError(f"Structures.replace: unknown argument(s) {unknown}")
+        fields.update(changes)
+        if fields["groups"] is None:
+            fields["group_names"] = None
+        return Structures(**fields)
 
     def with_labels(
         self, energy: ArrayLike | None = None, forces: ArrayLike | None = None
@@ -493,38 +528,15 @@ class Structures:
             energy: (M,) new energies in eV.
             forces: (A, 3) new forces in eV/Å.
         """
-        return Structures(
-            numbers=self.numbers,
-            positions=self.positions,
-            n_atoms=self.n_atoms,
+        return self.replace(
             energy=self.energy if energy is None else energy,
             forces=self.forces if forces is None else forces,
-            cell=self.cell,
-            pbc=self.pbc,
-            ids=self.ids,
-            meta=self.meta,
-            groups=self.groups,
-            group_names=self.group_names if self.groups is not None else None,
-            check_geometry=False,
-            keep_float32=self.keep_float32,
         )
 
     def without_labels(self, energy: bool = False, forces: bool = False) -> Structures:
         """A copy with the energy and/or force labels removed."""
-        return Structures(
-            numbers=self.numbers,
-            positions=self.positions,
-            n_atoms=self.n_atoms,
-            energy=None if energy else self.energy,
-            forces=None if forces else self.forces,
-            cell=self.cell,
-            pbc=self.pbc,
-            ids=self.ids,
-            meta=self.meta,
-            groups=self.groups,
-            group_names=self.group_names if self.groups is not None else None,
-            check_geometry=False,
-            keep_float32=self.keep_float32,
+        return self.replace(
+            energy=None if energy else self.energy, forces=None if forces else self.forces
         )
 
     # ------------------------------------------------------------------ ASE

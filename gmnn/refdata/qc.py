@@ -423,35 +423,15 @@ def _energy_gradient(
     return float(energy), gradient, sizes
 
 
-def _settings(
-    method: str,
-    basis: str,
-    frozen_core: bool,
-    conv_tol: float,
-    cc_conv_tol: float,
-    grid_level: int,
-    max_memory_mb: int,
-    charge: int,
-    cartesian: bool = False,
-    density_fit: bool = False,
-) -> _Settings:
-    method = _canonical_method(method)
-    if frozen_core and method not in ("MP2", "CCSD", "CCSD(T)"):
-        raise ValueError(f"frozen_core applies to MP2, CCSD and CCSD(T), not to {method!r}")
-    if density_fit and method in ("MP2", "CCSD", "CCSD(T)"):
-        raise ValueError(f"density_fit applies to the SCF of HF and DFT, not to {method!r}")
-    return _Settings(
-        method,
-        basis,
-        frozen_core,
-        conv_tol,
-        cc_conv_tol,
-        grid_level,
-        max_memory_mb,
-        charge,
-        cartesian,
-        density_fit,
-    )
+def _settings(method: str, *args: Any, **kwargs: Any) -> _Settings:
+    """The checked settings of one PySCF calculation (``args``, ``kwargs``: the fields of
+    :class:`_Settings` after ``method``)."""
+    s = _Settings(_canonical_method(method), *args, **kwargs)
+    if s.frozen_core and s.method not in ("MP2", "CCSD", "CCSD(T)"):
+        raise ValueError(f"frozen_core applies to MP2, CCSD and CCSD(T), not to {s.method!r}")
+    if s.density_fit and s.method in ("MP2", "CCSD", "CCSD(T)"):
+        raise ValueError(f"density_fit applies to the SCF of HF and DFT, not to {s.method!r}")
+    return s
 
 
 def label_pyscf(
@@ -503,10 +483,11 @@ def label_pyscf(
 
     Returns:
         ``(energies, forces, info)``: energies (M,) in eV, forces (A, 3) in eV/Å with the
-        atoms of all structures back to back (None with ``forces=False``), and a JSON-serialisable ``info`` with the
-        settings (``method``, ``basis``, ``xc``, ``frozen_core``, thresholds), per-structure
-        ``frames``, ``n_basis``, ``n_frozen_orbitals``, ``wall_s`` and ``cpu_s``, the
-        ``retries`` and ``failures`` (each with ``index``, ``frame``, ``stage``).
+        atoms of all structures back to back (None with ``forces=False``), and a
+        JSON-serialisable ``info`` with the settings (``method``, ``basis``, ``xc``,
+        ``frozen_core``, thresholds), per-structure ``frames``, ``n_basis``,
+        ``n_frozen_orbitals``, ``wall_s`` and ``cpu_s``, the ``retries`` and ``failures``
+        (each with ``index``, ``frame``, ``stage``).
     """
     from pyscf import lib
 
@@ -514,15 +495,15 @@ def label_pyscf(
         raise ValueError(f"on_failure must be 'raise' or 'drop', got {on_failure!r}")
     s = _settings(
         method,
-        basis,
-        frozen_core,
-        conv_tol,
-        cc_conv_tol,
-        grid_level,
-        max_memory_mb,
-        charge,
-        cartesian,
-        density_fit,
+        basis=basis,
+        frozen_core=frozen_core,
+        conv_tol=conv_tol,
+        cc_conv_tol=cc_conv_tol,
+        grid_level=grid_level,
+        max_memory_mb=max_memory_mb,
+        charge=charge,
+        cartesian=cartesian,
+        density_fit=density_fit,
     )
     if n_threads is not None:
         lib.num_threads(n_threads)
