@@ -495,15 +495,15 @@ def label_pyscf(
         raise ValueError(f"on_failure must be 'raise' or 'drop', got {on_failure!r}")
     s = _settings(
         method,
-        basis=basis,
-        frozen_core=frozen_core,
-        conv_tol=conv_tol,
-        cc_conv_tol=cc_conv_tol,
-        grid_level=grid_level,
-        max_memory_mb=max_memory_mb,
-        charge=charge,
-        cartesian=cartesian,
-        density_fit=density_fit,
+        basis,
+        frozen_core,
+        conv_tol,
+        cc_conv_tol,
+        grid_level,
+        max_memory_mb,
+        charge,
+        cartesian,
+        density_fit,
     )
     if n_threads is not None:
         lib.num_threads(n_threads)
