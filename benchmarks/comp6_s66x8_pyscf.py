@@ -136,7 +136,7 @@ PySCF's analytic gradient dE/dR converted from Hartree/Bohr to Hartree/Å (x {BO
 | least-squares factor file ≈ k · dE/dR | {r["factor"]:+.5f} |
 
 Conclusion: the file's `forces` are {sign}, in Hartree/Å
-(`gmnn.data.sources.load_comp6` and `gmnn.data.ani.convert_comp6` negate them).
+(`gmnn.data.sources.load_comp6` and `gmnn.data.sources.convert_comp6` negate them).
 
 | atom | file `forces` x y z (Ha/Å) | PySCF dE/dR x y z (Ha/Å) |
 |---|---|---|

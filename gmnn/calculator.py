@@ -40,7 +40,7 @@ def _as_model(model, dtype=None):
 
 def model_fingerprint(model) -> dict:
     """What determines a model's predictions: its settings and a sha256 of its weights."""
-    from gmnn.runs import arrays_fingerprint
+    from gmnn.fingerprints import arrays_fingerprint
 
     return {"config": dict(model.config), "weights": arrays_fingerprint(model.get_weights())}
 

@@ -175,7 +175,7 @@ def read_ensemble(path, verify: bool = True) -> dict:
     its file). A missing directory or file is a :class:`MissingFile`; a file of another
     format, a newer version or without members a :class:`FileError` naming the key.
     """
-    from gmnn.data import file_sha256
+    from gmnn.fingerprints import file_sha256
 
     path = Path(path)
     meta_file = path / ENSEMBLE_FILE
@@ -336,7 +336,7 @@ def error_rows(errors, n_train: int | None = None) -> list[dict]:
 def _member_info(k: int, path: Path) -> dict:
     """What export needs of member ``k`` at ``path``; an unloadable member is a
     :class:`FileError` naming it."""
-    from gmnn.data import file_sha256
+    from gmnn.fingerprints import file_sha256
     from gmnn.io import load_model
 
     path = Path(path)

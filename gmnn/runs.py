@@ -16,7 +16,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import signal
 from collections.abc import Iterable
@@ -31,7 +30,6 @@ __all__ = [
     "CheckpointDamaged",
     "CheckpointMismatch",
     "StopSignals",
-    "arrays_fingerprint",
     "claim_checkpoint",
     "normalise",
     "read_checkpoint",
@@ -84,20 +82,6 @@ def _json_default(value):
     if isinstance(value, Path):
         return str(value)
     raise TypeError(f"not JSON serialisable: {value!r}")
-
-
-def arrays_fingerprint(arrays: dict | Iterable) -> str:
-    """sha256 of named arrays (names, dtypes, shapes and bytes), order-independent."""
-    items = sorted(arrays.items()) if isinstance(arrays, dict) else list(enumerate(arrays))
-    h = hashlib.sha256()
-    for name, value in items:
-        if value is None:
-            h.update(f"{name}:None;".encode())
-            continue
-        a = np.ascontiguousarray(np.asarray(value))
-        h.update(f"{name}:{a.dtype.str}:{a.shape};".encode())
-        h.update(a.tobytes())
-    return h.hexdigest()
 
 
 def read_checkpoint(path) -> dict[str, np.ndarray]:

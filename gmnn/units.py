@@ -52,16 +52,20 @@ LENGTH_UNITS: dict[str, float] = {
 """Length unit names accepted in data files (lower case) and their size in Å."""
 
 
+def _unit_size(table: dict[str, float], kind: str, name: str) -> float:
+    key = name.strip().lower()
+    if key not in table:
+        raise KeyError(f"unknown {kind} unit {name!r}; known: {sorted(table)}")
+    return table[key]
+
+
 def energy_unit_in_ev(name: str) -> float:
     """Size of the energy unit ``name`` (e.g. ``"kcal/mol"``, ``"Ha"``) in eV.
 
     Raises:
         KeyError: for an unknown unit name; the message lists the known names.
     """
-    key = name.strip().lower()
-    if key not in ENERGY_UNITS:
-        raise KeyError(f"unknown energy unit {name!r}; known: {sorted(ENERGY_UNITS)}")
-    return ENERGY_UNITS[key]
+    return _unit_size(ENERGY_UNITS, "energy", name)
 
 
 def length_unit_in_angstrom(name: str) -> float:
@@ -70,10 +74,7 @@ def length_unit_in_angstrom(name: str) -> float:
     Raises:
         KeyError: for an unknown unit name; the message lists the known names.
     """
-    key = name.strip().lower()
-    if key not in LENGTH_UNITS:
-        raise KeyError(f"unknown length unit {name!r}; known: {sorted(LENGTH_UNITS)}")
-    return LENGTH_UNITS[key]
+    return _unit_size(LENGTH_UNITS, "length", name)
 
 
 def ev_to_kcal_mol(x: ArrayLike) -> np.ndarray | np.floating:

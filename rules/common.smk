@@ -10,7 +10,7 @@ import re
 from snakemake.exceptions import WorkflowError
 
 from gmnn.workflow import resources as gmnn_cost
-from gmnn.data import embedded_ani
+from gmnn.refdata import embedded_ani
 from gmnn.model.config import ModelConfig
 from gmnn.train import TrainConfig
 from gmnn.workflow import ModelRef, Setting, typed_settings
@@ -945,12 +945,12 @@ def check_config():
 
 
 def check_embedded_molecule():
-    """embedded_data.molecule must be one gmnn.data.qc.build_molecule knows (else the
+    """embedded_data.molecule must be one gmnn.refdata.qc.build_molecule knows (else the
     embedded rules plan their QC jobs and the first of them fails)."""
     molecule = config.get("embedded_data", {}).get("molecule")
     if molecule is None:
         return []
-    from gmnn.data.qc import build_molecule
+    from gmnn.refdata.qc import build_molecule
 
     try:
         build_molecule(molecule)

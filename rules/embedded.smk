@@ -1,6 +1,6 @@
 # Embedded default data, generated offline: GFN2-xTB Langevin MD of one molecule (tblite),
 # disjoint frames labelled with DFT (pre-training) and CCSD(T) (fine-tuning) in the same
-# basis (PySCF). The science is in gmnn.data.qc.
+# basis (PySCF). The science is in gmnn.refdata.qc.
 #
 #   data/embedded_work/<molecule>/trajectory.extxyz      all sampled frames   (temp)
 #   data/embedded_work/<molecule>/frames.json            frames of each level (temp)

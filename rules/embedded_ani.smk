@@ -1,4 +1,4 @@
-# Embedded ANI-like data, generated offline (gmnn.data.embedded_ani): GFN2-xTB Langevin MD
+# Embedded ANI-like data, generated offline (gmnn.refdata.embedded_ani): GFN2-xTB Langevin MD
 # of many CHNO systems (tblite), wB97X/6-31G* energies of evenly spaced frames of the
 # small ones (PySCF), and held-out systems at the xTB level in COMP6-like subsets.
 #

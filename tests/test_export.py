@@ -14,7 +14,6 @@ from _synthetic import emt_structures
 from test_workflow_boundary import SCRIPTS, run_job
 
 from gmnn.analysis import predict
-from gmnn.data import file_sha256
 from gmnn.export import (
     check_model_dir,
     error_rows,
@@ -25,6 +24,7 @@ from gmnn.export import (
     read_card,
     read_ensemble,
 )
+from gmnn.fingerprints import file_sha256
 from gmnn.io import FileError, load_model, save_model
 from gmnn.settings import SettingsError
 from gmnn.train import TrainConfig, fit

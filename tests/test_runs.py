@@ -8,11 +8,11 @@ import signal
 import numpy as np
 import pytest
 
+from gmnn.fingerprints import arrays_fingerprint
 from gmnn.runs import (
     CheckpointDamaged,
     CheckpointMismatch,
     StopSignals,
-    arrays_fingerprint,
     claim_checkpoint,
     identity_array,
     read_checkpoint,

@@ -1,9 +1,9 @@
 """Rule `convert_comp6`: one COMP6 v1 subset -> gmnn HDF5, streaming
-(gmnn.data.ani.convert_comp6; forces negated, see gmnn.data.sources.load_comp6)."""
+(gmnn.data.sources.convert_comp6; forces negated, see gmnn.data.sources.load_comp6)."""
 
 import logging
 
-from gmnn.data.ani import convert_comp6
+from gmnn.data.sources import convert_comp6
 from gmnn.workflow import error_boundary
 
 error_boundary(snakemake.log[0])

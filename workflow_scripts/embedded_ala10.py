@@ -1,11 +1,11 @@
 """Rule `embedded_ala10`: the embedded default's deca-alanine helix, an ideal alpha-helix
-(PeptideBuilder, RDKit hydrogens) relaxed with GFN2-xTB (gmnn.data.peptide), as extended
+(PeptideBuilder, RDKit hydrogens) relaxed with GFN2-xTB (gmnn.refdata.peptide), as extended
 XYZ with PDB names and the build and relaxation settings in its comment line."""
 
 import json
 
-from gmnn.data.peptide import embedded_ala10_helix
 from gmnn.io import atomic_path
+from gmnn.refdata.peptide import embedded_ala10_helix
 from gmnn.workflow import start_job
 
 log = start_job(snakemake.log[0], snakemake.threads)

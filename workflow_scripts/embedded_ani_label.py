@@ -1,13 +1,13 @@
 """Rule `embedded_ani_label`: accurate-level energies of evenly spaced frames of one system
-(gmnn.data.embedded_ani.label_accurate; failed SCFs are kept as NaN and listed)."""
+(gmnn.refdata.embedded_ani.label_accurate; failed SCFs are kept as NaN and listed)."""
 
 import json
 import logging
 
 import numpy as np
 
-from gmnn.data import embedded_ani
 from gmnn.io import atomic_save_npz
+from gmnn.refdata import embedded_ani
 from gmnn.workflow import error_boundary
 
 error_boundary(snakemake.log[0])

@@ -1,12 +1,13 @@
 """Rule `embedded_ani_merge`: per-system samples and labels -> the committed data sets
-(gmnn.data.embedded_ani.merge)."""
+(gmnn.refdata.embedded_ani.merge)."""
 
 import json
 import logging
 
 import numpy as np
 
-from gmnn.data import embedded_ani, qc, write_h5
+from gmnn.data import write_h5
+from gmnn.refdata import embedded_ani, qc
 from gmnn.workflow import error_boundary
 
 error_boundary(snakemake.log[0])

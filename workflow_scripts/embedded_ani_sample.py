@@ -1,13 +1,13 @@
 """Rule `embedded_ani_sample`: GFN2-xTB Langevin MD of one system of the embedded ANI-like
-data (gmnn.data.embedded_ani.sample_system): frames, energies and forces."""
+data (gmnn.refdata.embedded_ani.sample_system): frames, energies and forces."""
 
 import json
 import logging
 
 import numpy as np
 
-from gmnn.data import embedded_ani, qc
 from gmnn.io import atomic_save_npz
+from gmnn.refdata import embedded_ani, qc
 from gmnn.workflow import error_boundary
 
 error_boundary(snakemake.log[0])

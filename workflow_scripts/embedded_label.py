@@ -2,7 +2,7 @@
 
 Chunk `c` of level `L` holds the frames `frames[L][c * chunk_size : (c + 1) * chunk_size]`
 of the sampling record. Structures whose SCF/CC does not converge after one retry are
-kept with NaN labels and listed in the chunk's info (gmnn.data.qc.label_pyscf).
+kept with NaN labels and listed in the chunk's info (gmnn.refdata.qc.label_pyscf).
 """
 
 import json
@@ -12,8 +12,8 @@ import os
 import ase.io
 import numpy as np
 
-from gmnn.data import qc
 from gmnn.io import atomic_save_npz
+from gmnn.refdata import qc
 from gmnn.workflow import error_boundary
 
 error_boundary(snakemake.log[0])

@@ -2,14 +2,14 @@
 
 Structures dropped while labelling (NaN labels) are left out and listed in
 `meta["dropped"]`; `ids` are the frame indices in the sampled trajectory
-(gmnn.data.qc.merge_chunks).
+(gmnn.refdata.qc.merge_chunks).
 """
 
 import json
 import logging
 
 from gmnn.data import write_h5
-from gmnn.data.qc import merge_chunks
+from gmnn.refdata.qc import merge_chunks
 from gmnn.workflow import error_boundary
 
 error_boundary(snakemake.log[0])

@@ -1,7 +1,7 @@
-"""Rule `embedded_sample`: GFN2-xTB Langevin MD of the molecule (gmnn.data.qc.sample_xtb_md).
+"""Rule `embedded_sample`: GFN2-xTB Langevin MD of the molecule (gmnn.refdata.qc.sample_xtb_md).
 
 Writes all sampled frames (extxyz) and a JSON record with the frames of each level of
-theory (gmnn.data.qc.split_frames), the sampling settings, code versions and wall time.
+theory (gmnn.refdata.qc.split_frames), the sampling settings, code versions and wall time.
 """
 
 import logging
@@ -10,8 +10,8 @@ import time
 
 import ase.io
 
-from gmnn.data import qc
 from gmnn.io import atomic_path, atomic_write_json
+from gmnn.refdata import qc
 from gmnn.workflow import error_boundary
 
 error_boundary(snakemake.log[0])

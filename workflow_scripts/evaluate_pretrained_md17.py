@@ -20,7 +20,8 @@ from gmnn.analysis.ani import (  # noqa: E402
     offset_corrected_errors,
     training_summary,
 )
-from gmnn.data import file_sha256, load_split, read_h5  # noqa: E402
+from gmnn.data import load_split, read_h5  # noqa: E402
+from gmnn.fingerprints import file_sha256  # noqa: E402
 from gmnn.io import atomic_write_json, load_model  # noqa: E402
 
 inp, params = snakemake.input, snakemake.params

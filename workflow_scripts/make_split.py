@@ -4,8 +4,9 @@ dft: the test set is outside the first md17.dft.n_train training structures only
 import dataclasses
 import logging
 
-from gmnn.data import DataError, file_sha256, read_h5, save_split
+from gmnn.data import DataError, read_h5, save_split
 from gmnn.data.sources import md17_split
+from gmnn.fingerprints import file_sha256
 from gmnn.workflow import error_boundary
 
 error_boundary(snakemake.log[0])

@@ -11,9 +11,10 @@ split (ANI-1ccx ids are ANI-1x ids). Output: ``output[0]``, the split JSON.
 import dataclasses
 import logging
 
-from gmnn.data import DataError, file_sha256, load_split, save_split
+from gmnn.data import DataError, load_split, save_split
 from gmnn.data.h5 import read_h5_ids
 from gmnn.data.splits import make_ani_split
+from gmnn.fingerprints import file_sha256
 from gmnn.workflow import error_boundary
 
 error_boundary(snakemake.log[0])

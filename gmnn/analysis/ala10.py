@@ -175,7 +175,7 @@ def _stage_frames(trajectory, n_peptide: int, drop_first: bool) -> dict:
 def peptide_observables(reference, positions: np.ndarray) -> dict[str, np.ndarray]:
     """RMSD (Å) to ``reference`` after Kabsch superposition over heavy atoms, backbone and
     all atoms, and the helical fraction, of whole (unwrapped) peptide ``positions`` (F, N,
-    3). ``reference`` carries PDB names and residue numbers (:mod:`gmnn.data.peptide`)."""
+    3). ``reference`` carries PDB names and residue numbers (:mod:`gmnn.data.ala10`)."""
     from gmnn.analysis.structure import (
         backbone_dihedrals,
         backbone_indices,
@@ -183,7 +183,7 @@ def peptide_observables(reference, positions: np.ndarray) -> dict[str, np.ndarra
         kabsch_rmsd,
         select_atoms,
     )
-    from gmnn.data.peptide import NAME_KEY, RESIDUE_KEY
+    from gmnn.data.ala10 import NAME_KEY, RESIDUE_KEY
 
     names = reference.arrays[NAME_KEY]
     ref = reference.positions
@@ -315,7 +315,7 @@ def run_tables(
 
 def _snapshots(reference, late, late_t, phase: str, model: str) -> list[dict]:
     from gmnn.analysis.structure import select_atoms
-    from gmnn.data.peptide import NAME_KEY, RESIDUE_KEY
+    from gmnn.data.ala10 import NAME_KEY, RESIDUE_KEY
 
     names = reference.arrays[NAME_KEY]
     sel = select_atoms("backbone", reference.numbers, names)

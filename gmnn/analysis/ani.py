@@ -452,7 +452,7 @@ def _integer(value, key: str, where: str) -> int:
 
 def data_record(path) -> dict:
     """Where a data file came from, for a metrics record: path and SHA-256."""
-    from gmnn.data import file_sha256
+    from gmnn.fingerprints import file_sha256
 
     return {"path": str(path), "sha256": file_sha256(path)}
 

@@ -3,10 +3,11 @@
 * :func:`kabsch_rmsd` / :func:`kabsch_align`: optimal superposition (proper rotation,
   det = +1, plus translation) of one frame or a stack of frames onto a reference; RMSD in Å.
   :func:`plain_rmsd`: the same without superposition.
-* :func:`covalent_bonds` and :func:`make_whole`: bond graph from ASE covalent radii and
-  unwrapping of a molecule split across the faces of a periodic cell (any cell shape).
-* :func:`read_pdb` and :func:`select_atoms`: the peptide's atom names, residues and elements
-  from a PDB file; ``heavy`` / ``backbone`` / ``all`` selections.
+* :func:`covalent_bonds` and :func:`make_whole`: gmnn's one bond definition (ASE covalent
+  radii times :data:`COVALENT_BOND_FACTOR`) and unwrapping of a molecule split across the
+  faces of a periodic cell (any cell shape).
+* :func:`select_atoms`: ``heavy`` / ``backbone`` / ``all`` selections by the peptide's atom
+  names (read with :func:`gmnn.data.ala10.read_ala10_pdb`).
 * :func:`backbone_indices`, :func:`backbone_dihedrals`, :func:`helical_fraction`:
   Ramachandran angles φ/ψ (degrees, IUPAC sign) and the fraction of α-helical residues.
 * :func:`running_average`: time-window average (ps) as drawn in red in Figs. 7 and 8
@@ -19,9 +20,6 @@ Written by hand, and why:
 * Kabsch: numpy SVD, vectorised over frames and weighted; ``scipy.spatial.transform.
   Rotation.align_vectors`` handles one frame at a time, and ASE's
   ``minimize_rotation_and_translation`` skips the rotation for periodic Atoms.
-* PDB reading: ASE's PDB reader guesses elements from the atom name when the element
-  columns (77-78) are empty, as in the shared NAMD/CHARMM helix, and turns every ``CA``
-  (C-alpha) into calcium; :func:`read_pdb` applies the PDB naming convention instead.
 """
 
 from __future__ import annotations
@@ -45,6 +43,15 @@ ALPHA_REGION: tuple[tuple[float, float], tuple[float, float]] = ((-100.0, -30.0)
 :func:`helical_fraction`."""
 
 Selection = Literal["all", "heavy", "backbone"]
+
+COVALENT_BOND_FACTOR = 1.2
+"""The one bond definition of gmnn: atoms i, j are bonded when ``d_ij < factor * (r_i +
+r_j)`` with ASE's covalent radii (:func:`covalent_bonds`), and this is the default
+``factor``. 1.2 catches C-H (1.09 Å vs 0.76 + 0.31 Å) and stays well below the 1-3
+distances of organic molecules (1.6 times the summed radii or more). Callers that need
+another tolerance pass ``factor`` and say why: the hot GFN2-xTB sampling's topology check
+(:data:`gmnn.refdata.qc.SAMPLING_BOND_FACTOR`, 1.3) and the bond analysis of the MD17
+molecules (:data:`gmnn.analysis.bonds.BOND_PAIR_FACTOR`, 1.25)."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -168,20 +175,20 @@ def covalent_bonds(
     positions: ArrayLike,
     cell: ArrayLike | None = None,
     pbc: bool | Sequence[bool] = False,
-    mult: float = 1.2,
+    factor: float = COVALENT_BOND_FACTOR,
 ) -> NDArray[np.int64]:
     """Covalent bonds (i < j) of one geometry, minimum image across periodic faces.
 
-    Atoms i, j are bonded when ``d_ij < mult * (r_i + r_j)``, with ASE's covalent radii
-    (``ase.neighborlist.natural_cutoffs``, Å). ``mult = 1.2`` catches C-H (1.09 Å vs
-    0.76 + 0.31 Å) and stays well below 1-3 distances of organic molecules.
+    Atoms i, j are bonded when ``d_ij < factor * (r_i + r_j)``, with ASE's covalent radii
+    (``ase.neighborlist.natural_cutoffs``, Å); see :data:`COVALENT_BOND_FACTOR`.
 
     Args:
         numbers: (N,) atomic numbers.
         positions: (N, 3) positions, Å (a reference geometry; may be wrapped).
         cell: (3, 3) cell vectors as rows, Å, or None without periodicity.
         pbc: periodic directions.
-        mult: factor on the summed covalent radii.
+        factor: factor on the summed covalent radii (default
+            :data:`COVALENT_BOND_FACTOR`).
 
     Returns:
         (B, 2) int array of bonded pairs, sorted.
@@ -192,7 +199,7 @@ def covalent_bonds(
         cell=np.zeros((3, 3)) if cell is None else np.asarray(cell, dtype=float),
         pbc=pbc,
     )
-    i, j = neighbor_list("ij", atoms, natural_cutoffs(atoms, mult=mult))
+    i, j = neighbor_list("ij", atoms, natural_cutoffs(atoms, mult=factor))
     keep = i < j
     bonds = np.unique(np.stack([i[keep], j[keep]], axis=1), axis=0)
     return bonds.reshape(-1, 2).astype(np.int64)
@@ -223,7 +230,7 @@ def make_whole(
     cell: ArrayLike,
     pbc: bool | Sequence[bool],
     bonds_or_numbers: ArrayLike,
-    mult: float = 1.2,
+    factor: float = COVALENT_BOND_FACTOR,
 ) -> NDArray[np.float64]:
     """Unwrap molecules split across the faces of a periodic cell (orthorhombic or general).
 
@@ -238,8 +245,9 @@ def make_whole(
         pbc: periodic directions (bool or three bools).
         bonds_or_numbers: either (B, 2) bonded atom pairs (e.g. ``covalent_bonds`` of a whole
             reference geometry) or (N,) atomic numbers, in which case the bonds are found in
-            the first frame by :func:`covalent_bonds` (minimum image, factor ``mult``).
-        mult: factor on the covalent radii when bonds are derived from atomic numbers.
+            the first frame by :func:`covalent_bonds` (minimum image, ``factor``).
+        factor: factor on the summed covalent radii when bonds are derived from atomic
+            numbers (default :data:`COVALENT_BOND_FACTOR`).
 
     Returns:
         Unwrapped positions, same shape as ``positions``, Å.
@@ -266,7 +274,7 @@ def make_whole(
             raise ValueError(
                 f"bonds_or_numbers: {spec.shape[0]} atomic numbers for {n_atoms} atoms"
             )
-        bonds = covalent_bonds(spec, frames[0], cells[0], pbc, mult=mult)
+        bonds = covalent_bonds(spec, frames[0], cells[0], pbc, factor=factor)
     elif spec.ndim == 2 and spec.shape[1] == 2:
         bonds = spec.astype(np.int64)
         if bonds.size and (bonds.min() < 0 or bonds.max() >= n_atoms):

@@ -25,7 +25,6 @@ from gmnn.data.readers import (
 )
 from gmnn.data.splits import (
     Split,
-    file_sha256,
     load_split,
     make_ani_split,
     make_split,
@@ -37,7 +36,6 @@ __all__ = [
     "DataError",
     "Split",
     "Structures",
-    "file_sha256",
     "load_split",
     "make_ani_split",
     "make_split",

@@ -50,7 +50,7 @@ from ase.data import atomic_numbers as _SYMBOL_TO_Z
 from gmnn import units
 from gmnn.data.errors import DataError, check_data_file
 from gmnn.data.h5 import H5Writer
-from gmnn.data.structures import MAX_ATOMIC_NUMBER, Structures
+from gmnn.data.structures import MAX_ATOMIC_NUMBER, Structures, check_finite
 from gmnn.io import reading
 
 log = logging.getLogger(__name__)
@@ -264,7 +264,7 @@ def _leaf_numbers(leaf: h5py.Group, path: Path) -> np.ndarray:
     raise DataError(path, f"group {leaf.name} has neither 'atomic_numbers' nor 'species'")
 
 
-def _scalar_str(value: np.ndarray) -> str:
+def scalar_str(value: np.ndarray) -> str:
     item = value.item() if value.ndim == 0 else value.ravel()[0]
     return item.decode() if isinstance(item, bytes) else str(item)
 
@@ -383,7 +383,7 @@ def scan_ani(
             method = energy_key.split(".")[0]
             level = ANI_LEVEL_OF_THEORY.get(method, method)
         elif "lot" in leaves[0]:
-            level = _scalar_str(np.asarray(leaves[0]["lot"][()]))
+            level = scalar_str(np.asarray(leaves[0]["lot"][()]))
     return AniPlan(
         path=path,
         layout=layout,
@@ -396,20 +396,6 @@ def scan_ani(
 
 
 # ---------------------------------------------------------------------- reading
-
-
-def _finite_or_raise(array: np.ndarray, where: str, path: Path, rows: np.ndarray) -> None:
-    """Raise DataError naming the first conformer (``rows``: its index in the group)."""
-    if array.size == 0:
-        return
-    bad = ~np.isfinite(array.reshape(len(array), -1)).all(axis=1)
-    if bad.any():
-        m = int(np.argmax(bad))
-        raise DataError(
-            path,
-            f"non-finite values in {where!r} of structure {int(rows[m])} "
-            f"({int(bad.sum())} structures)",
-        )
 
 
 def iter_ani_chunks(
@@ -443,9 +429,9 @@ def iter_ani_chunks(
                 if plan.forces_key is not None:
                     forces = leaf[plan.forces_key][start:stop][kept]
                 if check:
-                    _finite_or_raise(coords, f"/{group.name}/coordinates", path, rows)
+                    check_finite(coords, f"/{group.name}/coordinates", path, rows)
                     if forces is not None:
-                        _finite_or_raise(forces, f"/{group.name}/{plan.forces_key}", path, rows)
+                        check_finite(forces, f"/{group.name}/{plan.forces_key}", path, rows)
                 positions = coords.reshape(-1, 3).astype(plan.float_dtype, copy=False)
                 if forces is not None:
                     forces = forces.reshape(-1, 3).astype(np.float64) * units.HARTREE
@@ -668,47 +654,6 @@ def convert_ani(
         forces_key=forces_key,
         require_forces=forces_key is not None,
         use_forces=forces_key is not None,
-        chunk_conformers=chunk_conformers,
-        compression=compression,
-    )
-
-
-def comp6_meta(root, subset: str, files, parts: list) -> dict[str, Any]:
-    """The ``meta`` of a COMP6 v1 subset (its forces negated: they are gradients)."""
-    return {
-        "source": str(root),
-        "format": "ani",
-        "dataset": f"COMP6v1/{subset}",
-        "files": [str(f) for f in files],
-        "level_of_theory": "wB97x/6-31G(d)",
-        "forces_negated": True,
-        "parts": parts,
-    }
-
-
-def convert_comp6(
-    root: str | os.PathLike[str],
-    subset: str,
-    out_path: str | os.PathLike[str],
-    chunk_conformers: int = DEFAULT_CHUNK_CONFORMERS,
-    compression: str | None = "gzip",
-) -> ConversionSummary:
-    """Convert the COMP6 v1 ``subset`` under ``root`` to the gmnn schema, streaming.
-
-    Same structures and ``meta`` as :func:`gmnn.data.sources.load_comp6`, including its
-    sign fix: COMP6 v1 stores the energy gradient under ``forces``, so the stored forces
-    are minus the file's (``meta["forces_negated"]``).
-    """
-    from gmnn.data.sources import comp6_files  # sources imports the readers
-
-    files = comp6_files(root, subset)
-    plans = [scan_ani(f) for f in files]
-    meta = comp6_meta(root, subset, files, [p.meta() for p in plans])
-    return convert_ani_h5(
-        files,
-        out_path,
-        negate_forces=True,
-        meta=meta,
         chunk_conformers=chunk_conformers,
         compression=compression,
     )

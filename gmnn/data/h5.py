@@ -29,7 +29,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -80,11 +80,7 @@ def write_h5(
         datasets["groups"] = structures.groups
 
     with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
-        f.attrs["schema"] = SCHEMA
-        f.attrs["schema_version"] = SCHEMA_VERSION
-        f.attrs["energy_unit"] = "eV"
-        f.attrs["length_unit"] = "Angstrom"
-        f.attrs["force_unit"] = "eV/Angstrom"
+        _write_schema(f)
         f.attrs["n_structures"] = len(structures)
         f.attrs["n_atoms_total"] = structures.n_total_atoms
         f.attrs["meta"] = json.dumps(structures.meta)
@@ -98,6 +94,47 @@ def write_h5(
                 dtype=h5py.string_dtype("utf-8"),
             )
     return path
+
+
+def _write_schema(f: h5py.File) -> None:
+    """The root attributes that make a file one of the gmnn schema (checked by
+    :func:`_open_checked`), and its units."""
+    f.attrs["schema"] = SCHEMA
+    f.attrs["schema_version"] = SCHEMA_VERSION
+    f.attrs["energy_unit"] = "eV"
+    f.attrs["length_unit"] = "Angstrom"
+    f.attrs["force_unit"] = "eV/Angstrom"
+
+
+def _schema(f: h5py.File) -> str | None:
+    schema = f.attrs.get("schema")
+    return schema.decode() if isinstance(schema, bytes) else schema
+
+
+@contextlib.contextmanager
+def _open_checked(path: Path) -> Iterator[h5py.File]:
+    """``path`` opened for reading after the one schema check of the gmnn HDF5 readers:
+    an existing HDF5 file (else MissingFile or DataError), our schema and a schema
+    version this gmnn reads (else DataError naming the file)."""
+    if not path.exists():
+        raise MissingFile(path)
+    if not h5py.is_hdf5(path):
+        raise DataError(path, "not an HDF5 file")
+    with reading(path, "HDF5 file", DataError), h5py.File(path, "r") as f:
+        schema = _schema(f)
+        if schema != SCHEMA:
+            raise DataError(
+                path,
+                f"HDF5 schema is {schema!r}, expected {SCHEMA!r} "
+                "(for ANI files use read_ani_h5, or read() to detect the format)",
+            )
+        version = int(f.attrs.get("schema_version", -1))
+        if not 1 <= version <= SCHEMA_VERSION:
+            raise DataError(
+                path,
+                f"schema_version {version} is not supported (this gmnn reads 1..{SCHEMA_VERSION})",
+            )
+        yield f
 
 
 def _compression_options(compression: str | None) -> dict[str, Any]:
@@ -149,11 +186,7 @@ class H5Writer:
         tmp = self._stack.enter_context(atomic_path(self.path))
         self._file = self._stack.enter_context(h5py.File(tmp, "w"))
         f = self._file
-        f.attrs["schema"] = SCHEMA
-        f.attrs["schema_version"] = SCHEMA_VERSION
-        f.attrs["energy_unit"] = "eV"
-        f.attrs["length_unit"] = "Angstrom"
-        f.attrs["force_unit"] = "eV/Angstrom"
+        _write_schema(f)
         per_atom = {"numbers": (np.int32, ()), "positions": (self.float_dtype, (3,))}
         if self.forces:
             per_atom["forces"] = (self.float_dtype, (3,))
@@ -246,18 +279,10 @@ def read_h5_ids(path: str | os.PathLike[str]) -> np.ndarray:
 
     Raises:
         gmnn.io.MissingFile: ``path`` does not exist.
-        DataError: not a gmnn HDF5 file or no ``ids`` dataset.
+        DataError: not a gmnn HDF5 file (or a newer schema version) or no ``ids`` dataset.
     """
     path = Path(path)
-    if not path.exists():
-        raise MissingFile(path)
-    if not h5py.is_hdf5(path):
-        raise DataError(path, "not an HDF5 file")
-    with reading(path, "HDF5 file", DataError), h5py.File(path, "r") as f:
-        schema = f.attrs.get("schema")
-        schema = schema.decode() if isinstance(schema, bytes) else schema
-        if schema != SCHEMA:
-            raise DataError(path, f"HDF5 schema is {schema!r}, expected {SCHEMA!r}")
+    with _open_checked(path) as f:
         if "ids" not in f:
             raise DataError(path, "missing dataset 'ids'")
         return np.asarray(f["ids"][()], dtype=np.int64)
@@ -266,8 +291,7 @@ def read_h5_ids(path: str | os.PathLike[str]) -> np.ndarray:
 def h5_schema(path: str | os.PathLike[str]) -> str | None:
     """The ``schema`` root attribute of an HDF5 file, or None if it has none."""
     with reading(path, "HDF5 file", DataError), h5py.File(path, "r") as f:
-        schema = f.attrs.get("schema")
-    return schema.decode() if isinstance(schema, bytes) else schema
+        return _schema(f)
 
 
 def read_h5(path: str | os.PathLike[str]) -> Structures:
@@ -280,25 +304,7 @@ def read_h5(path: str | os.PathLike[str]) -> Structures:
         gmnn.io.FileError: a truncated or damaged file (what h5py says, with the path).
     """
     path = Path(path)
-    if not path.exists():
-        raise MissingFile(path)
-    if not h5py.is_hdf5(path):
-        raise DataError(path, "not an HDF5 file")
-    with reading(path, "HDF5 file", DataError), h5py.File(path, "r") as f:
-        schema = f.attrs.get("schema")
-        schema = schema.decode() if isinstance(schema, bytes) else schema
-        if schema != SCHEMA:
-            raise DataError(
-                path,
-                f"HDF5 schema is {schema!r}, expected {SCHEMA!r} "
-                "(for ANI files use read_ani_h5, or read() to detect the format)",
-            )
-        version = int(f.attrs.get("schema_version", -1))
-        if not 1 <= version <= SCHEMA_VERSION:
-            raise DataError(
-                path,
-                f"schema_version {version} is not supported (this gmnn reads 1..{SCHEMA_VERSION})",
-            )
+    with _open_checked(path) as f:
         missing = [name for name in _REQUIRED if name not in f]
         if missing:
             raise DataError(path, f"missing dataset(s) {missing}")

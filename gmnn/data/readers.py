@@ -29,17 +29,10 @@ import numpy as np
 from ase.io.formats import filetype, string2index
 
 from gmnn import units
-from gmnn.data.ani import (  # noqa: F401 - ANI names re-exported here
-    ANI1_DEFAULT_ENERGY_KEY,
-    ANI1X_DEFAULT_ENERGY_KEY,
-    ANI_LEVEL_OF_THEORY,
-    ani_leaves,
-    read_ani,
-    scan_ani,
-)
+from gmnn.data.ani import ani_leaves, read_ani, scalar_str, scan_ani
 from gmnn.data.errors import DataError, check_data_file
 from gmnn.data.h5 import read_h5
-from gmnn.data.structures import Structures, format_shape
+from gmnn.data.structures import Structures, check_finite, format_shape
 from gmnn.io import read_npz, reading
 
 FORMATS = ("sgdml", "rmd17", "ani", "gmnn-h5", "ase")
@@ -82,35 +75,12 @@ def _expect_shape(array: np.ndarray, shape: tuple[int | None, ...], key: str, pa
         )
 
 
-def _scalar_str(value: np.ndarray) -> str:
-    item = value.item() if value.ndim == 0 else value.ravel()[0]
-    return item.decode() if isinstance(item, bytes) else str(item)
-
-
 def _energy_vector(array: np.ndarray, n: int, key: str, path: Path) -> np.ndarray:
     """Energies given as (M,) or (M, 1) as a float64 (M,) vector."""
     if array.ndim == 2 and array.shape[1] == 1:
         array = array[:, 0]
     _expect_shape(array, (n,), key, path)
     return array.astype(np.float64)
-
-
-def _finite_or_raise(
-    array: np.ndarray, key: str, path: Path, rows: np.ndarray | None = None
-) -> None:
-    """Raise DataError naming the first row of ``array`` with non-finite entries.
-
-    ``rows`` gives the index to report for each row (default: the row number).
-    """
-    if array.size == 0:
-        return
-    bad = ~np.isfinite(array.reshape(len(array), -1)).all(axis=1)
-    if bad.any():
-        m = int(np.argmax(bad))
-        index = m if rows is None else int(rows[m])
-        raise DataError(
-            path, f"non-finite values in {key!r} of structure {index} ({int(bad.sum())} structures)"
-        )
 
 
 def read_sgdml_npz(path: str | os.PathLike[str]) -> Structures:
@@ -136,8 +106,8 @@ def read_sgdml_npz(path: str | os.PathLike[str]) -> Structures:
     _expect_shape(positions, (None, None, 3), "R", path)
     n_struct, n_max = positions.shape[:2]
 
-    e_unit = _scalar_str(data["e_unit"]) if "e_unit" in data else "kcal/mol"
-    r_unit = _scalar_str(data["r_unit"]) if "r_unit" in data else "Ang"
+    e_unit = scalar_str(data["e_unit"]) if "e_unit" in data else "kcal/mol"
+    r_unit = scalar_str(data["r_unit"]) if "r_unit" in data else "Ang"
     try:
         e_factor = units.energy_unit_in_ev(e_unit)
         r_factor = units.length_unit_in_angstrom(r_unit)
@@ -163,16 +133,16 @@ def read_sgdml_npz(path: str | os.PathLike[str]) -> Structures:
     else:
         n_atoms = np.full(n_struct, n_max)
     mask = np.arange(n_max) < np.asarray(n_atoms)[:, None]  # (M, N) real atoms
-    _finite_or_raise(np.where(mask[..., None], positions, 0.0), "R", path)
+    check_finite(np.where(mask[..., None], positions, 0.0), "R", path)
 
     energy = forces = None
     if "E" in data:
         energy = _energy_vector(data["E"], n_struct, "E", path)
-        _finite_or_raise(energy, "E", path)
+        check_finite(energy, "E", path)
         energy = energy * e_factor
     if "F" in data:
         _expect_shape(data["F"], (n_struct, n_max, 3), "F", path)
-        _finite_or_raise(np.where(mask[..., None], data["F"], 0.0), "F", path)
+        check_finite(np.where(mask[..., None], data["F"], 0.0), "F", path)
         forces = data["F"][mask].astype(np.float64) * (e_factor / r_factor)
 
     meta: dict[str, Any] = {
@@ -182,9 +152,9 @@ def read_sgdml_npz(path: str | os.PathLike[str]) -> Structures:
         "original_length_unit": r_unit,
     }
     if "theory" in data:
-        meta["level_of_theory"] = _scalar_str(data["theory"])
+        meta["level_of_theory"] = scalar_str(data["theory"])
     if "name" in data:
-        meta["name"] = _scalar_str(data["name"])
+        meta["name"] = scalar_str(data["name"])
     return _build(
         path,
         numbers=numbers[mask],
@@ -234,7 +204,7 @@ def read_rmd17_npz(path: str | os.PathLike[str], labels: str = "new") -> Structu
         (prefix + "energies", energy),
         (prefix + "forces", forces),
     ):
-        _finite_or_raise(array, key, path)
+        check_finite(array, key, path)
 
     meta = {
         "source": str(path),

@@ -38,10 +38,11 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from gmnn.data.ani import comp6_meta
+from gmnn.data.ani import DEFAULT_CHUNK_CONFORMERS, ConversionSummary, convert_ani_h5, scan_ani
 from gmnn.data.download import is_archive, sgdml_fingerprint
 from gmnn.data.errors import DataError
 from gmnn.data.readers import read_ani_h5, read_rmd17_npz, read_sgdml_npz
@@ -236,7 +237,7 @@ COMP6 = {
 # Deca-alanine (Ala10): the starting structure of the embedded-ANI MD (Zaverkin et al. 2023
 # simulate a 104-atom alpha-helical Ala10). The classic NAMD/CHARMM22 deca-alanine of
 # WTM-eABF studies, C30H53N11O10 (neutral NH2 N-terminus, C-terminal amide), coordinates in
-# Angstrom, no cell; read with gmnn.data.peptide.read_ala10_pdb. A file in a git repository,
+# Angstrom, no cell; read with gmnn.data.ala10.read_ala10_pdb. A file in a git repository,
 # pinned to a commit: the URL serves the same bytes for ever.
 ALA10_REPOSITORY = "Lapsis-glitch/WTM-eABF_parameters"
 ALA10_COMMIT = "d7c5e5e336420abdb8586787cf766e7dd418798c"
@@ -798,7 +799,7 @@ def ala10_file(root: str | os.PathLike) -> Path:
     else exactly one ``*.pdb`` file directly in it (e.g. ``shared/data/ala10``, or the
     staged ``data/raw/ala10/files``). Several ``.pdb`` files and none named
     ``deca-ala.pdb`` are an error listing them: point ``sources.ala10.local`` at the one
-    to use. The file is not read here (see :func:`gmnn.data.peptide.read_ala10_pdb`).
+    to use. The file is not read here (see :func:`gmnn.data.ala10.read_ala10_pdb`).
     """
     root = Path(root)
     if root.is_file():
@@ -865,22 +866,6 @@ def find_files(kind: str, root: str | os.PathLike, items: list[str]) -> list[Pat
 # Assembling one data set from its files
 
 
-def _with_meta(s: Structures, meta: dict) -> Structures:
-    return Structures(
-        numbers=s.numbers,
-        positions=s.positions,
-        n_atoms=s.n_atoms,
-        energy=s.energy,
-        forces=s.forces,
-        cell=s.cell,
-        pbc=s.pbc,
-        ids=s.ids,
-        meta=meta,
-        groups=s.groups,
-        group_names=s.group_names if s.groups is not None else None,
-    )
-
-
 def load_rmd17(root: str | os.PathLike, molecule: str) -> Structures:
     """All distinct rMD17 structures of ``molecule`` under ``root`` (see :func:`rmd17_files`).
 
@@ -911,7 +896,7 @@ def load_rmd17(root: str | os.PathLike, molecule: str) -> Structures:
         files=[str(f) for f in files],
         merged_unique_by="old_indices" if len(files) > 1 else None,
     )
-    return _with_meta(unique, meta)
+    return unique.replace(meta=meta)
 
 
 def load_sgdml(
@@ -963,7 +948,7 @@ def load_sgdml(
     meta["files"] = {k: (str(v) if v else None) for k, v in files.items()}
     if files["test"] is not None:
         meta["official_test"] = [len(parts[0]), len(merged)]
-    return _with_meta(merged, meta)
+    return merged.replace(meta=meta)
 
 
 def official_test(structures: Structures) -> np.ndarray | None:
@@ -985,7 +970,45 @@ def load_comp6(root: str | os.PathLike, subset: str) -> Structures:
     if merged.forces is not None:
         merged = merged.with_labels(forces=-merged.forces)
     meta = comp6_meta(root, subset, files, merged.meta.get("parts", [merged.meta]))
-    return _with_meta(merged, meta)
+    return merged.replace(meta=meta)
+
+
+def comp6_meta(root, subset: str, files, parts: list) -> dict[str, Any]:
+    """The ``meta`` of a COMP6 v1 subset (its forces negated: they are gradients)."""
+    return {
+        "source": str(root),
+        "format": "ani",
+        "dataset": f"COMP6v1/{subset}",
+        "files": [str(f) for f in files],
+        "level_of_theory": "wB97x/6-31G(d)",
+        "forces_negated": True,
+        "parts": parts,
+    }
+
+
+def convert_comp6(
+    root: str | os.PathLike[str],
+    subset: str,
+    out_path: str | os.PathLike[str],
+    chunk_conformers: int = DEFAULT_CHUNK_CONFORMERS,
+    compression: str | None = "gzip",
+) -> ConversionSummary:
+    """Convert the COMP6 v1 ``subset`` under ``root`` to the gmnn schema, streaming.
+
+    Same structures and ``meta`` as :func:`load_comp6`, including its sign fix: COMP6 v1 stores the energy gradient under ``forces``, so the stored forces
+    are minus the file's (``meta["forces_negated"]``).
+    """
+    files = comp6_files(root, subset)
+    plans = [scan_ani(f) for f in files]
+    meta = comp6_meta(root, subset, files, [p.meta() for p in plans])
+    return convert_ani_h5(
+        files,
+        out_path,
+        negate_forces=True,
+        meta=meta,
+        chunk_conformers=chunk_conformers,
+        compression=compression,
+    )
 
 
 def load_ani1x(path: str | os.PathLike, level: str = "dft") -> Structures:

@@ -29,7 +29,6 @@ indices read faster from disk); ``train`` keeps its shuffled order.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -55,7 +54,7 @@ class Split:
         test: (n_test,) int64, sorted; empty when the test set is a separate file.
         seed: the seed of :func:`numpy.random.default_rng` used to draw the split.
         n_total: number of structures in the data set the indices refer to.
-        source_sha256: optional SHA-256 of the data file (see :func:`file_sha256`), to
+        source_sha256: optional SHA-256 of the data file (see :func:`gmnn.fingerprints.file_sha256`), to
             detect a split being applied to the wrong file.
         train_overlaps_test_from: None, or ``k``: only the prefix ``train[:k]`` is
             disjoint from ``test``; longer prefixes share structures with it (models
@@ -254,15 +253,6 @@ def make_ani_split(
     order = order[~excluded[order]]
     _check_enough(n_train, n_valid, n_test, order.size, str(n_total), int(excluded.sum()))
     return _split_order(order, n_train, n_valid, n_test, seed, n_total)
-
-
-def file_sha256(path: str | os.PathLike[str]) -> str:
-    """Hex SHA-256 digest of a file (read in 1 MiB blocks)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def save_split(split: Split, path: str | os.PathLike[str]) -> Path:

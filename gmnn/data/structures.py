@@ -30,11 +30,12 @@ Compact storage (opt-in): with ``keep_float32=True``, positions and forces given
 float32 stay float32 instead of being converted to float64 (half the memory of the two
 largest arrays; ANI-1x stores both as float32, so nothing is lost). Everything else,
 and float64 input, is unchanged; :meth:`subset`, :meth:`with_labels`,
-:meth:`without_labels` and :meth:`concatenate` (when every part opted in) keep the
-choice. :func:`gmnn.data.read_h5` opts in for files that store float32.
+:meth:`without_labels`, :meth:`replace` and :meth:`concatenate` (when every part opted
+in) keep the choice. :func:`gmnn.data.read_h5` opts in for files that store float32.
 
 The arrays are read-only views (not copies) of the arrays passed in; use
-:meth:`Structures.with_labels` to replace labels, e.g. after subtracting energy shifts.
+:meth:`Structures.with_labels` to replace labels, e.g. after subtracting energy shifts,
+and :meth:`Structures.replace` for any other change.
 
 Validation (when structures are built or read; a :class:`~gmnn.data.DataError` names
 ``meta["source"]`` and the structure index): shapes, finite numbers, known elements,
@@ -46,6 +47,7 @@ periodic cells), and no absurd labels (:data:`MAX_ABS_FORCE`,
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -55,6 +57,7 @@ from ase.calculators.singlepoint import SinglePointCalculator
 from numpy.typing import ArrayLike
 
 from gmnn.data.errors import DataError
+from gmnn.fingerprints import arrays_fingerprint
 
 MAX_ATOMIC_NUMBER = 118
 """Largest atomic number accepted (oganesson)."""
@@ -340,8 +343,6 @@ class Structures:
     def fingerprint(self) -> str:
         """sha256 of everything a model trained on these structures depends on (numbers,
         positions, sizes, cells, periodicity and labels; not ids or metadata)."""
-        from gmnn.runs import arrays_fingerprint
-
         return arrays_fingerprint(
             {
                 "numbers": self.numbers,
@@ -464,7 +465,7 @@ class Structures:
             def gather(array: np.ndarray) -> np.ndarray:
                 return array[atoms]
 
-        return Structures(
+        return self.replace(
             numbers=gather(self.numbers),
             positions=gather(self.positions),
             n_atoms=self.n_atoms[idx],
@@ -473,16 +474,50 @@ class Structures:
             cell=self.cell[idx],
             pbc=self.pbc[idx],
             ids=self.ids[idx],
-            meta=self.meta,
             groups=None if self.groups is None else self.groups[idx],
-            group_names=None if self.groups is None else self.group_names,
-            check_geometry=False,
-            keep_float32=self.keep_float32,
         )
 
     def __getitem__(self, indices: IndexLike) -> Structures:
         """Same as :meth:`subset`; a plain int raises TypeError (use :meth:`atoms`)."""
         return self.subset(indices)
+
+    def replace(self, **changes: Any) -> Structures:
+        """A copy with some constructor arguments replaced, the others kept (the one copy
+        constructor: :meth:`subset`, :meth:`with_labels` and :meth:`without_labels` use it).
+
+        Args:
+            **changes: arguments of :class:`Structures` (``energy``, ``forces``, ``meta``,
+                ``ids``, ...). ``check_geometry`` defaults to False (the geometry of
+                checked structures; pass True after changing positions or cells) and
+                ``keep_float32`` to this collection's choice; ``groups=None`` drops the
+                group names too.
+
+        Raises:
+            TypeError: an argument :class:`Structures` does not take.
+            DataError: the result fails validation, as for the constructor.
+        """
+        fields: dict[str, Any] = {
+            "numbers": self.numbers,
+            "positions": self.positions,
+            "n_atoms": self.n_atoms,
+            "energy": self.energy,
+            "forces": self.forces,
+            "cell": self.cell,
+            "pbc": self.pbc,
+            "ids": self.ids,
+            "meta": self.meta,
+            "groups": self.groups,
+            "group_names": self.group_names,
+            "check_geometry": False,
+            "keep_float32": self.keep_float32,
+        }
+        unknown = sorted(set(changes) - set(fields))
+        if unknown:
+            raise TypeError(f"Structures.replace: unknown argument(s) {unknown}")
+        fields.update(changes)
+        if fields["groups"] is None:
+            fields["group_names"] = None
+        return Structures(**fields)
 
     def with_labels(
         self, energy: ArrayLike | None = None, forces: ArrayLike | None = None
@@ -493,38 +528,15 @@ class Structures:
             energy: (M,) new energies in eV.
             forces: (A, 3) new forces in eV/Å.
         """
-        return Structures(
-            numbers=self.numbers,
-            positions=self.positions,
-            n_atoms=self.n_atoms,
+        return self.replace(
             energy=self.energy if energy is None else energy,
             forces=self.forces if forces is None else forces,
-            cell=self.cell,
-            pbc=self.pbc,
-            ids=self.ids,
-            meta=self.meta,
-            groups=self.groups,
-            group_names=self.group_names if self.groups is not None else None,
-            check_geometry=False,
-            keep_float32=self.keep_float32,
         )
 
     def without_labels(self, energy: bool = False, forces: bool = False) -> Structures:
         """A copy with the energy and/or force labels removed."""
-        return Structures(
-            numbers=self.numbers,
-            positions=self.positions,
-            n_atoms=self.n_atoms,
-            energy=None if energy else self.energy,
-            forces=None if forces else self.forces,
-            cell=self.cell,
-            pbc=self.pbc,
-            ids=self.ids,
-            meta=self.meta,
-            groups=self.groups,
-            group_names=self.group_names if self.groups is not None else None,
-            check_geometry=False,
-            keep_float32=self.keep_float32,
+        return self.replace(
+            energy=None if energy else self.energy, forces=None if forces else self.forces
         )
 
     # ------------------------------------------------------------------ ASE
@@ -738,16 +750,40 @@ def _check_shape(
         )
 
 
-def _check_finite_structures(array: np.ndarray, name: str, source: str | None) -> None:
+def first_non_finite(array: np.ndarray) -> tuple[int, int] | None:
+    """The non-finite check of every reader: ``(first row, number of rows)`` of the rows
+    of ``array`` (first axis: one row per structure) that hold a NaN or infinity, or None
+    when every value is finite."""
     if array.size == 0:
-        return
+        return None
     bad = ~np.isfinite(array.reshape(len(array), -1)).all(axis=1)
-    if bad.any():
-        i = int(np.argmax(bad))
+    if not bad.any():
+        return None
+    return int(np.argmax(bad)), int(bad.sum())
+
+
+def check_finite(
+    array: np.ndarray, key: str, source: str | os.PathLike[str] | None, rows=None
+) -> None:
+    """Raise DataError naming the first structure (row of ``array``) with a non-finite value
+    in the file's ``key``; ``rows`` gives the index to report for each row (default: the
+    row number)."""
+    found = first_non_finite(array)
+    if found is not None:
+        m, n_bad = found
+        index = m if rows is None else int(rows[m])
+        raise DataError(
+            source, f"non-finite values in {key!r} of structure {index} ({n_bad} structures)"
+        )
+
+
+def _check_finite_structures(array: np.ndarray, name: str, source: str | None) -> None:
+    found = first_non_finite(array)
+    if found is not None:
+        i, n_bad = found
         raise DataError(
             source,
-            f"non-finite {name} {array[i].tolist()} in structure {i} "
-            f"({int(bad.sum())} structures affected)",
+            f"non-finite {name} {array[i].tolist()} in structure {i} ({n_bad} structures affected)",
         )
 
 

@@ -23,6 +23,7 @@ from ase.io import Trajectory
 from ase.md.langevin import Langevin
 from ase.md.velocitydistribution import Stationary, ZeroRotation
 
+from gmnn.fingerprints import arrays_fingerprint
 from gmnn.io import atomic_path, atomic_save_npz
 from gmnn.md.checks import build_checks, first_reason
 from gmnn.md.config import INTEGRATOR_SETTINGS, INTEGRATORS, NPT_INTEGRATORS, MDConfig
@@ -32,7 +33,6 @@ from gmnn.runs import (
     CheckpointDamaged,
     CheckpointMismatch,
     StopSignals,
-    arrays_fingerprint,
     claim_checkpoint,
     identity_array,
     normalise,

@@ -1,6 +1,6 @@
 """Solvate a solute (e.g. the Ala10 helix) in a periodic, orthorhombic water box with packmol.
 
->>> from gmnn.data.peptide import read_ala10_pdb
+>>> from gmnn.data.ala10 import read_ala10_pdb
 >>> from gmnn.md.solvate import solvate, min_oo_distance, density
 >>> ala = read_ala10_pdb("deca-ala_helix_104atoms.pdb")
 >>> box = solvate(ala, n_water=760)   # the paper's 2,384 atoms
@@ -9,7 +9,7 @@
 The paper's system, Ala10 (C30H53N11O10, 727.8 amu) + 760 waters at 1 g/cm³: 23,944 Å³, a
 25.88 x 26.62 x 34.76 Å box (helix extent 7.9 x 8.7 x 16.8 Å, so 9.0 Å of water on every side
 and 18 Å between the helix and its periodic images); packmol packs it in about 3 s, minimum
-O-O distance 2.20 Å. (Read the shared PDB with :func:`gmnn.data.peptide.read_ala10_pdb`:
+O-O distance 2.20 Å. (Read the shared PDB with :func:`gmnn.data.ala10.read_ala10_pdb`:
 it has no element column, and ASE's reader takes atom ``CA`` for calcium.)
 
 How the box is built (:func:`solvate`):

@@ -25,13 +25,13 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
+from gmnn.fingerprints import arrays_fingerprint
 from gmnn.io import atomic_save_npz, atomic_write_text
 from gmnn.model.batch import GraphData
 from gmnn.model.potential import input_spec
 from gmnn.runs import (
     CheckpointDamaged,
     StopSignals,
-    arrays_fingerprint,
     claim_checkpoint,
     identity_array,
     read_checkpoint,

@@ -111,7 +111,8 @@ def md_job(
     something changed. A diverging run is recorded in the summary, not raised.
     """
     from gmnn.calculator import GMNNCalculator
-    from gmnn.data import file_sha256, read_h5
+    from gmnn.data import read_h5
+    from gmnn.fingerprints import file_sha256
     from gmnn.io import atomic_write_json, read_model_meta
     from gmnn.md import MDConfig, run_md
     from gmnn.model.config import ModelConfig
@@ -178,7 +179,8 @@ def evaluate_on_split(model_dir, data_path, split_path, record: dict, log=None) 
     import math
 
     from gmnn.analysis import error_metrics
-    from gmnn.data import file_sha256, load_split, read_h5
+    from gmnn.data import load_split, read_h5
+    from gmnn.fingerprints import file_sha256
     from gmnn.io import load_model
 
     model_dir = Path(model_dir)
@@ -220,16 +222,16 @@ def evaluate_on_split(model_dir, data_path, split_path, record: dict, log=None) 
 
 def ala10_structure_job(*, source, kind: str, output, log=None) -> dict:
     """The initial helix of the deca-alanine runs, written as extended XYZ with the PDB
-    atom names, residue numbers and names (:mod:`gmnn.data.peptide`): ``kind`` ``pdb``
+    atom names, residue numbers and names (:mod:`gmnn.data.ala10`): ``kind`` ``pdb``
     reads the downloaded PDB (a file, or the staged directory holding it:
     :func:`gmnn.data.sources.ala10_file`);
     ``embedded`` copies the committed built-and-relaxed helix. Checked to be the paper's
     C30H53N11O10."""
     from ase.io import read
 
-    from gmnn.data import file_sha256
-    from gmnn.data.peptide import read_ala10_pdb
+    from gmnn.data.ala10 import read_ala10_pdb
     from gmnn.data.sources import ala10_file
+    from gmnn.fingerprints import file_sha256
     from gmnn.io import atomic_path
 
     source = Path(source)
@@ -324,7 +326,7 @@ def ensemble_md_stage_job(
     from ase.io import read
 
     from gmnn.calculator import EnsembleCalculator, GMNNCalculator
-    from gmnn.data import file_sha256
+    from gmnn.fingerprints import file_sha256
     from gmnn.io import atomic_write_json
     from gmnn.md.protocol import (
         read_stage_summary,

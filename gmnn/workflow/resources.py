@@ -409,10 +409,10 @@ def md_memory_mb(ref: ReferenceCosts, *, atoms: int, held: int = 0, members: int
 
 def molecule_atoms(name: str) -> int:
     """Atoms of a molecule of the pipeline: :data:`MOLECULE_ATOMS`, else the geometry of
-    :func:`gmnn.data.qc.build_molecule` (a ValueError naming an unknown one)."""
+    :func:`gmnn.refdata.qc.build_molecule` (a ValueError naming an unknown one)."""
     if name in MOLECULE_ATOMS:
         return MOLECULE_ATOMS[name]
-    from gmnn.data.qc import build_molecule
+    from gmnn.refdata.qc import build_molecule
 
     return len(build_molecule(name))
 

@@ -15,7 +15,8 @@ from scipy.spatial.transform import Rotation
 
 from gmnn.analysis.ala10 import RUNS, SERIES, STRUCTURES, backbone_traces, collect, run_tables
 from gmnn.analysis.structure import select_atoms
-from gmnn.data.peptide import NAME_KEY, build_ala10_helix
+from gmnn.data.ala10 import NAME_KEY
+from gmnn.refdata.peptide import build_ala10_helix
 
 
 @pytest.fixture(scope="module")

@@ -24,7 +24,7 @@ from gmnn.analysis.structure import (
     running_average,
     select_atoms,
 )
-from gmnn.data.peptide import read_ala10_pdb as read_pdb
+from gmnn.data.ala10 import read_ala10_pdb as read_pdb
 
 SHARED = Path(
     os.environ.get(

@@ -19,6 +19,7 @@ import pytest
 from _httpserver import local_server
 
 from gmnn.data import sources as S
+from gmnn.data.ala10 import read_ala10_pdb
 from gmnn.data.download import (
     ChecksumError,
     DownloadConfig,
@@ -28,8 +29,6 @@ from gmnn.data.download import (
     write_provenance,
 )
 from gmnn.data.errors import DataError
-from gmnn.data.peptide import read_ala10_pdb
-from gmnn.settings import SettingsError
 
 LAYOUT = {
     "download_path": "data/raw/{source}/download/{filename}",
@@ -154,21 +153,6 @@ def test_registry_checksums_are_those_of_the_shared_copy(shared_pdb):
         "md5": REGISTRY.md5,
         "size": REGISTRY.size,
     }
-
-
-@pytest.mark.parametrize(
-    ("section", "named"),
-    [
-        ({"ala10": {"locl": "/x"}}, "sources.ala10.locl: unknown setting"),
-        ({"ala10": {"sha256": "ef70"}}, "sources.ala10.sha256: must be 64 hex characters"),
-        ({"ala10": {"url": "deca-ala.pdb"}}, "sources.ala10.url: must be an http"),
-        ({"ala_10": {"local": "/x"}}, "sources.ala_10: unknown setting"),
-    ],
-)
-def test_bad_ala10_override_is_named(section, named):
-    with pytest.raises(SettingsError) as err:
-        S.Overrides.from_config(section)
-    assert str(err.value).startswith(named), str(err.value)
 
 
 def test_every_override_key_is_accepted(tmp_path):

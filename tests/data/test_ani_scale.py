@@ -16,9 +16,9 @@ import pytest
 
 from gmnn import units
 from gmnn.data import DataError, Structures, load_split, make_split, read_ani_h5, read_h5, write_h5
-from gmnn.data.ani import convert_ani, convert_ani_h5, convert_comp6, scan_ani
+from gmnn.data.ani import convert_ani, convert_ani_h5, scan_ani
 from gmnn.data.h5 import H5Writer, read_h5_ids
-from gmnn.data.sources import load_ani1x, load_comp6
+from gmnn.data.sources import convert_comp6, load_ani1x, load_comp6
 from gmnn.data.splits import make_ani_split
 from gmnn.model import batch as batch_module
 from gmnn.model.batch import GraphData, molecule_pairs
@@ -190,12 +190,11 @@ def test_comp6_converts_like_load_comp6_forces_negated(shared_data, tmp_path):
         ),
     ],
 )
-def test_malformed_files_name_file_group_and_key(tmp_path, overrides, level, match):
+def test_malformed_files_name_file_group_and_key(tmp_path, raises_naming, overrides, level, match):
     raw = write_ani1x(tmp_path / "bad.h5", **overrides)
     out = tmp_path / "out.h5"
-    with pytest.raises(DataError, match=match) as info:
+    with raises_naming(raw, match):
         convert_ani(raw, out, level=level)
-    assert str(info.value).startswith(str(raw))
     assert not out.exists() and not list(tmp_path.glob(".out.h5*"))  # nothing left behind
     with pytest.raises(DataError, match=match):  # the in-memory readers say the same
         load_ani1x(raw, level)
@@ -477,25 +476,18 @@ def test_memory_benchmark_runs_small(tmp_path):
 def test_convert_jobs_stream(tmp_path, shared_data):
     raw = write_ani1x(tmp_path / "raw.h5")
 
-    def run(script, out, **fields):
-        snakemake = SimpleNamespace(output=[str(out)], log=[str(tmp_path / "job.log")], **fields)
+    def run(script, out, raw, **fields):
+        log = [str(tmp_path / "job.log")]
+        inputs = SimpleNamespace(raw=str(raw))
+        snakemake = SimpleNamespace(input=inputs, output=[str(out)], log=log, **fields)
         runpy.run_path(
             str(REPO / "workflow_scripts" / script), init_globals={"snakemake": snakemake}
         )
         return read_h5(out)
 
-    cc = run(
-        "convert_ani.py",
-        tmp_path / "ani1ccx.h5",
-        input=SimpleNamespace(raw=str(raw)),
-        params=SimpleNamespace(level="cc"),
-    )
+    cc = run("convert_ani.py", tmp_path / "ani1ccx.h5", raw, params=SimpleNamespace(level="cc"))
     assert_same(cc, load_ani1x(raw, "cc"))
     root = need(shared_data, COMP6_DIR)
-    s66x8 = run(
-        "convert_comp6.py",
-        tmp_path / "comp6_s66x8.h5",
-        input=SimpleNamespace(raw=str(root)),
-        wildcards=SimpleNamespace(subset="s66x8"),
-    )
+    subset = SimpleNamespace(subset="s66x8")
+    s66x8 = run("convert_comp6.py", tmp_path / "comp6_s66x8.h5", root, wildcards=subset)
     assert_same(s66x8, load_comp6(root, "s66x8"))

@@ -1,5 +1,5 @@
 """The embedded ANI-like data set: named systems, sampling, accurate labels and merging
-(gmnn.data.systems, gmnn.data.embedded_ani), and the committed data files themselves."""
+(gmnn.refdata.systems, gmnn.refdata.embedded_ani), and the committed data files themselves."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 import yaml
 
-from gmnn.data import embedded_ani, read_h5, systems
+from gmnn.data import read_h5
+from gmnn.refdata import embedded_ani, systems
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIG = yaml.safe_load((REPO / "config.yaml").read_text())["embedded_ani"]

@@ -1,4 +1,4 @@
-"""gmnn.data.qc.merge_chunks: the labelled chunks of one level -> one data set (no PySCF)."""
+"""gmnn.refdata.qc.merge_chunks: the labelled chunks of one level -> one data set (no PySCF)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from gmnn.data import read_h5
-from gmnn.data.qc import merge_chunks
+from gmnn.refdata.qc import merge_chunks
 
 REPO = Path(__file__).resolve().parents[2]
 FRAMES = {"cc": [1, 4, 6, 9, 12], "dft": [0, 2, 3]}

@@ -1,4 +1,4 @@
-"""Tests of gmnn.data.peptide: the built Ala10 helix, the PDB reader, the heavy-atom RMSD
+"""Tests of gmnn.refdata.peptide and gmnn.data.ala10: the built Ala10 helix, the PDB reader, the heavy-atom RMSD
 and the GFN2-xTB relaxation."""
 
 from __future__ import annotations
@@ -16,19 +16,21 @@ from ase.neighborlist import natural_cutoffs, neighbor_list
 from scipy.spatial.transform import Rotation
 
 from gmnn.data import DataError
-from gmnn.data.peptide import (
+from gmnn.data.ala10 import (
     ALA10_FORMULA,
     NAME_KEY,
     RESIDUE_KEY,
+    heavy_atom_rmsd,
+    read_ala10_pdb,
+)
+from gmnn.io import MissingFile
+from gmnn.refdata.peptide import (
     _heavy_atoms,
     _rdkit_molecule,
     build_ala10_helix,
     embedded_ala10_helix,
-    heavy_atom_rmsd,
-    read_ala10_pdb,
     relax_xtb,
 )
-from gmnn.io import MissingFile
 
 HELIX_PDB = Path("ala10") / "deca-ala_helix_104atoms.pdb"
 
@@ -226,7 +228,7 @@ def _max_force(atoms: ase.Atoms) -> float:
 
 def test_relax_xtb_few_steps_lowers_energy_and_force(tblite, helix, caplog):
     before = helix.positions.copy()
-    with caplog.at_level(logging.WARNING, logger="gmnn.data.peptide"):
+    with caplog.at_level(logging.WARNING, logger="gmnn.refdata.peptide"):
         relaxed, summary = relax_xtb(helix, fmax=0.05, steps=6)
     np.testing.assert_array_equal(helix.positions, before)  # input untouched
     assert relaxed is not helix and relaxed.calc is None

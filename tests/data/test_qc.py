@@ -1,4 +1,4 @@
-"""Tests of gmnn.data.qc: GFN2-xTB sampling, PySCF labels, units and the embedded data.
+"""Tests of gmnn.refdata.qc: GFN2-xTB sampling, PySCF labels, units and the embedded data.
 
 Fast tests use tiny systems (H2, H2O in small basis sets). The slow tests validate the
 committed data/embedded/ files: analytic forces against finite differences of the energy
@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 from ase import units
 
-from gmnn.data import qc
+from gmnn.analysis.structure import covalent_bonds
+from gmnn.refdata import qc
 
 needs_tblite = pytest.mark.skipif(find_spec("tblite") is None, reason="tblite not installed")
 needs_pyscf = pytest.mark.skipif(find_spec("pyscf") is None, reason="pyscf not installed")
@@ -96,11 +97,14 @@ def test_xtb_sampling_is_reproducible_and_sane():
         assert a.info["time_fs"] == pytest.approx(0.5 * a.info["step"])
     assert not np.allclose(frames[-1].positions, other[-1].positions)
 
-    reference_bonds = qc.bond_matrix(start)
+    def bonds(atoms):  # the topology the sampler checks
+        return covalent_bonds(atoms.numbers, atoms.positions, factor=qc.SAMPLING_BOND_FACTOR)
+
+    reference_bonds = bonds(start)
     for frame in frames:
         assert frame.calc is None and not frame.constraints
         assert np.array_equal(frame.numbers, start.numbers)
-        assert np.array_equal(qc.bond_matrix(frame), reference_bonds)
+        assert np.array_equal(bonds(frame), reference_bonds)
         distances = frame.get_all_distances()[np.triu_indices(len(frame), 1)]
         assert distances.min() > 0.8  # Å: no collapsed atoms
         assert np.allclose(frame.get_center_of_mass(), start.get_center_of_mass(), atol=1e-6)

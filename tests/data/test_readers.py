@@ -12,15 +12,8 @@ import pytest
 from ase.calculators.singlepoint import SinglePointCalculator
 
 from gmnn import units
-from gmnn.data import (
-    DataError,
-    read,
-    read_ani_h5,
-    read_ase,
-    read_rmd17_npz,
-    read_sgdml_npz,
-    sniff_format,
-)
+from gmnn.data import DataError, read, sniff_format
+from gmnn.data.readers import read_ani_h5, read_ase, read_rmd17_npz, read_sgdml_npz
 
 MD17_CCSD = "md17_ccsd/ethanol_ccsd_t-train-subset700.npz"
 RMD17_TRAIN = "rmd17/rmd17_ethanol_train_01.npz"
@@ -244,11 +237,10 @@ def test_sgdml_padded_per_structure_z(tmp_path):
         ({"N": np.array([3, 4])}, r"N\[1\]=4 is outside 1..3"),
     ],
 )
-def test_sgdml_bad_files(tmp_path, overrides, match):
+def test_sgdml_bad_files(tmp_path, raises_naming, overrides, match):
     path = write_sgdml(tmp_path / "bad_sgdml.npz", **overrides)
-    with pytest.raises(DataError, match=match) as info:
+    with raises_naming(path, match):
         read_sgdml_npz(path)
-    assert str(info.value).startswith(str(path))
 
 
 def write_rmd17(path: Path, **overrides) -> Path:
@@ -289,11 +281,10 @@ def write_rmd17(path: Path, **overrides) -> Path:
         ),
     ],
 )
-def test_rmd17_bad_files(tmp_path, overrides, labels, match):
+def test_rmd17_bad_files(tmp_path, raises_naming, overrides, labels, match):
     path = write_rmd17(tmp_path / "bad_rmd17.npz", **overrides)
-    with pytest.raises(DataError, match=match) as info:
+    with raises_naming(path, match):
         read_rmd17_npz(path, labels=labels)
-    assert str(info.value).startswith(str(path))
 
 
 def test_rmd17_synthetic_units(tmp_path):
@@ -343,11 +334,10 @@ def test_ani1_layout_synthetic(tmp_path):
         ),
     ],
 )
-def test_ani_bad_files(tmp_path, kwargs, match):
+def test_ani_bad_files(tmp_path, raises_naming, kwargs, match):
     path = write_ani1(tmp_path / "bad_ani.h5", **kwargs)
-    with pytest.raises(DataError, match=match) as info:
+    with raises_naming(path, match):
         read_ani_h5(path)
-    assert str(info.value).startswith(str(path))
 
 
 def test_ani_require_forces_and_nan_coordinates(tmp_path):

@@ -218,6 +218,10 @@ def test_url_override_drops_registry_pins_and_mirrors_extra_mirrors_appended():
         ({"ani1x": {"url": "www.example.org/x.h5"}}, "sources.ani1x.url: must be an http"),
         ({"ani1x": {"mirrors": "https://a.example/x"}}, "sources.ani1x.mirrors: must be a list"),
         ({"ani1ccx": {"same_as": "ani1x"}}, "sources.ani1ccx.same_as: unknown setting"),
+        ({"ala10": {"locl": "/x"}}, "sources.ala10.locl: unknown setting"),
+        ({"ala10": {"sha256": "ef70"}}, "sources.ala10.sha256: must be 64 hex characters"),
+        ({"ala10": {"url": "deca-ala.pdb"}}, "sources.ala10.url: must be an http"),
+        ({"ala_10": {"local": "/x"}}, "sources.ala_10: unknown setting"),
     ],
 )
 def test_unknown_or_bad_override_is_named(section, named):

@@ -7,7 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from gmnn.data import DataError, Split, file_sha256, load_split, make_split, save_split
+from gmnn.data import DataError, Split, load_split, make_split, save_split
+from gmnn.fingerprints import file_sha256
 
 
 def test_disjoint_and_sizes():

@@ -43,7 +43,7 @@ def _ala10() -> Atoms:
     pdb = _shared_data() / "ala10" / "deca-ala_helix_104atoms.pdb"
     if not pdb.is_file():
         pytest.skip(f"Ala10 helix not found at {pdb} (set GMNN_SHARED_DATA)")
-    from gmnn.data.peptide import read_ala10_pdb
+    from gmnn.data.ala10 import read_ala10_pdb
 
     return read_ala10_pdb(pdb)
 

@@ -38,7 +38,9 @@ import ase.build
 import numpy as np
 from ase import units
 from ase.constraints import FixCom
-from ase.data import covalent_radii
+
+from gmnn.analysis.structure import covalent_bonds
+from gmnn.data.structures import Structures
 
 WAVEFUNCTION_METHODS = ("HF", "MP2", "CCSD", "CCSD(T)")
 """Methods run on top of RHF; any other method string is an exchange-correlation functional."""
@@ -53,8 +55,13 @@ FRAME_SELECTION = (
 )
 """How :func:`split_frames` chooses the frames of each level (stored in the data files)."""
 
-BOND_SCALE = 1.3
-"""Atoms closer than ``BOND_SCALE`` times the sum of their covalent radii are bonded."""
+SAMPLING_BOND_FACTOR = 1.3
+"""Factor on the summed covalent radii that defines a bond in the topology check of
+:func:`sample_xtb_md` (:func:`gmnn.analysis.structure.covalent_bonds`). Looser than the
+default :data:`~gmnn.analysis.structure.COVALENT_BOND_FACTOR` (1.2) because the sampling
+runs hot (500 K in ``config.yaml``): a bond stretched by thermal motion must stay a bond,
+while 1-3 pairs (1.6 times the summed radii or more) stay apart. The committed embedded
+data sets were sampled with it."""
 
 HARTREE_PER_BOHR = units.Hartree / units.Bohr
 """One Hartree/Bohr in eV/Å."""
@@ -102,17 +109,13 @@ def build_molecule(name: str) -> ase.Atoms:
         ) from None
 
 
-def bond_matrix(atoms: ase.Atoms) -> np.ndarray:
-    """(N, N) bool matrix of covalent bonds (distance below :data:`BOND_SCALE` x radii)."""
-    radii = covalent_radii[atoms.numbers]
-    distances = atoms.get_all_distances()
-    bonded = distances < BOND_SCALE * (radii[:, None] + radii[None, :])
-    np.fill_diagonal(bonded, False)
-    return bonded
+def _bonds(atoms: ase.Atoms) -> np.ndarray:
+    """The covalent bonds of a sampled molecule (:data:`SAMPLING_BOND_FACTOR`)."""
+    return covalent_bonds(atoms.numbers, atoms.positions, factor=SAMPLING_BOND_FACTOR)
 
 
 @contextlib.contextmanager
-def _one_openmp_thread() -> Iterator[None]:
+def one_openmp_thread() -> Iterator[None]:
     """Run the OpenMP runtimes already loaded (tblite's) on one thread, then restore them.
 
     Multi-threaded OpenMP reductions in tblite change forces in the last bits, which the
@@ -177,8 +180,8 @@ def sample_xtb_md(
         ``kinetic_temperature_K``.
 
     Raises:
-        RuntimeError: if tblite fails, or if a bond breaks or forms (the covalent
-            topology, see :func:`bond_matrix`, differs from that of ``atoms``); the message
+        RuntimeError: if tblite fails, or if a bond breaks or forms (the covalent topology,
+            see :data:`SAMPLING_BOND_FACTOR`, differs from that of ``atoms``); the message
             names the frame and MD step.
     """
     from ase.md.langevin import Langevin
@@ -212,7 +215,7 @@ def sample_xtb_md(
         fixcm=False,
         rng=rng,
     )
-    reference_bonds = bond_matrix(system)
+    reference_bonds = _bonds(system)
 
     def advance(n_steps: int, frame: int | str) -> None:
         try:
@@ -223,11 +226,11 @@ def sample_xtb_md(
             ) from err
 
     frames = []
-    with _one_openmp_thread():
+    with one_openmp_thread():
         advance(n_equil, "0 (equilibration)")
         for frame in range(n_frames):
             advance(stride, frame)
-            if not np.array_equal(bond_matrix(system), reference_bonds):
+            if not np.array_equal(_bonds(system), reference_bonds):
                 raise RuntimeError(
                     f"covalent topology changed at frame {frame} (MD step {dynamics.nsteps}, "
                     f"{temperature_K} K): a bond broke or formed; lower the temperature"
@@ -420,35 +423,15 @@ def _energy_gradient(
     return float(energy), gradient, sizes
 
 
-def _settings(
-    method: str,
-    basis: str,
-    frozen_core: bool,
-    conv_tol: float,
-    cc_conv_tol: float,
-    grid_level: int,
-    max_memory_mb: int,
-    charge: int,
-    cartesian: bool = False,
-    density_fit: bool = False,
-) -> _Settings:
-    method = _canonical_method(method)
-    if frozen_core and method not in ("MP2", "CCSD", "CCSD(T)"):
-        raise ValueError(f"frozen_core applies to MP2, CCSD and CCSD(T), not to {method!r}")
-    if density_fit and method in ("MP2", "CCSD", "CCSD(T)"):
-        raise ValueError(f"density_fit applies to the SCF of HF and DFT, not to {method!r}")
-    return _Settings(
-        method,
-        basis,
-        frozen_core,
-        conv_tol,
-        cc_conv_tol,
-        grid_level,
-        max_memory_mb,
-        charge,
-        cartesian,
-        density_fit,
-    )
+def _settings(method: str, *args: Any, **kwargs: Any) -> _Settings:
+    """The checked settings of one PySCF calculation (``args``, ``kwargs``: the fields of
+    :class:`_Settings` after ``method``)."""
+    s = _Settings(_canonical_method(method), *args, **kwargs)
+    if s.frozen_core and s.method not in ("MP2", "CCSD", "CCSD(T)"):
+        raise ValueError(f"frozen_core applies to MP2, CCSD and CCSD(T), not to {s.method!r}")
+    if s.density_fit and s.method in ("MP2", "CCSD", "CCSD(T)"):
+        raise ValueError(f"density_fit applies to the SCF of HF and DFT, not to {s.method!r}")
+    return s
 
 
 def label_pyscf(
@@ -500,10 +483,11 @@ def label_pyscf(
 
     Returns:
         ``(energies, forces, info)``: energies (M,) in eV, forces (A, 3) in eV/Å with the
-        atoms of all structures back to back (None with ``forces=False``), and a JSON-serialisable ``info`` with the
-        settings (``method``, ``basis``, ``xc``, ``frozen_core``, thresholds), per-structure
-        ``frames``, ``n_basis``, ``n_frozen_orbitals``, ``wall_s`` and ``cpu_s``, the
-        ``retries`` and ``failures`` (each with ``index``, ``frame``, ``stage``).
+        atoms of all structures back to back (None with ``forces=False``), and a
+        JSON-serialisable ``info`` with the settings (``method``, ``basis``, ``xc``,
+        ``frozen_core``, thresholds), per-structure ``frames``, ``n_basis``,
+        ``n_frozen_orbitals``, ``wall_s`` and ``cpu_s``, the ``retries`` and ``failures``
+        (each with ``index``, ``frame``, ``stage``).
     """
     from pyscf import lib
 
@@ -675,8 +659,6 @@ def merge_chunks(
             has a finite energy but non-finite forces, or the chunks do not hold exactly
             the level's frames of the sampling record.
     """
-    from gmnn.data import Structures
-
     if not chunks:
         raise ValueError(f"no chunks to merge for level {level!r}")
     arrays, infos = [], []

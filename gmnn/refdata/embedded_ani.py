@@ -32,9 +32,11 @@ import zlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import ase
 import numpy as np
 
-from gmnn.data import systems
+from gmnn.data.structures import Structures
+from gmnn.refdata import qc, systems
 
 ROLES = ("train", "heldout")
 
@@ -74,8 +76,8 @@ def sample_system(
 ) -> dict[str, np.ndarray]:
     """GFN2-xTB Langevin MD frames of one named system, with their energies and forces.
 
-    The system is built (:func:`gmnn.data.systems.build_system`), relaxed on the GFN2-xTB
-    surface and sampled by :func:`gmnn.data.qc.sample_xtb_md` with the ``sampling``
+    The system is built (:func:`gmnn.refdata.systems.build_system`), relaxed on the GFN2-xTB
+    surface and sampled by :func:`gmnn.refdata.qc.sample_xtb_md` with the ``sampling``
     settings (``method``, ``timestep_fs``, ``n_equil``, ``stride``, ``seed``; the seed of
     a system is :func:`system_seed`).
 
@@ -83,8 +85,6 @@ def sample_system(
         Arrays: ``numbers`` (N,), ``positions`` (F, N, 3) Å, ``energy`` (F,) eV, ``forces``
         (F, N, 3) eV/Å, ``time_fs`` (F,), and ``wall_s``.
     """
-    from gmnn.data import qc
-
     start = time.perf_counter()
     seed = system_seed(name, sampling["seed"])
     atoms = systems.relax_xtb(systems.build_system(name, seed=0), method=sampling["method"])
@@ -126,10 +126,6 @@ def accurate_frames(n_frames: int, n_accurate: int) -> np.ndarray:
 def label_accurate(sample: Mapping, config: Mapping, n_threads: int | None = None) -> dict:
     """Accurate-level energies (no forces) of the :func:`accurate_frames` of one sample;
     none (empty arrays) for a system with more than ``accurate.max_atoms`` atoms."""
-    import ase
-
-    from gmnn.data import qc
-
     level = config["accurate"]
     if len(sample["numbers"]) > int(level["max_atoms"]):
         info = {"skipped": f"more than accurate.max_atoms = {level['max_atoms']} atoms"}
@@ -182,8 +178,6 @@ def merge(
         in eV, Å and eV/Å, each with ``groups`` naming its systems and a ``meta`` that
         records the levels, the sampling, code versions and wall times.
     """
-    from gmnn.data import Structures
-
     cat = catalogue(config)
     sampling = dict(config["sampling"])
     missing = sorted(set(cat) - set(samples))

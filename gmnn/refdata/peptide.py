@@ -1,29 +1,8 @@
-"""The paper's deca-alanine (Ala10): build it as an ideal α-helix, read the published one.
+"""The paper's deca-alanine (Ala10) built as an ideal α-helix, relaxed with GFN2-xTB.
 
-The molecule is the 104-atom Ala10 of the paper's embedded-ANI application, C30H53N11O10:
-a neutral NH2 N-terminus, ten alanines and a C-terminal amide (-C(=O)NH2), as in the
-CHARMM deca-alanine of ``shared/data/ala10/deca-ala_helix_104atoms.pdb``.
-
-Both :func:`build_ala10_helix` and :func:`read_ala10_pdb` return an :class:`ase.Atoms`
-(positions in Å, no cell, ``pbc=False``) in the same canonical atom order, carrying
-per-atom PDB-like names and residue numbers in ASE's own PDB array keys, so that
-``ase.io.write("x.pdb", atoms)`` writes them and analysis code can select atoms:
-
-=================== ============ ==================================================
-``atoms.arrays[]``  dtype        meaning
-=================== ============ ==================================================
-``"atomtypes"``     ``<U4``      atom name (:data:`NAME_KEY`), scheme below
-``"residuenumbers"`` int64       residue number 1..10 (:data:`RESIDUE_KEY`)
-``"residuenames"``  ``<U4``      ``"ALA"``
-=================== ============ ==================================================
-
-Name scheme (per residue, in this order): ``N``, N-terminal hydrogens ``H1``, ``H2``
-(residue 1 only) or amide ``H``, ``CA``, ``HA``, ``CB``, ``HB1``..``HB3``, ``C``, ``O``;
-residue 10 ends with the C-terminal amide nitrogen ``NT`` and its hydrogens ``HT1``,
-``HT2``. CHARMM's names (``HN``, N-terminal ``HT1``..``HT3``) and the wwPDB ``NH2`` cap
-residue are mapped onto it by :func:`read_ala10_pdb`. Equivalent hydrogens (the two
-N-terminal or amide hydrogens, the three methyl hydrogens) are numbered in file order, so
-only heavy atoms are comparable name by name (:func:`heavy_atom_rmsd`).
+:func:`build_ala10_helix` returns the 104-atom Ala10 (C30H53N11O10) in the canonical atom
+order and with the per-atom names and residue numbers of :mod:`gmnn.data.ala10` (which
+reads the published PDB, :func:`gmnn.data.ala10.read_ala10_pdb`).
 
 :func:`relax_xtb` relaxes a structure on the GFN2-xTB surface (tblite, ASE's BFGS) and
 reports what it reached; :func:`embedded_ala10_helix` is the embedded default's starting
@@ -39,61 +18,35 @@ import os
 import time
 import warnings
 from collections import Counter
-from pathlib import Path
 from typing import IO, Any
 
 import ase
 import numpy as np
 
-from gmnn.data.errors import DataError, check_data_file
+from gmnn.analysis.structure import (
+    backbone_dihedrals,
+    backbone_indices,
+    helical_fraction,
+    kabsch_rmsd,
+)
+from gmnn.data.ala10 import (
+    ALA10_FORMULA,
+    HEAVY_NAMES,
+    N_RESIDUES,
+    NAME_KEY,
+    RESIDUE_KEY,
+    ala10_atoms,
+)
+from gmnn.refdata.qc import one_openmp_thread
 
 __all__ = [
-    "ALA10_FORMULA",
     "EMBEDDED_HELIX_BUILD",
-    "NAME_KEY",
-    "N_RESIDUES",
-    "RESIDUE_KEY",
     "build_ala10_helix",
     "embedded_ala10_helix",
-    "heavy_atom_rmsd",
-    "read_ala10_pdb",
     "relax_xtb",
 ]
 
-#: Hill formula of the paper's Ala10 (neutral NH2 N-terminus, C-terminal amide).
-ALA10_FORMULA = "C30H53N11O10"
-#: Number of alanine residues.
-N_RESIDUES = 10
-#: ``atoms.arrays`` key of the per-atom names (ASE's PDB reader/writer key).
-NAME_KEY = "atomtypes"
-#: ``atoms.arrays`` key of the per-atom residue numbers (ASE's PDB reader/writer key).
-RESIDUE_KEY = "residuenumbers"
-_RESNAME_KEY = "residuenames"
-
-#: Canonical order of the names within a residue.
-_ORDER = ("N", "H1", "H2", "H", "CA", "HA", "CB", "HB1", "HB2", "HB3", "C", "O")
-_ORDER += ("NT", "HT1", "HT2")
-_HEAVY = ("N", "CA", "CB", "C", "O")
-
 _log = logging.getLogger(__name__)
-
-
-def _sort_key(residue: int, name: str) -> tuple[int, int]:
-    return residue, _ORDER.index(name)
-
-
-def _make_atoms(records: list[tuple[int, str, str, np.ndarray]]) -> ase.Atoms:
-    """``ase.Atoms`` in canonical order from ``(residue, name, element, xyz [Å])`` records."""
-    records = sorted(records, key=lambda r: _sort_key(r[0], r[1]))
-    atoms = ase.Atoms(
-        symbols=[r[2] for r in records],
-        positions=np.array([r[3] for r in records], dtype=float),
-        pbc=False,
-    )
-    atoms.new_array(NAME_KEY, np.array([r[1] for r in records], dtype="<U4"))
-    atoms.new_array(RESIDUE_KEY, np.array([r[0] for r in records], dtype=np.int64))
-    atoms.new_array(_RESNAME_KEY, np.full(len(records), "ALA", dtype="<U4"))
-    return atoms
 
 
 # ------------------------------------------------------------------------------ building
@@ -113,7 +66,7 @@ def _heavy_atoms(phi: float, psi: float, omega: float) -> list[tuple[int, str, s
     residues = list(structure[0]["A"])
     records = []
     for number, residue in enumerate(residues[:N_RESIDUES], start=1):
-        for name in _HEAVY:
+        for name in HEAVY_NAMES:
             records.append((number, name, name[0], residue[name].get_coord().astype(float)))
     records.append((N_RESIDUES, "NT", "N", residues[N_RESIDUES]["N"].get_coord().astype(float)))
     return records
@@ -199,7 +152,7 @@ def build_ala10_helix(
 
     Returns:
         ``ase.Atoms`` (Å, no cell) in canonical order with the name/residue arrays of
-        :mod:`gmnn.data.peptide`.
+        :mod:`gmnn.data.ala10`.
     """
     for label, value in (("phi", phi), ("psi", psi), ("omega", omega)):
         if not np.isfinite(value):
@@ -216,162 +169,10 @@ def build_ala10_helix(
         seen[neighbour.GetIdx()] += 1
         name = _hydrogen_name(residue, heavy_name, k)
         records.append((residue, name, "H", xyz[atom.GetIdx()]))
-    atoms = _make_atoms(records)
+    atoms = ala10_atoms(records)
     if atoms.get_chemical_formula() != ALA10_FORMULA:
         raise RuntimeError(f"built Ala10 is {atoms.get_chemical_formula()}, not {ALA10_FORMULA}")
     return atoms
-
-
-# ------------------------------------------------------------------------------- reading
-
-#: Names of hydrogens on the N-terminal nitrogen (CHARMM, wwPDB, Amber), first residue.
-_NTERM_H = {"H", "HN", "H1", "H2", "H3", "HT1", "HT2", "HT3", "HN1", "HN2"}
-#: C-terminal amide cap residues (wwPDB NH2, Amber NHE): names of the cap's hydrogens.
-_CAP_RESIDUES = {"NH2", "NHE"}
-_CAP_H = {"HN1", "HN2", "H1", "H2", "HT1", "HT2"}
-
-
-def read_ala10_pdb(path: str | os.PathLike[str]) -> ase.Atoms:
-    """Read the paper's Ala10 from a PDB file, with names mapped to this module's scheme.
-
-    Parsed with Biopython's ``PDBParser`` (ASE's PDB reader takes the CHARMM name ``CA``
-    without an element column for calcium). Accepted names: CHARMM (``HN``, N-terminal
-    ``HT1``-``HT3``, C-terminal amide ``NT``/``HT1``/``HT2``) and wwPDB/Amber (``H``,
-    N-terminal ``H1``-``H3``/``H2``/``H3``, cap residue ``NH2`` or ``NHE`` with ``N`` and
-    ``HN1``/``HN2`` or ``H1``/``H2``, renumbered into the last alanine). Only the first
-    model is read. Residue numbers are renumbered 1..10 in file order.
-
-    Raises:
-        MissingFile: ``path`` does not exist.
-        DataError: unreadable PDB, unknown atom names, duplicate atoms, or a composition
-            other than C30H53N11O10 (the message names the file and the atom at fault).
-    """
-    from Bio.PDB import PDBParser
-
-    path = Path(path)
-    check_data_file(path)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            structure = PDBParser(QUIET=True).get_structure("ala10", str(path))
-        except Exception as err:  # Biopython raises several types for damaged files
-            raise DataError(path, f"not a readable PDB file: {err}") from err
-    models = list(structure)
-    if not models:
-        raise DataError(path, "no ATOM/HETATM records")
-    residues = [res for chain in models[0] for res in chain]
-    alanines = [res for res in residues if res.get_resname() not in _CAP_RESIDUES]
-    if len(alanines) != N_RESIDUES:
-        raise DataError(path, f"{len(alanines)} residues; expected {N_RESIDUES} alanines")
-    records: list[tuple[int, str, str, np.ndarray]] = []
-    for number, res in enumerate(residues, start=1):
-        label = f"residue {res.get_resname()} {res.get_id()[1]}"
-        cap = res.get_resname() in _CAP_RESIDUES
-        if not cap and res.get_resname() != "ALA":
-            raise DataError(path, f"{label}: not ALA (Ala10 expected)")
-        number = min(number, N_RESIDUES)
-        n_term: list[str] = []
-        c_term: list[str] = []
-        for atom in res:
-            name = atom.get_name().strip().upper()
-            where = f"{label}, atom {atom.get_serial_number()} {name!r}"
-            if cap:
-                if name in _CAP_H:
-                    c_term.append(name)
-                    continue
-                mapped = "NT" if name == "N" else None
-            elif number == 1 and name in _NTERM_H:
-                n_term.append(name)
-                continue
-            elif number == N_RESIDUES and name in ("HT1", "HT2"):
-                c_term.append(name)
-                continue
-            elif name in ("H", "HN"):
-                mapped = "H"
-            elif name in _HEAVY + ("HA", "HB1", "HB2", "HB3") or (
-                number == N_RESIDUES and name == "NT"
-            ):
-                mapped = name
-            else:
-                mapped = None
-            if mapped is None:
-                raise DataError(path, f"{where}: unknown atom name for Ala10")
-            element = (atom.element or "").strip().capitalize()
-            expected = "H" if mapped.startswith("H") else mapped[0]
-            if element and element != expected:
-                raise DataError(path, f"{where}: element {element!r}; expected {expected!r}")
-            records.append((number, mapped, expected, atom.get_coord().astype(float)))
-        # Equivalent hydrogens: numbered in file order, which is the order of `res`.
-        by_name = {a.get_name().strip().upper(): a for a in res}
-        for k, name in enumerate(n_term):
-            records.append((number, f"H{k + 1}", "H", by_name[name].get_coord().astype(float)))
-        for k, name in enumerate(c_term):
-            records.append((number, f"HT{k + 1}", "H", by_name[name].get_coord().astype(float)))
-    keys = Counter((r, name) for r, name, _, _ in records)
-    duplicates = sorted(key for key, count in keys.items() if count > 1)
-    if duplicates:
-        raise DataError(path, f"duplicate atoms (residue, name): {duplicates[:5]}")
-    unknown = sorted({(r, name) for r, name, _, _ in records if name not in _ORDER})
-    if unknown:
-        raise DataError(path, f"too many terminal hydrogens (residue, name): {unknown}")
-    atoms = _make_atoms(records)
-    if atoms.get_chemical_formula() != ALA10_FORMULA:
-        raise DataError(
-            path, f"composition {atoms.get_chemical_formula()}; expected {ALA10_FORMULA}"
-        )
-    return atoms
-
-
-# --------------------------------------------------------------------------------- RMSD
-
-
-def _heavy_positions(atoms: ase.Atoms, what: str) -> dict[tuple[int, str], np.ndarray]:
-    for key in (NAME_KEY, RESIDUE_KEY):
-        if key not in atoms.arrays:
-            raise ValueError(
-                f"heavy_atom_rmsd: {what} has no atoms.arrays[{key!r}] "
-                "(use build_ala10_helix or read_ala10_pdb)"
-            )
-    positions = {}
-    for z, name, residue, xyz in zip(
-        atoms.numbers,
-        atoms.arrays[NAME_KEY],
-        atoms.arrays[RESIDUE_KEY],
-        atoms.positions,
-        strict=True,
-    ):
-        if z > 1:
-            key = (int(residue), str(name))
-            if key in positions:
-                raise ValueError(f"heavy_atom_rmsd: {what} has atom {key} twice")
-            positions[key] = xyz
-    return positions
-
-
-def heavy_atom_rmsd(a: ase.Atoms, b: ase.Atoms) -> float:
-    """Heavy-atom RMSD in Å between ``a`` and ``b`` after optimal superposition.
-
-    Heavy atoms (Z > 1) are matched by (residue number, atom name) from the arrays of
-    :mod:`gmnn.data.peptide`; both must hold the same set. ``b`` is fitted onto ``a``
-    with a proper rotation and a translation (Kabsch); periodic images are not considered,
-    so make a solvated peptide whole first.
-
-    Raises:
-        ValueError: missing name/residue arrays, duplicate atoms, or different atom sets.
-    """
-    pa, pb = _heavy_positions(a, "first structure"), _heavy_positions(b, "second structure")
-    if pa.keys() != pb.keys():
-        only_a = sorted(pa.keys() - pb.keys())[:5]
-        only_b = sorted(pb.keys() - pa.keys())[:5]
-        raise ValueError(
-            f"heavy_atom_rmsd: heavy atoms differ: only in first {only_a}, only in second {only_b}"
-        )
-    keys = sorted(pa)
-    target = np.array([pa[k] for k in keys])
-    mobile = np.array([pb[k] for k in keys])
-    from gmnn.analysis.structure import kabsch_rmsd
-
-    return float(kabsch_rmsd(target, mobile))
 
 
 # --------------------------------------------------------------------------- relaxation
@@ -391,7 +192,7 @@ def relax_xtb(
     """Relax every atom of ``atoms`` on the xTB surface (tblite) with ASE's BFGS.
 
     The calculator is tblite's ASE calculator, ``TBLite(method=method, verbosity=0)``, as
-    in :func:`gmnn.data.systems.relax_xtb` and :func:`gmnn.data.qc.sample_xtb_md`; charge
+    in :func:`gmnn.refdata.systems.relax_xtb` and :func:`gmnn.refdata.qc.sample_xtb_md`; charge
     and spin come from the initial charges and magnetic moments of ``atoms`` (neutral
     singlet by default). tblite runs on one OpenMP thread, so the result is bitwise
     reproducible for one tblite build. The optimisation stops when the largest per-atom
@@ -402,7 +203,7 @@ def relax_xtb(
     Args:
         atoms: the structure (positions in Å); not modified. It must have no constraints
             (all atoms are relaxed). Per-atom arrays (e.g. the names and residue numbers
-            of :mod:`gmnn.data.peptide`), ``info``, cell and ``pbc`` are kept in the copy.
+            of :mod:`gmnn.data.ala10`), ``info``, cell and ``pbc`` are kept in the copy.
         fmax: convergence threshold on the largest per-atom force norm, eV/Å (> 0).
         steps: maximum number of BFGS steps (>= 0).
         method: tblite Hamiltonian (``"GFN2-xTB"``, ``"GFN1-xTB"`` or ``"IPEA1-xTB"``).
@@ -426,9 +227,6 @@ def relax_xtb(
     from ase.optimize import BFGS
     from tblite.ase import TBLite
 
-    from gmnn.analysis.structure import kabsch_rmsd
-    from gmnn.data.qc import _one_openmp_thread
-
     if len(atoms) == 0:
         raise ValueError("relax_xtb: atoms is empty")
     if atoms.constraints:
@@ -447,7 +245,7 @@ def relax_xtb(
     optimizer = None
     start = time.perf_counter()
     try:
-        with _one_openmp_thread():
+        with one_openmp_thread():
             energy_initial = float(relaxed.get_potential_energy())
             optimizer = BFGS(relaxed, logfile=log)
             with optimizer:  # closes a log file opened from a path
@@ -527,8 +325,6 @@ def embedded_ala10_helix(relax: bool = True, **relax_kwargs: Any) -> tuple[ase.A
         ``helical_fraction_residues_2_9`` (:func:`gmnn.analysis.structure.helical_fraction`,
         default α box).
     """
-    from gmnn.analysis.structure import backbone_dihedrals, backbone_indices, helical_fraction
-
     if relax_kwargs and not relax:
         raise ValueError(
             f"embedded_ala10_helix: relax=False but relax options {sorted(relax_kwargs)} given"
@@ -542,7 +338,7 @@ def embedded_ala10_helix(relax: bool = True, **relax_kwargs: Any) -> tuple[ase.A
     record = {
         "formula": atoms.get_chemical_formula(),
         "build": {
-            "function": "gmnn.data.peptide.build_ala10_helix",
+            "function": "gmnn.refdata.peptide.build_ala10_helix",
             "phi_deg": EMBEDDED_HELIX_BUILD["phi"],
             "psi_deg": EMBEDDED_HELIX_BUILD["psi"],
             "omega_deg": EMBEDDED_HELIX_BUILD["omega"],
