@@ -398,35 +398,22 @@ def cmd_evaluate(args):
     print(text)
 
 
-# `gmnn md` options -> the MDConfig fields they set
-_MD_OPTIONS = {
-    "steps": "steps",
-    "temperature": "temperature_K",
-    "timestep": "timestep_fs",
-    "friction": "friction_per_fs",
-    "seed": "seed",
-    "interval": "write_interval",
-    "checkpoint_interval": "checkpoint_interval",
-}
+def _md_options() -> dict:
+    """MDConfig's fields that ``gmnn md`` sets, each as an option of the same name
+    (``--temperature-K``), with its type (all but the nested ``divergence``)."""
+    import typing
+
+    from gmnn.md import MDConfig
+
+    hints = typing.get_type_hints(MDConfig)
+    return {name: hints[name] for name in MDConfig.docs() if name != "divergence"}
 
 
 def _md_config(args):
     """The MDConfig of ``gmnn md``; a bad value is an error naming its option."""
-    import re
-
     from gmnn.md import MDConfig
-    from gmnn.settings import SettingsError
 
-    option = {field: opt for opt, field in _MD_OPTIONS.items()}
-    try:
-        return MDConfig(**{field: getattr(args, opt) for opt, field in _MD_OPTIONS.items()})
-    except SettingsError as err:
-        problem = re.sub(
-            r"\b(" + "|".join(option) + r")\b",
-            lambda m: "--" + option[m.group(1)].replace("_", "-"),
-            err.problem,
-        )
-        raise SettingsError(option.get(err.key, err.key), problem) from None
+    return MDConfig.from_dict(_given(args, _md_options()), where="")
 
 
 def cmd_md(args):
@@ -568,10 +555,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, help="write the JSON here too")
     p.set_defaults(func=cmd_evaluate)
 
-    from gmnn.md import MDConfig
-    from gmnn.settings import cli_default
+    from gmnn.md import INTEGRATORS, MDConfig
 
-    p = sub.add_parser("md", help="Langevin NVT molecular dynamics (ASE)")
+    p = sub.add_parser(
+        "md", help="molecular dynamics (ASE): Langevin or Nose-Hoover NVT, or NPT (--integrator)"
+    )
     p.add_argument(
         "--model",
         required=True,
@@ -579,38 +567,23 @@ def build_parser() -> argparse.ArgumentParser:
         help="model dir; several, or an exported ensemble dir = ensemble mean",
     )
     p.add_argument("--structure", required=True, help="start geometry (any ASE format)")
-    p.add_argument("--steps", type=int, required=True, help="a multiple of --interval")
-    p.add_argument(
-        "--temperature", type=float, default=cli_default(MDConfig, "temperature_K"), help="K"
-    )
-    p.add_argument(
-        "--timestep", type=float, default=cli_default(MDConfig, "timestep_fs"), help="fs"
-    )
-    p.add_argument(
-        "--friction",
-        type=float,
-        default=cli_default(MDConfig, "friction_per_fs"),
-        help="Langevin friction, 1/fs",
-    )
-    p.add_argument("--seed", type=int, default=cli_default(MDConfig, "seed"))
-    p.add_argument(
-        "--interval",
-        type=int,
-        default=cli_default(MDConfig, "write_interval"),
-        help="steps between frames and divergence checks",
-    )
+    for name, kind in _md_options().items():
+        if kind is bool:
+            _option(p, MDConfig, name, action=argparse.BooleanOptionalAction)
+        elif name == "steps":
+            _option(
+                p, MDConfig, name, type=kind, required=True, help="a multiple of --write-interval"
+            )
+        elif name == "integrator":
+            _option(p, MDConfig, name, choices=list(INTEGRATORS))
+        else:
+            _option(p, MDConfig, name, type=kind)
     p.add_argument("--trajectory", default=None, help="ASE .traj output")
     p.add_argument("--summary", default=None, help="JSON summary output")
     p.add_argument(
         "--checkpoint",
         default=None,
         help="resumable state (.npz): rerunning the same command continues from it",
-    )
-    p.add_argument(
-        "--checkpoint-interval",
-        type=int,
-        default=cli_default(MDConfig, "checkpoint_interval"),
-        help="steps, a multiple of --interval",
     )
     p.add_argument(
         "--restart",

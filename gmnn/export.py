@@ -504,7 +504,7 @@ def _usage(name: str, elements: list[str], cutoff: float) -> str:
 gmnn finetune --pretrained {name} --data my_molecule.extxyz --valid-fraction 0.1 \\
     --loss E --epochs 500 --out runs/my_molecule
 # molecular dynamics with the mean of the members
-gmnn md --model {name} --structure start.xyz --steps 20000 --temperature 300 \\
+gmnn md --model {name} --structure start.xyz --steps 20000 --temperature-K 300 \\
     --trajectory md.traj
 ```
 

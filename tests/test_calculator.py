@@ -198,7 +198,7 @@ def test_cli_train_evaluate_md_info(tmp_path, capsys):
         str(tmp_path / "start.xyz"),
         "--steps",
         "10",
-        "--interval",
+        "--write-interval",
         "5",
         "--summary",
         str(tmp_path / "md.json"),
@@ -213,11 +213,11 @@ def test_cli_train_evaluate_md_info(tmp_path, capsys):
     assert (tmp_path / "md.ckpt.npz").exists()  # written at step 5
     # the checkpoint of another temperature: an error naming it, or --restart
     capsys.readouterr()
-    assert main([*md_args, "--temperature", "100"]) == 2
+    assert main([*md_args, "--temperature-K", "100"]) == 2
     assert "dynamics.temperature_K: 300.0 before, now 100.0" in capsys.readouterr().err
-    assert main([*md_args, "--temperature", "100", "--restart"]) == 0
+    assert main([*md_args, "--temperature-K", "100", "--restart"]) == 0
     assert json.loads((tmp_path / "md.json").read_text())["resumed_from_step"] == 0
-    assert main([*md_args, "--temperature", "100"]) == 0
+    assert main([*md_args, "--temperature-K", "100"]) == 0
     assert json.loads((tmp_path / "md.json").read_text())["resumed_from_step"] == 5
     assert main(["info", str(tmp_path / "ft" / "model")]) == 0
     # bad input: a clear error and exit code 2

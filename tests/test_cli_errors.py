@@ -181,11 +181,11 @@ def md_args(files, tmp_path, *extra):
         files / "start.xyz",
         "--steps",
         "20",
-        "--interval",
+        "--write-interval",
         "2",
         "--checkpoint-interval",
         "10",
-        "--temperature",
+        "--temperature-K",
         "100",
         "--trajectory",
         tmp_path / "md.traj",
@@ -210,9 +210,9 @@ def md_run(files, tmp_path, capsys):
         (["m1"], [], ["model.weights:"]),
         (["m0", "m1"], [], ["model."]),
         (["m0"], ["--structure", "start2.xyz"], ["start.sha256"]),
-        (["m0"], ["--temperature", "300"], ["dynamics.temperature_K: 100.0 before, now 300.0"]),
+        (["m0"], ["--temperature-K", "300"], ["dynamics.temperature_K: 100.0 before, now 300.0"]),
         (["m0"], ["--seed", "7"], ["dynamics.seed"]),
-        (["m0"], ["--timestep", "0.25"], ["dynamics.timestep_fs"]),
+        (["m0"], ["--timestep-fs", "0.25"], ["dynamics.timestep_fs"]),
     ],
     ids=["other model", "ensemble", "structure", "temperature", "seed", "timestep"],
 )
@@ -348,7 +348,7 @@ def test_md_resumes_past_a_frame_cut_beyond_its_checkpoint(files, md_run, capsys
 EVAL = ["evaluate", "--model", "{d}/m0", "--data", "{d}/a.h5"]
 INFO = ["info", "{d}/m0"]
 MD = ["md", "--model", "{d}/m0", "--structure", "{d}/start.xyz", "--steps", "4"]
-MD += ["--interval", "2"]
+MD += ["--write-interval", "2"]
 FT = ["finetune", "--pretrained", "{d}/m0", "--data", "{d}/a.h5", "--out", "{d}/ft", *TRAIN]
 TR = ["train", "--data", "{d}/a.h5", "--out", "{d}/tr", *TRAIN, *SMALL]
 TR_SPLIT = ["train", "--data", "{d}/a.h5", "--split", "{d}/split.json", "--out", "{d}/tr"]

@@ -93,7 +93,7 @@ def test_finetune_an_exported_ensemble_on_an_extxyz_file(parent, tmp_path, capsy
     # the result runs MD as an ensemble, and evaluates member by member
     write(tmp_path / "start.xyz", perturbed("CH3OH", 1, seed=9)[0])
     md = ["md", "--model", out / "ensemble", "--structure", tmp_path / "start.xyz"]
-    md += ["--steps", "4", "--interval", "2", "--summary", tmp_path / "md.json"]
+    md += ["--steps", "4", "--write-interval", "2", "--summary", tmp_path / "md.json"]
     code, _, err = run(capsys, *md)
     assert code == 0, err
     summary = json.loads((tmp_path / "md.json").read_text())

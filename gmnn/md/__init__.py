@@ -7,6 +7,9 @@ MTK; cell angles fixed), checkpoint/resume, divergence detection.
 
 * :class:`MDConfig` / :class:`DivergenceConfig` (:mod:`gmnn.md.config`): the settings of a
   run, with their defaults and ranges (config section ``md.dynamics``).
+* :mod:`gmnn.md.integrators`: one :class:`Integrator` per ``integrator`` value (its
+  settings, ASE constructor, cell, centre of mass and checkpoint state) in the registry
+  :data:`INTEGRATORS`; :func:`get_integrator` looks one up.
 * :mod:`gmnn.md.checks`: the divergence checks (non-finite values, a force above
   ``max_force``, a covalent bond stretched beyond ``bond_factor`` times its initial
   length, an atom more than ``escape_distance`` from the rest), built by
@@ -38,13 +41,8 @@ from gmnn.md.checks import (
     build_checks,
     first_reason,
 )
-from gmnn.md.config import (
-    INTEGRATOR_SETTINGS,
-    INTEGRATORS,
-    NPT_INTEGRATORS,
-    DivergenceConfig,
-    MDConfig,
-)
+from gmnn.md.config import DivergenceConfig, MDConfig
+from gmnn.md.integrators import INTEGRATORS, Integrator, get_integrator
 from gmnn.md.protocol import run_protocol, run_stage, stage_configs, stage_start
 from gmnn.md.run import (
     MDInterrupted,
@@ -52,24 +50,21 @@ from gmnn.md.run import (
     MDRun,
     calculator_fingerprint,
     checkpoint_path,
-    integrator_state,
     partial_trajectory,
     run_md,
-    set_integrator_state,
     structure_fingerprint,
 )
 from gmnn.runs import CheckpointMismatch
 
 __all__ = [
     "INTEGRATORS",
-    "INTEGRATOR_SETTINGS",
-    "NPT_INTEGRATORS",
     "BondStretchCheck",
     "CheckpointMismatch",
     "DivergenceConfig",
     "EscapeCheck",
     "FiniteCheck",
     "ForceSpreadCheck",
+    "Integrator",
     "MDConfig",
     "MDInterrupted",
     "MDResumeError",
@@ -79,12 +74,11 @@ __all__ = [
     "calculator_fingerprint",
     "checkpoint_path",
     "first_reason",
-    "integrator_state",
+    "get_integrator",
     "partial_trajectory",
     "run_md",
     "run_protocol",
     "run_stage",
-    "set_integrator_state",
     "stage_configs",
     "stage_start",
     "structure_fingerprint",

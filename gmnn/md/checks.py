@@ -14,6 +14,9 @@ added there.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
+from typing import ClassVar
+
 import numpy as np
 from ase.geometry import find_mic
 from ase.neighborlist import neighbor_list
@@ -32,13 +35,27 @@ __all__ = [
 ]
 
 
-class FiniteCheck:
-    """Non-finite energy, forces or positions (always on)."""
+class _Check:
+    """A check whose thresholds are its fields (floats): each subclass, given its
+    ``name`` as a class keyword, is made a frozen dataclass."""
 
-    name = "finite"
+    name: ClassVar[str]
+
+    def __init_subclass__(cls, name: str, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls.name = name
+        dataclass(frozen=True)(cls)
+
+    def __post_init__(self):
+        for f in fields(self):
+            object.__setattr__(self, f.name, float(getattr(self, f.name)))
 
     def settings(self) -> dict:
-        return {}
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+class FiniteCheck(_Check, name="finite"):
+    """Non-finite energy, forces or positions (always on)."""
 
     def check(self, atoms) -> str | None:
         energy = atoms.get_potential_energy()
@@ -50,16 +67,10 @@ class FiniteCheck:
         return None
 
 
-class MaxForceCheck:
+class MaxForceCheck(_Check, name="max_force"):
     """A force above ``max_force`` (eV/Å) on any atom."""
 
-    name = "max_force"
-
-    def __init__(self, max_force: float):
-        self.max_force = float(max_force)
-
-    def settings(self) -> dict:
-        return {"max_force": self.max_force}
+    max_force: float
 
     def check(self, atoms) -> str | None:
         fmax = float(np.linalg.norm(atoms.get_forces(), axis=1).max())
@@ -116,16 +127,10 @@ class BondStretchCheck:
         return None
 
 
-class EscapeCheck:
+class EscapeCheck(_Check, name="escape"):
     """An atom farther than ``escape_distance`` (Å) from its nearest neighbour."""
 
-    name = "escape"
-
-    def __init__(self, escape_distance: float):
-        self.escape_distance = float(escape_distance)
-
-    def settings(self) -> dict:
-        return {"escape_distance": self.escape_distance}
+    escape_distance: float
 
     def check(self, atoms) -> str | None:
         if np.any(atoms.pbc):
@@ -146,19 +151,13 @@ class EscapeCheck:
         return None
 
 
-class ForceSpreadCheck:
+class ForceSpreadCheck(_Check, name="force_spread"):
     """An ensemble's members disagreeing: the largest per-atom norm of the force standard
     deviation (``forces_std_max`` of :class:`gmnn.calculator.EnsembleCalculator`, eV/Å)
     above ``max_force_spread``. Off by default (the spread is recorded with every frame
     either way); a calculator without the spread (a single model) never triggers it."""
 
-    name = "force_spread"
-
-    def __init__(self, max_force_spread: float):
-        self.max_force_spread = float(max_force_spread)
-
-    def settings(self) -> dict:
-        return {"max_force_spread": self.max_force_spread}
+    max_force_spread: float
 
     def check(self, atoms) -> str | None:
         atoms.get_forces()  # the spread is computed with the forces

@@ -4,30 +4,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from gmnn.md.integrators import INTEGRATORS
 from gmnn.settings import Settings, SettingsError, option
-
-# The integrators (thermostats/barostats) an MD run can use; each name maps onto a
-# factory in gmnn.md.run._DYNAMICS.
-INTEGRATORS = ("langevin", "nose_hoover", "npt_melchionna", "npt_mtk")
-
-# The integrators that change the cell (they need a structure periodic in x, y and z and
-# a calculator with stress).
-NPT_INTEGRATORS = ("npt_melchionna", "npt_mtk")
-
-# integrator -> the integrator-specific settings it reads. A setting of another
-# integrator does not change the trajectory and is left out of a run's identity (so the
-# identity of a Langevin run is the same as before these settings existed).
-INTEGRATOR_SETTINGS: dict[str, tuple[str, ...]] = {
-    "langevin": ("friction_per_fs",),
-    "nose_hoover": ("thermostat_time_fs",),
-    "npt_melchionna": (
-        "thermostat_time_fs",
-        "barostat_time_fs",
-        "pressure_bar",
-        "bulk_modulus_GPa",
-    ),
-    "npt_mtk": ("thermostat_time_fs", "barostat_time_fs", "pressure_bar"),
-}
 
 
 class DivergenceConfig(Settings):
@@ -66,26 +44,15 @@ class DivergenceConfig(Settings):
 class MDConfig(Settings):
     """One molecular-dynamics run (config section ``md.dynamics``).
 
-    ``integrator`` ``"langevin"``: ASE's Langevin NVT with the centre of mass fixed. The
-    Langevin friction is not stated in the paper; the default 0.002/fs (a 0.5 ps
-    relaxation time) broadens the vibrational lines by only ~10 cm^-1.
-
-    ``"nose_hoover"``: ASE's ``NoseHooverChainNVT`` (chain of 3, ASE's default) with
-    ``tdamp = thermostat_time_fs``; the cell is kept.
-
-    ``"npt_melchionna"``: ASE's Melchionna NPT (``ase.md.melchionna.MelchionnaNPT``,
-    ``ase.md.npt.NPT`` before ASE 3.27; Nose-Hoover + Parrinello-Rahman, the paper's
-    refs. 69, 70) with ``ttime = thermostat_time_fs``, ``pfactor = barostat_time_fs**2 *
-    bulk_modulus_GPa`` and ``externalstress = pressure_bar`` (in ASE units) and the
-    diagonal mask ``np.eye(3)``: the three cell lengths change independently, the
-    angles stay fixed (ASE's ``mask=(1, 1, 1)`` would be ``np.outer(m, m)``: a fully
-    flexible cell with shear).
-
-    ``"npt_mtk"``: ASE's ``MaskedMTKNPT`` (ASE >= 3.28; Martyna-Tobias-Klein with
-    Nose-Hoover chains of 3) with ``tdamp = thermostat_time_fs``, ``pdamp =
-    barostat_time_fs``, ``pressure_au = pressure_bar`` (in ASE units) and
-    ``mask=(True, True, True)``: a, b, c scale independently along fixed directions,
-    angles fixed.
+    ``integrator`` names one of :data:`gmnn.md.integrators.INTEGRATORS` (each object
+    says how it drives ASE, which of the settings below it reads, whether it changes the
+    cell and what its checkpoint holds): ``"langevin"`` (NVT, the centre of mass fixed;
+    the friction is not stated in the paper; the default 0.002/fs, a 0.5 ps relaxation
+    time, broadens the vibrational lines by only ~10 cm^-1), ``"nose_hoover"`` (NVT,
+    Nose-Hoover chains), ``"npt_melchionna"`` (Nose-Hoover + Parrinello-Rahman, the
+    paper's refs. 69, 70; ``pfactor = barostat_time_fs**2 * bulk_modulus_GPa``) and
+    ``"npt_mtk"`` (Martyna-Tobias-Klein); both NPT integrators keep the cell angles and
+    let the three lengths change independently.
 
     The NPT integrators need a start structure periodic in x, y and z and a calculator
     with stress. The thermostat and barostat time constants (1 ps), 300 K and 1 bar are
@@ -102,10 +69,8 @@ class MDConfig(Settings):
     steps: int = option(ge=1, doc="time steps of the whole run (a resumed run included)")
     integrator: str = option(
         "langevin",
-        choices=INTEGRATORS,
-        doc="dynamics: langevin (NVT, ASE's Langevin), nose_hoover (NVT, ASE's "
-        "NoseHooverChainNVT), npt_melchionna (NPT, ASE's Melchionna NPT, angles fixed), "
-        "npt_mtk (NPT, ASE's MaskedMTKNPT, angles fixed)",
+        choices=tuple(INTEGRATORS),
+        doc="dynamics: " + ", ".join(f"{i.name} ({i.summary})" for i in INTEGRATORS.values()),
     )
     temperature_K: float = option(300.0, gt=0.0, doc="thermostat temperature, K")
     timestep_fs: float = option(0.5, gt=0.0, doc="time step, fs")
@@ -163,11 +128,16 @@ class MDConfig(Settings):
                 f"{self.checkpoint_interval}",
             )
 
+    def integrator_settings(self) -> dict:
+        """The values of the settings its integrator reads besides the time step and the
+        temperature (:attr:`gmnn.md.integrators.Integrator.settings`)."""
+        return {k: getattr(self, k) for k in INTEGRATORS[self.integrator].settings}
+
     def identity(self) -> dict:
         """The settings that determine a run's trajectory: all but ``NOT_IDENTITY`` and
-        the settings of the other integrators (:data:`INTEGRATOR_SETTINGS`)."""
-        used = set(INTEGRATOR_SETTINGS[self.integrator])
-        other = {k for names in INTEGRATOR_SETTINGS.values() for k in names} - used
+        the settings of the other integrators (:attr:`gmnn.md.integrators.Integrator.settings`)."""
+        used = set(INTEGRATORS[self.integrator].settings)
+        other = {k for i in INTEGRATORS.values() for k in i.settings} - used
         out = {
             k: v for k, v in self.to_dict().items() if k not in self.NOT_IDENTITY and k not in other
         }

@@ -16,17 +16,16 @@ import time
 from pathlib import Path
 
 import numpy as np
-from ase import units
 from ase.calculators.singlepoint import SinglePointCalculator
 from ase.constraints import FixCom
 from ase.io import Trajectory
-from ase.md.langevin import Langevin
 from ase.md.velocitydistribution import Stationary, ZeroRotation
 
 from gmnn.fingerprints import arrays_fingerprint
 from gmnn.io import atomic_path, atomic_save_npz
 from gmnn.md.checks import build_checks, first_reason
-from gmnn.md.config import INTEGRATOR_SETTINGS, INTEGRATORS, NPT_INTEGRATORS, MDConfig
+from gmnn.md.config import MDConfig
+from gmnn.md.integrators import get_integrator
 from gmnn.runs import (
     IDENTITY_KEY,
     RESTART_HINT,
@@ -44,32 +43,14 @@ try:  # ASE >= 3.28
 except ImportError:  # pragma: no cover - older ASE
     from ase.md.velocitydistribution import MaxwellBoltzmannDistribution as thermalize_momenta
 
-try:  # ASE >= 3.27
-    from ase.md.melchionna import MelchionnaNPT
-except ImportError:  # pragma: no cover - older ASE
-    from ase.md.npt import NPT as MelchionnaNPT
-
-try:  # ASE >= 3.24
-    from ase.md.nose_hoover_chain import NoseHooverChainNVT
-except ImportError:  # pragma: no cover - older ASE
-    NoseHooverChainNVT = None
-
-try:  # ASE >= 3.28
-    from ase.md.nose_hoover_chain import MaskedMTKNPT
-except ImportError:  # pragma: no cover - older ASE
-    MaskedMTKNPT = None
-
 __all__ = [
-    "MELCHIONNA_MASK",
     "MDInterrupted",
     "MDResumeError",
     "MDRun",
     "calculator_fingerprint",
     "checkpoint_path",
-    "integrator_state",
     "partial_trajectory",
     "run_md",
-    "set_integrator_state",
     "structure_fingerprint",
 ]
 
@@ -81,209 +62,6 @@ class MDInterrupted(RuntimeError):
 class MDResumeError(ValueError):
     """A checkpoint of this run whose trajectory cannot be continued (missing, shorter
     than the checkpoint says, or unreadable)."""
-
-
-def _langevin(atoms, config: MDConfig, rng):
-    return Langevin(
-        atoms,
-        config.timestep_fs * units.fs,
-        temperature_K=config.temperature_K,
-        friction=config.friction_per_fs / units.fs,
-        fixcm=False,  # the FixCom constraint keeps the centre of mass (ASE's recommended way)
-        rng=rng,
-    )
-
-
-def _require(cls, integrator: str, ase_version: str) -> None:
-    """A clear error when the installed ASE lacks the class an integrator needs."""
-    if cls is None:  # pragma: no cover - older ASE
-        import ase
-
-        raise RuntimeError(
-            f"md.dynamics.integrator: {integrator!r} needs ASE >= {ase_version}, "
-            f"installed is {ase.__version__}"
-        )
-
-
-def _nose_hoover(atoms, config: MDConfig, rng):
-    """ASE's Nose-Hoover chain NVT (chain of 3, one sub-step: ASE's defaults)."""
-    _require(NoseHooverChainNVT, "nose_hoover", "3.24 (NoseHooverChainNVT)")
-    return NoseHooverChainNVT(
-        atoms,
-        config.timestep_fs * units.fs,
-        temperature_K=config.temperature_K,
-        tdamp=config.thermostat_time_fs * units.fs,
-    )
-
-
-# ASE's Melchionna mask: a diagonal 3x3 matrix lets the three lengths of an orthorhombic
-# (triangular) cell change independently and keeps the angles; mask=(1, 1, 1) would
-# become np.outer(m, m), all ones, a fully flexible cell with shear.
-MELCHIONNA_MASK = np.eye(3)
-
-
-def _npt_melchionna(atoms, config: MDConfig, rng):
-    """ASE's Melchionna NPT: ``ttime`` the thermostat time, ``pfactor = barostat_time**2 *
-    B`` (eV/Å * fs-units), ``externalstress`` the pressure (eV/Å^3), diagonal mask."""
-    tau_p = config.barostat_time_fs * units.fs
-    return MelchionnaNPT(
-        atoms,
-        config.timestep_fs * units.fs,
-        temperature_K=config.temperature_K,
-        externalstress=config.pressure_bar * units.bar,
-        ttime=config.thermostat_time_fs * units.fs,
-        pfactor=tau_p**2 * config.bulk_modulus_GPa * units.GPa,
-        mask=MELCHIONNA_MASK,
-    )
-
-
-def _npt_mtk(atoms, config: MDConfig, rng):
-    """ASE's MaskedMTKNPT, mask (True, True, True): a, b, c scale independently along
-    their fixed directions, angles fixed (chains of 3, ASE's defaults)."""
-    _require(MaskedMTKNPT, "npt_mtk", "3.28 (MaskedMTKNPT)")
-    return MaskedMTKNPT(
-        atoms,
-        config.timestep_fs * units.fs,
-        temperature_K=config.temperature_K,
-        pressure_au=config.pressure_bar * units.bar,
-        tdamp=config.thermostat_time_fs * units.fs,
-        pdamp=config.barostat_time_fs * units.fs,
-        mask=(True, True, True),
-    )
-
-
-# MDConfig.integrator -> factory(atoms, config, rng) of the ASE dynamics object
-_DYNAMICS = {
-    "langevin": _langevin,
-    "nose_hoover": _nose_hoover,
-    "npt_melchionna": _npt_melchionna,
-    "npt_mtk": _npt_mtk,
-}
-assert set(_DYNAMICS) == set(INTEGRATORS)
-
-# The integrators that run with ASE's FixCom constraint (the centre of mass stays put
-# against the random kicks). The deterministic ones run without it and keep the zero net
-# momentum the start velocities have (forces sum to zero): ASE's MTK integrators refuse
-# constraints; in Melchionna's NPT the positions are scaled with the cell about the
-# origin, which FixCom would undo (ASE then stops: "the atomic positions have been
-# modified"); and under Nose-Hoover FixCom's round-off shifts of the positions (below
-# the 1e-15 Å up to which ASE's calculators reuse their results) would make a resumed
-# run differ from an uninterrupted one by round-off.
-_FIX_COM = ("langevin",)
-
-# integrator -> the attributes of ASE's dynamics object (dotted paths) that make its state
-# beyond the Atoms (positions, momenta, cell); saved in the checkpoint as
-# "integrator.<path>" and set back on resume. Everything else the objects hold is a
-# constant of the settings and the atom count (thermostat/barostat masses _Q, _R, _W,
-# Melchionna's tfact and desiredEkin, the masks), rebuilt identically by the factory,
-# or re-derived: Melchionna's inv_h = inv(h) (the same call ASE makes every step) and
-# its flag "initialized". Langevin has none (its state is the RNG's).
-_INTEGRATOR_STATE: dict[str, tuple[str, ...]] = {
-    "langevin": (),
-    # ASE integrates its own copies _q, _p of positions and momenta, and the chain's
-    # positions and momenta
-    "nose_hoover": ("_q", "_p", "_thermostat._eta", "_thermostat._p_eta"),
-    # Melchionna's centred differences: scaled positions now/past/future, the cell now
-    # and past, the strain rate eta and thermostat zeta now and past, the integral of
-    # zeta, the time, and pfact = 1/(pfactor * V_start), which depends on the volume the
-    # object was built with (the start volume, not the checkpoint's)
-    "npt_melchionna": (
-        "q",
-        "q_past",
-        "q_future",
-        "h",
-        "h_past",
-        "eta",
-        "eta_past",
-        "zeta",
-        "zeta_past",
-        "zeta_integrated",
-        "timeelapsed",
-        "pfact",
-    ),
-    # MTK: positions, momenta, cell, the cell momenta per axis, the start cell's axis
-    # directions (_h0_basis: the fixed directions the axes scale along), the thermostat
-    # and barostat chains
-    "npt_mtk": (
-        "_q",
-        "_p",
-        "_h",
-        "_p_c",
-        "_h0_basis",
-        "_thermostat._eta",
-        "_thermostat._p_eta",
-        "_barostat._xi",
-        "_barostat._p_xi",
-    ),
-}
-assert set(_INTEGRATOR_STATE) == set(INTEGRATORS)
-_STATE_PREFIX = "integrator."
-
-
-def integrator_state(dynamics, integrator: str) -> dict[str, np.ndarray]:
-    """The internal state of ASE's ``dynamics`` object of ``integrator`` (see
-    ``_INTEGRATOR_STATE``), as checkpoint members ``integrator.<attribute path>``."""
-    state = {}
-    for path in _INTEGRATOR_STATE[integrator]:
-        value = dynamics
-        for name in path.split("."):
-            value = getattr(value, name)
-        state[_STATE_PREFIX + path] = np.array(value, dtype=float)
-    return state
-
-
-def set_integrator_state(dynamics, integrator: str, state: dict, source) -> None:
-    """Set the members of :func:`integrator_state` back onto ``dynamics`` (a
-    :class:`CheckpointDamaged` naming ``source`` and the member if one is missing or of
-    the wrong shape). Melchionna's ``inv_h`` is re-derived and ``initialized`` set."""
-    for path in _INTEGRATOR_STATE[integrator]:
-        key = _STATE_PREFIX + path
-        *parents, name = path.split(".")
-        owner = dynamics
-        for parent in parents:
-            owner = getattr(owner, parent)
-        if key not in state:
-            raise CheckpointDamaged(source, f"no member {key!r} (integrator {integrator!r})")
-        value = np.asarray(state[key])
-        # (Melchionna makes q, h, ... only at its first step: nothing to compare with)
-        current = getattr(owner, name, None)
-        shape = value.shape if current is None else np.shape(current)
-        if value.shape != shape or value.dtype.kind != "f":
-            raise CheckpointDamaged(
-                source, f"member {key!r} is {value.dtype} {value.shape}, expected {shape}"
-            )
-        setattr(owner, name, float(value) if value.ndim == 0 else value.copy())
-    if integrator == "npt_melchionna":
-        dynamics.inv_h = np.linalg.inv(dynamics.h)
-        dynamics.initialized = 1
-
-
-def _check_npt_start(atoms, calculator, integrator: str) -> None:
-    """An NPT run needs a 3D-periodic, non-singular cell (triangular for Melchionna) and
-    a calculator with stress; a ValueError naming ``md.dynamics.integrator`` otherwise."""
-    key = f"md.dynamics.integrator: {integrator!r}"
-    if not np.all(atoms.pbc) or atoms.cell.rank < 3:
-        raise ValueError(
-            f"{key} changes the cell and needs a start structure periodic in x, y and z "
-            f"with a 3D cell; this one has pbc={atoms.pbc.tolist()} and cell "
-            f"{atoms.cell.array.round(4).tolist()} (use integrator 'langevin' or "
-            "'nose_hoover' for a molecule)"
-        )
-    h = atoms.cell.array
-    if integrator == "npt_melchionna" and not (
-        MelchionnaNPT._isuppertriangular(h) or MelchionnaNPT._isuppertriangular(h.T)
-    ):
-        raise ValueError(
-            f"{key}: ASE's Melchionna NPT works only on a triangular cell matrix (an "
-            f"orthorhombic box is), got {h.round(4).tolist()}; rotate it first, e.g. "
-            "atoms.set_cell(atoms.cell.standard_form()[0], scale_atoms=True)"
-        )
-    implemented = getattr(calculator, "implemented_properties", None)
-    if implemented is not None and "stress" not in implemented:
-        raise ValueError(
-            f"{key} needs the stress, which the calculator {type(calculator).__name__} "
-            f"does not provide (implemented_properties: {list(implemented)})"
-        )
 
 
 def _plain(value):
@@ -376,7 +154,8 @@ class MDRun:
     checkpoint
         File (``.npz``) of the resumable state (positions, momenta, the cell, the
         thermostat's random-number generator, the step, the frame count, and the internal
-        state of the Nose-Hoover/NPT integrators: ``_INTEGRATOR_STATE``, members
+        state of the Nose-Hoover/NPT integrators: :attr:`Integrator.state
+        <gmnn.md.integrators.Integrator.state>`, members
         ``integrator.<attribute>``), written atomically every
         ``checkpoint_interval`` steps and on SIGTERM/SIGINT (then :class:`MDInterrupted`
         is raised). A later run with the same :attr:`identity` continues from it,
@@ -400,7 +179,7 @@ class MDRun:
     :meth:`save_checkpoint`, :meth:`finish`.
 
     Resuming restores bit-exactly what the ASE integrator advances: positions, momenta,
-    the cell and the integrator variables of ``_INTEGRATOR_STATE`` (thermostat and
+    the cell and the integrator's variables (:mod:`gmnn.md.integrators`: thermostat and
     barostat chains, Melchionna's past/future positions, cell, strain rate and the
     ``pfact`` built from the start volume, MTK's start axis directions); its constants
     are rebuilt from the settings (the same bits) and Melchionna's ``inv_h = inv(h)``
@@ -413,7 +192,7 @@ class MDRun:
     NotImplementedError at the first step otherwise) and a calculator with stress: a
     ValueError naming ``md.dynamics.integrator`` otherwise. Their frames carry the cell
     of each step. Langevin runs keep the centre of mass with ASE's FixCom; the
-    Nose-Hoover and NPT integrators run without constraints (see ``_FIX_COM``) and keep
+    Nose-Hoover and NPT integrators run without constraints (``Integrator.fix_com``) and keep
     the zero net momentum of the start velocities. Bit-identical resuming needs a
     calculator whose results depend on the structure alone: ASE's EMT, for one, reuses
     its neighbour list while the atoms move less than its skin, so its forces depend on
@@ -440,8 +219,8 @@ class MDRun:
         self.on_mismatch = on_mismatch
         self.atoms = atoms.copy()
         self.atoms.calc = calculator
-        if self.config.integrator in NPT_INTEGRATORS:
-            _check_npt_start(self.atoms, calculator, self.config.integrator)
+        self.integrator = get_integrator(self.config.integrator)
+        self.integrator.check_start(self.atoms, calculator)
         self.checks = build_checks(self.atoms, self.config.divergence)
         self.identity = {
             "dynamics": self.config.identity(),
@@ -523,8 +302,7 @@ class MDRun:
             raise CheckpointDamaged(
                 self.checkpoint, f"member 'cell' is {state['cell'].dtype} {state['cell'].shape}"
             )
-        for path in _INTEGRATOR_STATE[self.config.integrator]:
-            key = _STATE_PREFIX + path
+        for key in self.integrator.state_keys:
             if key not in state or state[key].dtype.kind != "f":
                 raise CheckpointDamaged(
                     self.checkpoint,
@@ -611,12 +389,12 @@ class MDRun:
             if not np.any(atoms.pbc) and len(atoms) > 2:  # (a diatomic's inertia is singular)
                 ZeroRotation(atoms)
         self.resumed_from = self.step
-        if cfg.integrator in _FIX_COM:
+        if self.integrator.fix_com:
             atoms.set_constraint(FixCom())  # the centre of mass stays put
-        self.dynamics = _DYNAMICS[cfg.integrator](atoms, cfg, self.rng)
+        self.dynamics = self.integrator.build(atoms, cfg, self.rng)
         self.dynamics.nsteps = self.step
-        if state is not None and _INTEGRATOR_STATE[cfg.integrator]:
-            set_integrator_state(self.dynamics, cfg.integrator, state, self.checkpoint)
+        if state is not None and self.integrator.state:
+            self.integrator.restore_state(self.dynamics, state, self.checkpoint)
             # Melchionna's constructor removes the net momentum again (a round-off change)
             atoms.set_momenta(state["momenta"])
         if self.trajectory is not None:
@@ -670,7 +448,7 @@ class MDRun:
                 "positions": self.atoms.get_positions(),
                 "momenta": self.atoms.get_momenta(),
                 "cell": self.atoms.cell.array.copy(),
-                **integrator_state(self.dynamics, self.config.integrator),
+                **self.integrator.save_state(self.dynamics),
                 "rng": np.array(json.dumps(self.rng.bit_generator.state)),
                 "step": np.array(self.step),
                 "frames": np.array(self.frames),
@@ -722,7 +500,7 @@ class MDRun:
         ``temperature_K``, ``timestep_fs``, ``friction_per_fs``, ``interval`` (the write
         interval), ``seed``, ``integrator``, ``divergence_checks`` (thresholds, null:
         off); for the Nose-Hoover/NPT integrators also their settings
-        (``thermostat_time_fs``, ...; :data:`gmnn.md.config.INTEGRATOR_SETTINGS`) and
+        (``thermostat_time_fs``, ...; :attr:`gmnn.md.integrators.Integrator.settings`) and
         ``volume_A3``, the cell volume at the end (Å^3, periodic structures only).
         """
         self.close()
@@ -755,10 +533,9 @@ class MDRun:
         }
 
     def _integrator_summary(self) -> dict:
-        cfg = self.config
-        if cfg.integrator == "langevin":  # (the summary of a Langevin run as before)
+        if not self.integrator.records_settings:  # (Langevin: its summary as before)
             return {}
-        extra = {k: getattr(cfg, k) for k in INTEGRATOR_SETTINGS[cfg.integrator]}
+        extra = self.config.integrator_settings()
         if np.all(self.atoms.pbc):
             extra["volume_A3"] = float(self.atoms.get_volume())
         return extra

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from gmnn.cli import main
@@ -70,10 +72,15 @@ def test_identity_leaves_out_what_does_not_change_the_trajectory():
     ("option", "value", "message"),
     [
         ("--steps", "-10", "--steps: must be >= 1, got -10"),
-        ("--timestep", "0", "--timestep: must be > 0.0, got 0.0"),
-        ("--temperature", "-300", "--temperature: must be > 0.0, got -300.0"),
-        ("--steps", "11", "--steps: must be a multiple of --interval (2), got 11"),
-        ("--checkpoint-interval", "5", "--checkpoint-interval: must be a multiple of --interval"),
+        ("--timestep-fs", "0", "--timestep-fs: must be > 0.0, got 0.0"),
+        ("--temperature-K", "-300", "--temperature-K: must be > 0.0, got -300.0"),
+        ("--pressure-bar", "inf", "--pressure-bar: must be a finite number, got inf"),
+        ("--steps", "11", "--steps: must be a multiple of write_interval (2), got 11"),
+        (
+            "--checkpoint-interval",
+            "5",
+            "--checkpoint-interval: must be a multiple of write_interval",
+        ),
     ],
 )
 def test_cli_md_names_the_bad_option(option, value, message, capsys):
@@ -81,3 +88,50 @@ def test_cli_md_names_the_bad_option(option, value, message, capsys):
     rc = main([*args, option, value])
     assert rc == 2
     assert message in capsys.readouterr().err
+
+
+def test_cli_md_options_are_the_settings_names(capsys):
+    """Every MDConfig field but the nested divergence is an option spelt as the field,
+    --integrator offers the registry's integrators, and the old spellings are gone."""
+    from gmnn.md import INTEGRATORS
+
+    with pytest.raises(SystemExit):
+        main(["md", "--help"])
+    text = capsys.readouterr().out
+    flags = set(re.findall(r"--[\w-]+", text))
+    for name in MDConfig.docs():
+        if name != "divergence":
+            assert "--" + name.replace("_", "-") in flags, name
+    assert not {"--temperature", "--timestep", "--friction", "--interval"} & flags
+    assert "--integrator {" + ",".join(INTEGRATORS) + "}" in text
+    with pytest.raises(SystemExit):
+        main(
+            [
+                "md",
+                "--model",
+                "m",
+                "--structure",
+                "x.xyz",
+                "--steps",
+                "10",
+                "--integrator",
+                "verlet",
+            ]
+        )
+    assert "invalid choice: 'verlet'" in capsys.readouterr().err
+
+
+def test_cli_md_builds_the_config_of_its_options():
+    from gmnn.cli import _md_config, build_parser
+
+    args = build_parser().parse_args(
+        ["md", "--model", "m", "--structure", "x.xyz", "--steps", "40", "--integrator", "npt_mtk"]
+        + ["--pressure-bar", "5", "--write-interval", "4", "--no-initialise-velocities"]
+    )
+    assert _md_config(args) == MDConfig(
+        steps=40,
+        integrator="npt_mtk",
+        pressure_bar=5.0,
+        write_interval=4,
+        initialise_velocities=False,
+    )

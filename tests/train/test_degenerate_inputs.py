@@ -83,8 +83,8 @@ def test_out_of_range_settings_name_key_and_value(section, values, named):
     ("option", "named"),
     [
         (["--steps", "-10"], "--steps: must be >= 1, got -10"),
-        (["--steps", "10", "--timestep", "0"], "--timestep: must be > 0.0, got 0.0"),
-        (["--steps", "10", "--temperature", "-300"], "--temperature: must be > 0.0, got -300"),
+        (["--steps", "10", "--timestep-fs", "0"], "--timestep-fs: must be > 0.0, got 0.0"),
+        (["--steps", "10", "--temperature-K", "-300"], "--temperature-K: must be > 0.0, got -300"),
     ],
 )
 def test_md_cli_refuses_degenerate_numbers(capsys, tmp_path, option, named):
