@@ -1,9 +1,9 @@
 """Rule `ala10_analysis`: RMSD, helicity, spread and stability of one deca-alanine run
 (gmnn.workflow.ala10_analysis_job)."""
 
-from gmnn.workflow import ala10_analysis_job, start_job
+from gmnn.workflow import ala10_analysis_job, job
 
-log = start_job(snakemake.log[0], snakemake.threads)
+log = job(snakemake)
 inp, out, p, wc = snakemake.input, snakemake.output, snakemake.params, snakemake.wildcards
 ala10_analysis_job(
     reference=inp.reference,

@@ -6,9 +6,9 @@ kcal/mol/Angstrom (gmnn.analysis.error_metrics), forces included.
 
 from pathlib import Path
 
-from gmnn.workflow import start_job
+from gmnn.workflow import job
 
-log = start_job(snakemake.log[0], snakemake.threads, append=False)
+log = job(snakemake, tf=True, append=False)
 
 from gmnn.io import atomic_write_json  # noqa: E402
 from gmnn.workflow import evaluate_on_split  # noqa: E402

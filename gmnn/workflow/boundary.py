@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 _LOG_STREAMS = []  # keeps the log file open for the life of the process
-_STDERR_FD = None  # a copy of the process's stderr before start_job redirected it
+_STDERR_FD = None  # a copy of the process's stderr before job() redirected it
 
 
 def _job_name() -> str:
@@ -20,8 +20,7 @@ def _job_name() -> str:
 
 
 def error_boundary(log_path, job: str | None = None) -> None:
-    """The error boundary of a pipeline job (one call at the top of every workflow
-    script; :func:`start_job` makes it).
+    """The error boundary of a pipeline job (:func:`job` installs it).
 
     An exception that ends the job has its traceback appended to ``log_path`` and one
     line on the job's stderr, which Snakemake shows: ``<job>: error: <file>: <what is
@@ -32,7 +31,7 @@ def error_boundary(log_path, job: str | None = None) -> None:
     global _STDERR_FD
     job = job or _job_name()
     if _STDERR_FD is None:
-        try:  # the job's own stderr, kept when start_job sends fd 2 to the log
+        try:  # the job's own stderr, kept when job() sends fd 2 to the log
             _STDERR_FD = os.dup(2)
         except OSError:
             pass
@@ -64,18 +63,33 @@ def error_boundary(log_path, job: str | None = None) -> None:
     sys.excepthook = hook
 
 
-def start_job(log_path, threads: int, append: bool = True) -> logging.Logger:
-    """Send stdout/stderr (TensorFlow's too) to ``log_path``; use ``threads`` threads;
-    install the job's :func:`error_boundary`."""
+FORMAT = "%(asctime)s %(levelname)s %(message)s"
+"""The format of every job's log lines."""
+
+
+def job(snakemake, *, tf: bool = False, append: bool = True) -> logging.Logger:
+    """The preamble of every pipeline job: one call at the top of each workflow script,
+    ``log = job(snakemake)``.
+
+    The job's stdout and stderr (a library's or a subprocess's output too) go to its log
+    ``snakemake.log[0]`` (appended to; ``append=False``: started afresh), and so do its
+    ``logging`` messages (INFO and above, timestamped); :func:`error_boundary` turns an
+    exception that ends the job into one line on the job's own stderr. ``tf=True`` (jobs
+    that run a model) also limits TensorFlow to ``snakemake.threads`` threads; the other
+    jobs (data, tables, plots) do not import TensorFlow. Returns the job's logger.
+    """
+    log_path = snakemake.log[0]
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
     stream = open(log_path, "a" if append else "w", buffering=1)  # noqa: SIM115
-    error_boundary(log_path)
+    error_boundary(log_path, f"rule {snakemake.rule}" if getattr(snakemake, "rule", None) else None)
     _LOG_STREAMS.append(stream)
-    os.dup2(stream.fileno(), 1)
-    os.dup2(stream.fileno(), 2)
-    logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(message)s")
-    import tensorflow as tf
+    for fd in (1, 2):
+        os.dup2(stream.fileno(), fd)
+    logging.basicConfig(stream=sys.stderr, level=logging.INFO, format=FORMAT)
+    if tf:
+        import tensorflow as tf_module
 
-    tf.config.threading.set_intra_op_parallelism_threads(int(threads))
-    tf.config.threading.set_inter_op_parallelism_threads(min(2, int(threads)))
+        threads = int(snakemake.threads)
+        tf_module.config.threading.set_intra_op_parallelism_threads(threads)
+        tf_module.config.threading.set_inter_op_parallelism_threads(min(2, threads))
     return logging.getLogger("gmnn.workflow")
