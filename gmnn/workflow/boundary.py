@@ -71,25 +71,31 @@ def job(snakemake, *, tf: bool = False, append: bool = True) -> logging.Logger:
     """The preamble of every pipeline job: one call at the top of each workflow script,
     ``log = job(snakemake)``.
 
-    The job's stdout and stderr (a library's or a subprocess's output too) go to its log
-    ``snakemake.log[0]`` (appended to; ``append=False``: started afresh), and so do its
-    ``logging`` messages (INFO and above, timestamped); :func:`error_boundary` turns an
-    exception that ends the job into one line on the job's own stderr. ``tf=True`` (jobs
-    that run a model) also limits TensorFlow to ``snakemake.threads`` threads; the other
-    jobs (data, tables, plots) do not import TensorFlow. Returns the job's logger.
+    The job's ``logging`` messages (INFO and above, timestamped) go to its log
+    ``snakemake.log[0]`` (appended to; ``append=False``: started afresh), and
+    :func:`error_boundary` turns an exception that ends the job into one line on the
+    job's stderr. ``tf=True`` (the jobs that run a model): the process's stdout and
+    stderr (TensorFlow's runtime messages) go to the log too, and TensorFlow uses
+    ``snakemake.threads`` threads. The other jobs (data, tables, plots) leave ``tf``
+    False and do not import TensorFlow. Returns the job's logger.
     """
     log_path = snakemake.log[0]
+    rule = getattr(snakemake, "rule", None)
+    error_boundary(log_path, f"rule {rule}" if rule else None)
+    if not tf:
+        logging.basicConfig(
+            filename=log_path, filemode="a" if append else "w", level=logging.INFO, format=FORMAT
+        )
+        return logging.getLogger("gmnn.workflow")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
     stream = open(log_path, "a" if append else "w", buffering=1)  # noqa: SIM115
-    error_boundary(log_path, f"rule {snakemake.rule}" if getattr(snakemake, "rule", None) else None)
     _LOG_STREAMS.append(stream)
     for fd in (1, 2):
         os.dup2(stream.fileno(), fd)
     logging.basicConfig(stream=sys.stderr, level=logging.INFO, format=FORMAT)
-    if tf:
-        import tensorflow as tf_module
+    import tensorflow
 
-        threads = int(snakemake.threads)
-        tf_module.config.threading.set_intra_op_parallelism_threads(threads)
-        tf_module.config.threading.set_inter_op_parallelism_threads(min(2, threads))
+    threads = int(snakemake.threads)
+    tensorflow.config.threading.set_intra_op_parallelism_threads(threads)
+    tensorflow.config.threading.set_inter_op_parallelism_threads(min(2, threads))
     return logging.getLogger("gmnn.workflow")
