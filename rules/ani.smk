@@ -13,8 +13,9 @@
 #   models/export/{ani1x_pretrained,ani1ccx_finetuned}/               ensembles + card
 #
 # As for MD17, model directories are not directory() outputs, so a job killed by a time
-# limit resumes from its checkpoint. Depends on rules/common.smk (paths, md17 helpers) and
-# rules/data.smk (data and splits of MD17).
+# limit resumes from its checkpoint. Depends on rules/common.smk (paths, md17 helpers),
+# rules/data.smk (data and splits of MD17) and rules/experiments.smk (the training rules
+# pretrain and train_cc, which the training rules here reuse).
 
 
 rule split_ani:
@@ -58,7 +59,7 @@ rule split_ani:
         "../workflow_scripts/split_ani.py"
 
 
-rule pretrain_ani:
+use rule pretrain as pretrain_ani with:
     """Pre-train one GM-NN on the first N ANI-1x structures (energies and forces, cutoff
     ani.model.cutoff, the mixed-size loss)."""
     input:
@@ -73,23 +74,9 @@ rule pretrain_ani:
         "benchmarks/rules/pretrain_ani/n{npre}/seed{seed}.tsv"
     wildcard_constraints:
         npre=r"\d+",
-    priority: 10
-    conda:
-        "../envs/gmnn.yaml"
-    threads: 4
-    resources:
-        # from the cost model (rules/common.smk); --set-resources overrides them
-        mem_mb=job_mem_mb,
-        runtime=job_runtime,
     params:
-        setting="pretrain",
-        n_train=lambda wc: int(wc.npre),
         training=ani_training,
         model=ani_model_config(),
-        finetune=None,
-        record=None,
-    script:
-        "../workflow_scripts/train.py"
 
 
 rule evaluate_comp6:
@@ -98,7 +85,7 @@ rule evaluate_comp6:
     input:
         model=f"{MODEL_ANI}/model.json",
         weights=f"{MODEL_ANI}/weights.npz",
-        subsets=[comp6_data(s) for s in COMP6_SUBSETS],
+        data=[comp6_data(s) for s in COMP6_SUBSETS],
     output:
         METRICS_COMP6,
     log:
@@ -120,10 +107,10 @@ rule evaluate_comp6:
             "test_set": "comp6",
         },
     script:
-        "../workflow_scripts/evaluate_comp6.py"
+        "../workflow_scripts/evaluate.py"
 
 
-rule train_ani1ccx:
+use rule pretrain_ani as train_ani1ccx with:
     """Train from scratch on the first n ANI-1ccx structures (energies only), and
     evaluate on the ANI-1ccx test set."""
     input:
@@ -140,25 +127,12 @@ rule train_ani1ccx:
     wildcard_constraints:
         setting="scratch_E",
         n=r"\d+",
-    conda:
-        "../envs/gmnn.yaml"
-    threads: 4
-    resources:
-        # from the cost model (rules/common.smk); --set-resources overrides them
-        mem_mb=job_mem_mb,
-        runtime=job_runtime,
+    priority: 0
     params:
-        setting=lambda wc: wc.setting,
-        n_train=lambda wc: int(wc.n),
-        training=ani_training,
-        model=ani_model_config(),
-        finetune=None,
         record=ani1ccx_record,
-    script:
-        "../workflow_scripts/train.py"
 
 
-rule finetune_ani1ccx:
+use rule train_ani1ccx as finetune_ani1ccx with:
     """Fine-tune the model pre-trained on N ANI-1x structures on the first n ANI-1ccx
     structures (energies only), and evaluate on the ANI-1ccx test set."""
     input:
@@ -177,25 +151,11 @@ rule finetune_ani1ccx:
         setting="finetune_E|finetune_nd_E",
         n=r"\d+",
         npre=r"\d+",
-    conda:
-        "../envs/gmnn.yaml"
-    threads: 4
-    resources:
-        # from the cost model (rules/common.smk); --set-resources overrides them
-        mem_mb=job_mem_mb,
-        runtime=job_runtime,
     params:
-        setting=lambda wc: wc.setting,
-        n_train=lambda wc: int(wc.n),
-        training=ani_training,
-        model=ani_model_config(),
-        finetune=config.get("finetune", {}),
         record=lambda wc: ani1ccx_record(wc, int(wc.npre)),
-    script:
-        "../workflow_scripts/train.py"
 
 
-rule finetune_ani_md17:
+use rule train_cc as finetune_ani_md17 with:
     """Fig. 6: fine-tune the model pre-trained on N ANI-1x structures on the first n MD17
     coupled-cluster structures of a molecule (MD17 training settings, the ANI cutoff),
     and evaluate on the coupled-cluster test set."""
@@ -215,20 +175,9 @@ rule finetune_ani_md17:
         setting="finetune_E|finetune_EF|finetune_nd_E|finetune_nd_EF",
         n=r"\d+",
         npre=r"\d+",
-    conda:
-        "../envs/gmnn.yaml"
-    threads: 1
-    resources:
-        # from the cost model (rules/common.smk); --set-resources overrides them
-        mem_mb=job_mem_mb,
-        runtime=job_runtime,
     params:
-        setting=lambda wc: wc.setting,
-        n_train=lambda wc: int(wc.n),
-        training=training_params,
         # the pre-trained model's architecture (cutoff 5.0 A), which fine-tuning keeps
         model=ani_model_config(),
-        finetune=config.get("finetune", {}),
         record=lambda wc: {
             "molecule": wc.molecule,
             "setting": wc.setting,
@@ -238,8 +187,6 @@ rule finetune_ani_md17:
             "n_pretrain": int(wc.npre),
             "pretraining": "ani1x",
         },
-    script:
-        "../workflow_scripts/train.py"
 
 
 rule evaluate_ani_md17:
@@ -267,7 +214,8 @@ rule evaluate_ani_md17:
         mem_mb=4000,
         runtime=30,
     params:
-        n_train=lambda wc: int(wc.n),
+        # the energy offset is fitted on the first n coupled-cluster training structures
+        n_offset=lambda wc: int(wc.n),
         record=lambda wc: {
             "molecule": wc.molecule,
             "setting": "pretrained",
@@ -277,7 +225,7 @@ rule evaluate_ani_md17:
             "pretraining": "ani1x",
         },
     script:
-        "../workflow_scripts/evaluate_pretrained_md17.py"
+        "../workflow_scripts/evaluate.py"
 
 
 rule aggregate_table1:

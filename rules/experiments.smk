@@ -24,7 +24,9 @@ FIG2_PRETRAIN_RUNS = expand(
 
 
 rule pretrain:
-    """Pre-train one GM-NN on md17.dft.n_train DFT structures (energies and forces)."""
+    """Pre-train one GM-NN on md17.dft.n_train DFT structures (energies and forces).
+    The base of every training rule (`use rule pretrain as ...`): one call of
+    gmnn.workflow.train_job, whose parameters follow from the job's wildcards."""
     input:
         data=md17_data("{molecule}", "dft"),
         split=md17_split("{molecule}", "dft", "{seed}"),
@@ -45,17 +47,27 @@ rule pretrain:
         mem_mb=job_mem_mb,
         runtime=job_runtime,
     params:
-        setting="pretrain",
-        n_train=MD17["dft"]["n_train"],
+        # the {setting} wildcard; pre-training: "pretrain"
+        setting=lambda wc: wc.get("setting", "pretrain"),
+        # the {n} wildcard; pre-training: {npre}, else md17.dft.n_train
+        n_train=lambda wc: int(wc.get("n", wc.get("npre", MD17["dft"]["n_train"]))),
         training=training_params,
+        # the model section also for fine-tuning: a configured architecture that differs
+        # from the pre-trained model's is an error (gmnn.workflow.check_architecture)
         model=config.get("model", {}),
-        finetune=None,
+        # only what a setting uses, so that changing it reruns only the runs it affects
+        finetune=lambda wc: (
+            config.get("finetune", {})
+            if Setting.parse(wc.get("setting", "pretrain")).finetuned
+            else None
+        ),
+        # the fields naming the model in its metrics.json (None: not evaluated)
         record=None,
     script:
         "../workflow_scripts/train.py"
 
 
-rule train_cc:
+use rule pretrain as train_cc with:
     """Train from scratch (scratch_*) or fine-tune the seed's pre-trained model (finetune_*)
     on the first n coupled-cluster training structures; *_E: energies only, *_EF: both.
     The same job evaluates the model on the coupled-cluster test set (metrics.json).
@@ -75,41 +87,29 @@ rule train_cc:
     wildcard_constraints:
         setting=alternatives(Setting.names()),
         n=r"\d+",
-    conda:
-        "../envs/gmnn.yaml"
+    priority: 0
     threads: 1
-    resources:
-        # from the cost model (rules/common.smk); --set-resources overrides them
-        mem_mb=job_mem_mb,
-        runtime=job_runtime,
     params:
-        setting=lambda wc: wc.setting,
-        n_train=lambda wc: int(wc.n),
-        training=training_params,
-        # the model section also for fine-tuning: a configured architecture that differs
-        # from the pre-trained model's is an error (gmnn.workflow.check_architecture)
-        model=config.get("model", {}),
-        # only what a setting uses, so that changing it reruns only the runs it affects
-        finetune=lambda wc: (
-            config.get("finetune", {}) if setting(wc).finetuned else None
-        ),
+        # n_pretrain: the pre-training size ({npre}, else md17.dft.n_train) if fine-tuned
         record=lambda wc: {
             "molecule": wc.molecule,
             "setting": wc.setting,
             "n_train": int(wc.n),
             "seed": int(wc.seed),
             "test_set": "cc",
-            "n_pretrain": MD17["dft"]["n_train"] if setting(wc).finetuned else None,
+            "n_pretrain": (
+                int(wc.get("npre", MD17["dft"]["n_train"]))
+                if setting(wc).finetuned
+                else None
+            ),
         },
-    script:
-        "../workflow_scripts/train.py"
 
 
 rule evaluate_pretrain:
     """Test errors of the DFT-only model on the coupled-cluster (Fig. 2, black line) or the
     DFT test set."""
     input:
-        model_json=f"{MODEL_PRETRAINED}/model.json",
+        model=f"{MODEL_PRETRAINED}/model.json",
         weights=f"{MODEL_PRETRAINED}/weights.npz",
         data=md17_data("{molecule}", "{level}"),
         split=md17_split("{molecule}", "{level}", "{seed}"),

@@ -26,9 +26,7 @@ FIG3_RUNS = (
 
 
 use rule pretrain as pretrain_size with:
-    input:
-        data=md17_data("{molecule}", "dft"),
-        split=md17_split("{molecule}", "dft", "{seed}"),
+    """Pre-train one GM-NN on the first N DFT structures of the seed's split."""
     output:
         model_json=f"{MODEL_PRETRAINED_N}/model.json",
         weights=f"{MODEL_PRETRAINED_N}/weights.npz",
@@ -38,20 +36,11 @@ use rule pretrain as pretrain_size with:
         "benchmarks/rules/pretrain_size/{molecule}/n{npre}/seed{seed}.tsv"
     wildcard_constraints:
         npre=r"\d+",
-    params:
-        setting="pretrain",
-        n_train=lambda wc: int(wc.npre),
-        training=training_params,
-        model=config.get("model", {}),
-        finetune=None,
-        record=None,
 
 
 use rule train_cc as finetune_pretrain_size with:
-    input:
-        data=md17_data("{molecule}", "cc"),
-        split=md17_split("{molecule}", "cc", "{seed}"),
-        pretrained=pretrained_inputs,
+    """Fine-tune the model pre-trained on N DFT structures on the first n coupled-cluster
+    structures, and evaluate it on the coupled-cluster test set."""
     output:
         model_json=f"{MODEL_FINETUNED_N}/model.json",
         weights=f"{MODEL_FINETUNED_N}/weights.npz",
@@ -64,20 +53,6 @@ use rule train_cc as finetune_pretrain_size with:
         setting="finetune_E|finetune_EF",
         npre=r"\d+",
         n=r"\d+",
-    params:
-        setting=lambda wc: wc.setting,
-        n_train=lambda wc: int(wc.n),
-        training=training_params,
-        model=config.get("model", {}),
-        finetune=config.get("finetune", {}),
-        record=lambda wc: {
-            "molecule": wc.molecule,
-            "setting": wc.setting,
-            "n_train": int(wc.n),
-            "seed": int(wc.seed),
-            "test_set": "cc",
-            "n_pretrain": int(wc.npre),
-        },
 
 
 rule aggregate_pretrain_size:

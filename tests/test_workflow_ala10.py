@@ -63,6 +63,19 @@ def water_box(tmp_path_factory):
     return box
 
 
+def next_stage(common: dict, trajectory, summary, out: Path) -> dict:
+    """Stage 1 of ``common``'s protocol, continued from stage 0's ``trajectory`` and
+    ``summary``, written to ``out``/md.traj and ``out``/summary.json."""
+    return ensemble_md_stage_job(
+        **common,
+        stage=1,
+        trajectory=out / "md.traj",
+        summary=out / "summary.json",
+        previous_summary=summary,
+        previous_trajectory=trajectory,
+    )
+
+
 def test_an_ensemble_stage_and_the_next_under_npt(water_box, tmp_path):
     common = dict(models=[MODEL, MODEL], start=water_box, stages=STAGES, base=BASE)
     s0 = ensemble_md_stage_job(
@@ -75,14 +88,7 @@ def test_an_ensemble_stage_and_the_next_under_npt(water_box, tmp_path):
     assert s0["members"] == 2 and s0["steps_done"] == 8 and s0["phase"] == "water"
     # two identical members: the spread is zero, and written with every frame
     assert s0["max_forces_std_max"] == pytest.approx(0.0, abs=1e-6)
-    s1 = ensemble_md_stage_job(
-        **common,
-        stage=1,
-        trajectory=tmp_path / "s1/md.traj",
-        summary=tmp_path / "s1/summary.json",
-        previous_summary=tmp_path / "s0/summary.json",
-        previous_trajectory=tmp_path / "s0/md.traj",
-    )
+    s1 = next_stage(common, tmp_path / "s0/md.traj", tmp_path / "s0/summary.json", tmp_path / "s1")
     assert s1["integrator"] == "npt_melchionna" and s1["start_ps"] == pytest.approx(0.004)
     with (
         Trajectory(str(tmp_path / "s0/md.traj")) as a,
@@ -106,16 +112,9 @@ def test_a_stage_after_a_diverged_one_is_skipped(water_box, tmp_path):
         **common, stage=0, trajectory=tmp_path / "a.traj", summary=tmp_path / "a.json"
     )
     assert s0["diverged"] and s0["failed_at_ps"] == 0.0
-    s1 = ensemble_md_stage_job(
-        **common,
-        stage=1,
-        trajectory=tmp_path / "b.traj",
-        summary=tmp_path / "b.json",
-        previous_summary=tmp_path / "a.json",
-        previous_trajectory=tmp_path / "a.traj",
-    )
+    s1 = next_stage(common, tmp_path / "a.traj", tmp_path / "a.json", tmp_path / "b")
     assert s1["skipped"] and s1["steps_done"] == 0
-    with Trajectory(str(tmp_path / "b.traj")) as traj:
+    with Trajectory(str(tmp_path / "b/md.traj")) as traj:
         assert len(traj) == 0
     with pytest.raises(ValueError, match="no stage 2"):
         ensemble_md_stage_job(

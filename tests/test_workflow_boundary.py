@@ -1,7 +1,7 @@
-"""The error boundary of the pipeline's jobs (gmnn.workflow.error_boundary, installed by
-start_job and by one call at the top of every other workflow script): a job that fails
-reading a file prints one line naming the file on its stderr (which Snakemake shows),
-appends the traceback to its log and exits 1."""
+"""The error boundary of the pipeline's jobs (gmnn.workflow.boundary.error_boundary,
+installed by gmnn.workflow.job, the one call at the top of every workflow script): a job
+that fails reading a file prints one line naming the file on its stderr (which Snakemake
+shows), appends the traceback to its log and exits 1."""
 
 from __future__ import annotations
 
@@ -76,17 +76,21 @@ def truncated_h5(tmp_path_factory):
     return d
 
 
-def test_a_script_without_start_job(tmp_path, truncated_h5):
+def test_a_job_without_tensorflow(tmp_path, truncated_h5):
     script = tmp_path / "job.py"
     script.write_text(
-        "from gmnn.workflow import error_boundary\n"
-        "error_boundary(snakemake.log[0])\n"
+        "import sys\n"
+        "from gmnn.workflow import job\n"
+        "log = job(snakemake)\n"
+        "log.info('started')\n"
         "from gmnn.data import read_h5\n"
+        "assert 'tensorflow' not in sys.modules\n"
         "read_h5(snakemake.input.data)\n"
     )
     cut = truncated_h5 / "cut.h5"
     done, log = run_job(script, "collect", tmp_path, {"data": str(cut)})
     assert_one_line(done, log, "rule collect", cut, "cannot read this HDF5 file")
+    assert " INFO started" in log.read_text()  # the job's logging goes to its log
     # GMNN_DEBUG=1: the traceback on stderr too
     done, _ = run_job(script, "collect", tmp_path, {"data": str(cut)}, GMNN_DEBUG="1")
     assert done.returncode == 1 and "Traceback (most recent call last)" in done.stderr
@@ -119,9 +123,9 @@ def test_a_job_names_its_damaged_input(tmp_path, truncated_h5, script):
     assert not target.exists()
 
 
-def test_a_start_job_script_names_a_truncated_model(tmp_path, truncated_h5):
-    """md_run (start_job sends stdout/stderr to the log): the one line still reaches
-    the job's own stderr."""
+def test_a_tensorflow_job_names_a_truncated_model(tmp_path, truncated_h5):
+    """md_run (job() sends stdout/stderr to the log): the one line still reaches the
+    job's own stderr."""
     from gmnn.io import save_model
     from gmnn.model import GMNN
     from gmnn.model.config import ModelConfig
@@ -144,7 +148,8 @@ def test_a_start_job_script_names_a_truncated_model(tmp_path, truncated_h5):
     assert_one_line(done, log, "rule md", weights, "not a valid weights file (.npz)")
 
 
-def test_every_workflow_script_has_the_boundary():
+def test_every_workflow_script_has_the_one_preamble():
     for script in sorted(SCRIPTS.glob("*.py")):
         text = script.read_text()
-        assert "start_job(" in text or "error_boundary(snakemake.log[0])" in text, script.name
+        assert text.count("job(snakemake") == 1, script.name
+        assert "logging.basicConfig" not in text and "error_boundary" not in text, script.name

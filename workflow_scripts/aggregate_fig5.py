@@ -1,15 +1,12 @@
 """Rule `aggregate_fig5`: metrics JSON of every ANI-1ccx run (scratch_E, finetune_E) ->
 tidy Fig. 5 table (mean and SEM over seeds per setting, n_pretrain, n_train)."""
 
-import logging
-
 from gmnn.analysis.aggregate import load_records
 from gmnn.analysis.ani import FIG5, fig5_table
-from gmnn.workflow import error_boundary
+from gmnn.workflow import job
 
-error_boundary(snakemake.log[0])
-logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(asctime)s %(message)s")
+log = job(snakemake)
 table = fig5_table(load_records(snakemake.input.metrics))
 if (table["n_seeds"] < 2).any():
-    logging.warning("groups with a single seed: their standard errors are NaN")
+    log.warning("groups with a single seed: their standard errors are NaN")
 FIG5.write(table, snakemake.output[0])

@@ -6,15 +6,12 @@ from-scratch models at the same n_train; input.pretrained: evaluate_pretrained_m
 records of the pre-trained model (one per seed).
 """
 
-import logging
-
 from gmnn.analysis.ani import FIG6, fig6_table_from_files
-from gmnn.workflow import error_boundary
+from gmnn.workflow import job
 
-error_boundary(snakemake.log[0])
-logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(asctime)s %(message)s")
+log = job(snakemake)
 inp = snakemake.input
 table = fig6_table_from_files(inp.finetuned, inp.scratch, inp.pretrained)
 if (table["n_seeds"] < 2).any():
-    logging.warning("groups with a single seed: their standard errors are NaN")
+    log.warning("groups with a single seed: their standard errors are NaN")
 FIG6.write(table, snakemake.output[0])

@@ -3,12 +3,9 @@
 params.n_pretrain: the pre-training set size of each input, in the order of input.runs.
 """
 
-import logging
-
 from gmnn.analysis.aggregate import PRETRAIN_SIZE, fig3_table
-from gmnn.workflow import error_boundary
+from gmnn.workflow import job
 
-error_boundary(snakemake.log[0])
-logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(asctime)s %(message)s")
+job(snakemake)
 table = fig3_table(snakemake.input.runs, snakemake.params.n_pretrain)
 PRETRAIN_SIZE.write(table, snakemake.output[0])

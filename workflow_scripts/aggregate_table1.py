@@ -4,14 +4,11 @@
 params.paper: add the paper's Table 1 values (paper scale, where the subsets are COMP6's).
 """
 
-import logging
-
 from gmnn.analysis.ani import TABLE1, table1_from_files
-from gmnn.workflow import error_boundary
+from gmnn.workflow import job
 
-error_boundary(snakemake.log[0])
-logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(asctime)s %(message)s")
+log = job(snakemake)
 table = table1_from_files(snakemake.input.metrics, paper=bool(snakemake.params.paper))
 if (table["n_seeds"] < 2).any():
-    logging.warning("Table 1 cells with a single seed: their standard errors are NaN")
+    log.warning("Table 1 cells with a single seed: their standard errors are NaN")
 TABLE1.write(table, snakemake.output.csv)

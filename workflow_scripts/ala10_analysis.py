@@ -1,20 +1,13 @@
 """Rule `ala10_analysis`: RMSD, helicity, spread and stability of one deca-alanine run
 (gmnn.workflow.ala10_analysis_job)."""
 
-from gmnn.workflow import ala10_analysis_job, start_job
+from gmnn.workflow import ala10_analysis_job, job
 
-log = start_job(snakemake.log[0], snakemake.threads)
+log = job(snakemake)
 inp, out, p, wc = snakemake.input, snakemake.output, snakemake.params, snakemake.wildcards
+files = {"reference": inp.reference, "series": out.series, "runs": out.stages}
+files.update(trajectories=list(inp.trajectories), summaries=list(inp.summaries))
+settings = {"equilibration_ps": p.equilibration_ps, "window_ps": p.window_ps}
 ala10_analysis_job(
-    reference=inp.reference,
-    trajectories=list(inp.trajectories),
-    summaries=list(inp.summaries),
-    series=out.series,
-    runs=out.stages,
-    structures=out.structures,
-    phase=wc.phase,
-    model=wc.model,
-    equilibration_ps=p.equilibration_ps,
-    window_ps=p.window_ps,
-    log=log,
+    **files, structures=out.structures, phase=wc.phase, model=wc.model, **settings, log=log
 )

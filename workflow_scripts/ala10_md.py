@@ -3,9 +3,9 @@
 md.traj with the checkpoint md.ckpt.npz, both kept when a job is killed, so the rerun
 continues; a diverging stage is recorded in summary.json, not raised."""
 
-from gmnn.workflow import ensemble_md_stage_job, start_job
+from gmnn.workflow import ensemble_md_stage_job, job
 
-log = start_job(snakemake.log[0], snakemake.threads)
+log = job(snakemake, tf=True)
 inp, out, p = snakemake.input, snakemake.output, snakemake.params
 ensemble_md_stage_job(
     models=p.members,

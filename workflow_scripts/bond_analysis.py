@@ -6,9 +6,9 @@ params.models: one mapping per potential, {"setting": str, "n_train": int, "mode
 model directory}; input.models lists their files (dependency tracking only).
 """
 
-from gmnn.workflow import start_job
+from gmnn.workflow import job
 
-start_job(snakemake.log[0], snakemake.threads)
+job(snakemake, tf=True)
 
 from gmnn.analysis.bonds import FREQUENCIES, HISTOGRAMS, SCANS, bond_analysis  # noqa: E402
 

@@ -1,12 +1,9 @@
 """Rule `convert_comp6`: one COMP6 v1 subset -> gmnn HDF5, streaming
 (gmnn.data.sources.convert_comp6; forces negated, see gmnn.data.sources.load_comp6)."""
 
-import logging
-
 from gmnn.data.sources import convert_comp6
-from gmnn.workflow import error_boundary
+from gmnn.workflow import job
 
-error_boundary(snakemake.log[0])
-logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(asctime)s %(message)s")
+log = job(snakemake)
 summary = convert_comp6(snakemake.input.raw, snakemake.wildcards.subset, snakemake.output[0])
-logging.info("%s -> %s: %s", snakemake.input.raw, snakemake.output[0], summary)
+log.info("%s -> %s: %s", snakemake.input.raw, snakemake.output[0], summary)

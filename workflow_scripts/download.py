@@ -4,15 +4,11 @@ The plans (what to fetch from where, what to stage how) come from gmnn.data.sour
 (FetchPlan.to_dict, StagePlan.to_dict); the settings from the `download:` section.
 """
 
-import logging
-
 from gmnn.data.download import DownloadConfig, fetch, stage, write_provenance
 from gmnn.data.sources import find_files
-from gmnn.workflow import error_boundary
+from gmnn.workflow import job
 
-error_boundary(snakemake.log[0])
-logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(asctime)s %(message)s")
-log = logging.getLogger("gmnn.workflow")
+log = job(snakemake)
 settings = DownloadConfig.from_dict(snakemake.params.download)
 plan = snakemake.params.plan
 

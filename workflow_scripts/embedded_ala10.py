@@ -6,9 +6,9 @@ import json
 
 from gmnn.io import atomic_path
 from gmnn.refdata.peptide import embedded_ala10_helix
-from gmnn.workflow import start_job
+from gmnn.workflow import job
 
-log = start_job(snakemake.log[0], snakemake.threads)
+log = job(snakemake)
 atoms, record = embedded_ala10_helix()
 log.info("embedded helix: %s", json.dumps(record, default=str))
 atoms.info = {"provenance": json.dumps(record, default=str, sort_keys=True)}

@@ -2,18 +2,14 @@
 (gmnn.refdata.embedded_ani.label_accurate; failed SCFs are kept as NaN and listed)."""
 
 import json
-import logging
 
 import numpy as np
 
 from gmnn.io import atomic_save_npz
 from gmnn.refdata import embedded_ani
-from gmnn.workflow import error_boundary
+from gmnn.workflow import job
 
-error_boundary(snakemake.log[0])
-logging.basicConfig(
-    filename=snakemake.log[0], level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s"
-)
+log = job(snakemake)
 with np.load(snakemake.input[0]) as npz:
     sample = {k: npz[k] for k in npz.files}
 labels = embedded_ani.label_accurate(sample, snakemake.params.config, snakemake.threads)
@@ -25,7 +21,7 @@ atomic_save_npz(
         "info": np.array(json.dumps(labels["info"])),
     },
 )
-logging.info(
+log.info(
     "%s: %d energies, %d failed, %.1f s",
     snakemake.wildcards.system,
     len(labels["frames"]),

@@ -2,18 +2,14 @@
 (gmnn.refdata.embedded_ani.merge)."""
 
 import json
-import logging
 
 import numpy as np
 
 from gmnn.data import write_h5
 from gmnn.refdata import embedded_ani, qc
-from gmnn.workflow import error_boundary
+from gmnn.workflow import job
 
-error_boundary(snakemake.log[0])
-logging.basicConfig(
-    filename=snakemake.log[0], level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s"
-)
+log = job(snakemake)
 p = snakemake.params
 
 
@@ -33,5 +29,5 @@ write_h5(sets["accurate"], snakemake.output.accurate)
 for subset, path in zip(p.subsets, snakemake.output.heldout, strict=True):
     write_h5(sets["heldout"][subset], path)
 for name, s in [("train", sets["train"]), ("accurate", sets["accurate"]), *sets["heldout"].items()]:
-    logging.info("%s: %r", name, s)
-logging.info("code versions: %s", versions | {"merge": qc.provenance()})
+    log.info("%s: %r", name, s)
+log.info("code versions: %s", versions | {"merge": qc.provenance()})

@@ -2,24 +2,20 @@
 data (gmnn.refdata.embedded_ani.sample_system): frames, energies and forces."""
 
 import json
-import logging
 
 import numpy as np
 
 from gmnn.io import atomic_save_npz
 from gmnn.refdata import embedded_ani, qc
-from gmnn.workflow import error_boundary
+from gmnn.workflow import job
 
-error_boundary(snakemake.log[0])
-logging.basicConfig(
-    filename=snakemake.log[0], level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s"
-)
+log = job(snakemake)
 p, system = snakemake.params, snakemake.wildcards.system
-logging.info("sampling %s: %s, %s", system, p.spec, p.sampling)
+log.info("sampling %s: %s, %s", system, p.spec, p.sampling)
 sample = embedded_ani.sample_system(system, p.spec["temperature_K"], p.spec["frames"], p.sampling)
 sample["info"] = np.array(json.dumps({"spec": p.spec, "code_versions": qc.provenance()}))
 atomic_save_npz(snakemake.output[0], sample)
-logging.info(
+log.info(
     "%s: %d frames of %d atoms in %.1f s",
     system,
     len(sample["energy"]),

@@ -6,7 +6,6 @@ kept with NaN labels and listed in the chunk's info (gmnn.refdata.qc.label_pyscf
 """
 
 import json
-import logging
 import os
 
 import ase.io
@@ -14,12 +13,9 @@ import numpy as np
 
 from gmnn.io import atomic_save_npz
 from gmnn.refdata import qc
-from gmnn.workflow import error_boundary
+from gmnn.workflow import job
 
-error_boundary(snakemake.log[0])
-logging.basicConfig(
-    filename=snakemake.log[0], level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s"
-)
+log = job(snakemake)
 p, wc = snakemake.params, snakemake.wildcards
 chunk = int(wc.chunk)
 with open(snakemake.input.frames) as fh:
@@ -32,7 +28,7 @@ atoms_list = [trajectory[i] for i in indices]
 if [atoms.info["frame"] for atoms in atoms_list] != indices:
     raise SystemExit(f"{snakemake.input.trajectory}: frame numbers do not match their order")
 
-logging.info(
+log.info(
     "%s chunk %d: frames %d..%d with %s (threads %d, OMP_NUM_THREADS=%s)",
     wc.level,
     chunk,
@@ -64,7 +60,7 @@ atomic_save_npz(
         "info": np.array(json.dumps(info)),
     },
 )
-logging.info(
+log.info(
     "done: %d structures, %d dropped, %.1f s wall",
     len(indices),
     len(info["failures"]),

@@ -6,16 +6,12 @@ Structures dropped while labelling (NaN labels) are left out and listed in
 """
 
 import json
-import logging
 
 from gmnn.data import write_h5
 from gmnn.refdata.qc import merge_chunks
-from gmnn.workflow import error_boundary
+from gmnn.workflow import job
 
-error_boundary(snakemake.log[0])
-logging.basicConfig(
-    filename=snakemake.log[0], level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s"
-)
+job(snakemake)
 with open(snakemake.input.frames) as fh:
     record = json.load(fh)
 out = snakemake.output[0]

@@ -4,7 +4,6 @@ Writes all sampled frames (extxyz) and a JSON record with the frames of each lev
 theory (gmnn.refdata.qc.split_frames), the sampling settings, code versions and wall time.
 """
 
-import logging
 import os
 import time
 
@@ -12,15 +11,12 @@ import ase.io
 
 from gmnn.io import atomic_path, atomic_write_json
 from gmnn.refdata import qc
-from gmnn.workflow import error_boundary
+from gmnn.workflow import job
 
-error_boundary(snakemake.log[0])
-logging.basicConfig(
-    filename=snakemake.log[0], level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s"
-)
+log = job(snakemake)
 p = snakemake.params
 n_frames = p.n_dft + p.n_cc
-logging.info(
+log.info(
     "sampling %d frames of %s (OMP_NUM_THREADS=%s): %s",
     n_frames,
     p.molecule,
@@ -39,7 +35,7 @@ frames = qc.sample_xtb_md(
     method=p.sampling["method"],
 )
 wall_s = time.perf_counter() - start
-logging.info("sampled %d frames in %.1f s", n_frames, wall_s)
+log.info("sampled %d frames in %.1f s", n_frames, wall_s)
 
 with atomic_path(snakemake.output.trajectory) as tmp:
     ase.io.write(tmp, frames, format="extxyz")

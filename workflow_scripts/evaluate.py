@@ -1,26 +1,25 @@
-"""Rule `evaluate_pretrain`: test errors of one pre-trained model -> metrics.json.
+"""Rules `evaluate_pretrain`, `evaluate_comp6` and `evaluate_ani_md17`: the test errors of
+one model -> its metrics JSON (gmnn.workflow.evaluate_job; errors in kcal/mol and
+kcal/mol/Angstrom).
 
-The test set is the split's test part of the input data; errors in kcal/mol and
-kcal/mol/Angstrom (gmnn.analysis.error_metrics), forces included.
+input.model: the model's model.json; input.data: the test data, with input.split its split
+(the split's test part), or the COMP6 subset files named by params.subsets in the same
+order; params.n_offset (evaluate_ani_md17): energies shifted by their mean offset over the
+split's first n_offset training structures; params.record: the fields naming the model.
 """
 
-from pathlib import Path
+from gmnn.workflow import evaluate_job, job
 
-from gmnn.workflow import start_job
+log = job(snakemake, tf=True, append=False)
 
-log = start_job(snakemake.log[0], snakemake.threads, append=False)
-
-from gmnn.io import atomic_write_json  # noqa: E402
-from gmnn.workflow import evaluate_on_split  # noqa: E402
-
-inp = snakemake.input
-record = evaluate_on_split(
-    Path(inp.model_json).parent, inp.data, inp.split, dict(snakemake.params.record), log
-)
-atomic_write_json(snakemake.output[0], record)
-log.info(
-    "%s: energy RMSE %.3f, force RMSE %.3f",
-    snakemake.output[0],
-    record["energy_rmse"],
-    record["force_rmse"],
+inp, p = snakemake.input, snakemake.params
+evaluate_job(
+    model=inp.model,
+    data=inp.data,
+    split=getattr(inp, "split", None),
+    subsets=getattr(p, "subsets", None),
+    n_offset=getattr(p, "n_offset", None),
+    record=p.record,
+    output=snakemake.output[0],
+    log=log,
 )

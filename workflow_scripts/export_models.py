@@ -9,13 +9,11 @@ description, pretraining/finetuning data and levels of theory, n_train, seeds);
 output[0]: the export directory; log[0].
 """
 
-import logging
 from pathlib import Path
 
-from gmnn.workflow import error_boundary
+from gmnn.workflow import job
 
-error_boundary(snakemake.log[0])
-logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(asctime)s %(message)s")
+log = job(snakemake)
 
 from gmnn.export import export_ensemble, read_ensemble  # noqa: E402
 
@@ -26,7 +24,7 @@ out = export_ensemble(
     models, snakemake.output[0], dict(snakemake.params.card), errors=snakemake.input.get("errors")
 )
 meta = read_ensemble(out)
-logging.info(
+log.info(
     "%s: %s, %d members (seeds %s), cutoff %g A",
     out,
     meta["name"],

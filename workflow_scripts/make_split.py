@@ -2,15 +2,13 @@
 dft: the test set is outside the first md17.dft.n_train training structures only)."""
 
 import dataclasses
-import logging
 
 from gmnn.data import DataError, read_h5, save_split
 from gmnn.data.sources import md17_split
 from gmnn.fingerprints import file_sha256
-from gmnn.workflow import error_boundary
+from gmnn.workflow import job
 
-error_boundary(snakemake.log[0])
-logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(asctime)s %(message)s")
+log = job(snakemake)
 p, wc = snakemake.params, snakemake.wildcards
 structures = read_h5(snakemake.input.data)
 try:
@@ -27,7 +25,7 @@ except DataError as err:
     ) from err
 split = dataclasses.replace(split, source_sha256=file_sha256(snakemake.input.data))
 save_split(split, snakemake.output[0])
-logging.info(
+log.info(
     "%s: train %d, valid %d, test %d (seed %d)",
     snakemake.output[0],
     len(split.train),

@@ -7,9 +7,9 @@ diverging run is recorded in summary.json, not raised."""
 
 from pathlib import Path
 
-from gmnn.workflow import md_job, start_job
+from gmnn.workflow import job, md_job
 
-log = start_job(snakemake.log[0], snakemake.threads)
+log = job(snakemake, tf=True)
 inp, out, p = snakemake.input, snakemake.output, snakemake.params
 files = {"model": Path(inp.model[0]).parent, "data": inp.data}
 files.update(trajectory=out.trajectory, summary=out.summary)

@@ -2,15 +2,12 @@
 helix against time, from the phase's per-run tables (the rows of the tidy tables); the
 backbone snapshots as insets."""
 
-import logging
-
 from gmnn.analysis.ala10 import backbone_traces, collect
 from gmnn.plots import save_figure
 from gmnn.plots.ala10 import plot_ala10_rmsd
-from gmnn.workflow import error_boundary
+from gmnn.workflow import job
 
-error_boundary(snakemake.log[0])
-logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(asctime)s %(message)s")
+log = job(snakemake)
 inp, p = snakemake.input, snakemake.params
 tables = collect(inp.series, inp.runs, inp.structures)  # the phase's runs
 structures = backbone_traces(tables.structures, p.phase)
@@ -23,4 +20,4 @@ fig = plot_ala10_rmsd(
     structures=structures,
 )
 save_figure(fig, [snakemake.output.pdf, snakemake.output.png])
-logging.info("wrote %s and %s", snakemake.output.pdf, snakemake.output.png)
+log.info("wrote %s and %s", snakemake.output.pdf, snakemake.output.png)

@@ -5,14 +5,11 @@ params: bond ("O-H" or "C-H"), molecule (optional: the only one in the tables).
 output: pdf, png, table (Markdown table of the harmonic wavenumbers for that bond).
 """
 
-import logging
-
 from gmnn.io import atomic_write_text
 from gmnn.plots import frequency_table_markdown, plot_bond_analysis, save_figure
-from gmnn.workflow import error_boundary
+from gmnn.workflow import job
 
-error_boundary(snakemake.log[0])
-logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(asctime)s %(message)s")
+log = job(snakemake)
 bond = snakemake.params.bond
 molecule = getattr(snakemake.params, "molecule", None)
 fig = plot_bond_analysis(
@@ -25,6 +22,4 @@ fig = plot_bond_analysis(
 save_figure(fig, [snakemake.output.pdf, snakemake.output.png])
 text = frequency_table_markdown(snakemake.input.frequencies, molecule=molecule, bonds=[bond])
 atomic_write_text(snakemake.output.table, text)
-logging.info(
-    "wrote %s, %s and %s", snakemake.output.pdf, snakemake.output.png, snakemake.output.table
-)
+log.info("wrote %s, %s and %s", snakemake.output.pdf, snakemake.output.png, snakemake.output.table)

@@ -6,14 +6,11 @@ title (optional), molecule (optional: the only one in the tables). output: pdf, 
 optionally, table (Markdown table of the fitted peak centres of the figure's models).
 """
 
-import logging
-
 from gmnn.io import atomic_write_text
 from gmnn.plots import peaks_table_markdown, plot_spectra, save_figure
-from gmnn.workflow import error_boundary
+from gmnn.workflow import job
 
-error_boundary(snakemake.log[0])
-logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(asctime)s %(message)s")
+log = job(snakemake)
 panels = [[(str(s), int(n)) for s, n in panel] for panel in snakemake.params.panels]
 temperature = float(snakemake.params.temperature_K)
 molecule = getattr(snakemake.params, "molecule", None)
@@ -27,7 +24,7 @@ fig = plot_spectra(
     title=getattr(snakemake.params, "title", None),
 )
 save_figure(fig, [snakemake.output.pdf, snakemake.output.png])
-logging.info("wrote %s and %s", snakemake.output.pdf, snakemake.output.png)
+log.info("wrote %s and %s", snakemake.output.pdf, snakemake.output.png)
 table = getattr(snakemake.output, "table", None)
 if table:
     models = [m for panel in panels for m in panel]
@@ -35,4 +32,4 @@ if table:
         snakemake.input.peaks, molecule=molecule, models=models, temperatures=[temperature]
     )
     atomic_write_text(table, text)
-    logging.info("wrote %s", table)
+    log.info("wrote %s", table)

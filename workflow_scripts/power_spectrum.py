@@ -4,13 +4,10 @@ Windowing, normalisation and the production part: gmnn.analysis.md.run_spectrum 
 section `spectra`).
 """
 
-import logging
-
 from gmnn.analysis.md import RUN_PEAKS, RUN_SPECTRUM, run_spectrum
-from gmnn.workflow import error_boundary
+from gmnn.workflow import job
 
-error_boundary(snakemake.log[0])
-logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(asctime)s %(message)s")
+job(snakemake)
 inp, out = snakemake.input, snakemake.output
 result = run_spectrum(inp.summary, inp.trajectory, snakemake.params.spectra)
 RUN_SPECTRUM.write(result.spectrum, out.spectrum, comments=result.comments)

@@ -9,16 +9,14 @@ split (ANI-1ccx ids are ANI-1x ids). Output: ``output[0]``, the split JSON.
 """
 
 import dataclasses
-import logging
 
 from gmnn.data import DataError, load_split, save_split
 from gmnn.data.h5 import read_h5_ids
 from gmnn.data.splits import make_ani_split
 from gmnn.fingerprints import file_sha256
-from gmnn.workflow import error_boundary
+from gmnn.workflow import job
 
-error_boundary(snakemake.log[0])
-logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(asctime)s %(message)s")
+log = job(snakemake)
 p, inputs = snakemake.params, snakemake.input
 data = inputs.data
 ids = read_h5_ids(data)
@@ -53,7 +51,7 @@ except ValueError as err:
     ) from err
 split = dataclasses.replace(split, source_sha256=file_sha256(data))
 save_split(split, snakemake.output[0])
-logging.info(
+log.info(
     "%s: train %d, valid %d, test %d (seed %d; %s excluded ids)",
     snakemake.output[0],
     len(split.train),

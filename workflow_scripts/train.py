@@ -4,9 +4,9 @@ evaluate it on the test set in the same job (one TensorFlow start-up instead of 
 
 from pathlib import Path
 
-from gmnn.workflow import start_job, train_job
+from gmnn.workflow import job, train_job
 
-log = start_job(snakemake.log[0], snakemake.threads)
+log = job(snakemake, tf=True)
 inp, out, p = snakemake.input, snakemake.output, snakemake.params
 pretrained = inp.get("pretrained")
 train_job(

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -166,6 +167,28 @@ def load_records(paths: Iterable[str | Path]) -> list[dict]:
     return records
 
 
+TRAINING_SUMMARY = ("epochs_run", "best_epoch", "n_valid", "steps_run", "best_step")
+"""The training summary of a model evaluated on its own test set (``training`` in the
+pipeline's metrics.json: the record's ``n_train`` is checked against the model's)."""
+
+PRETRAINED_SUMMARY = ("n_train", "epochs_run", "best_epoch", "n_valid")
+"""The training summary of a pre-trained model evaluated on other data (COMP6, MD17: the
+records under results/ani/comp6 and results/ani/md17/.../pretrained), with the size of its
+training set and without the step counts, as those records have always had it."""
+
+
+def training_summary(model, keys: Sequence[str] = TRAINING_SUMMARY) -> dict:
+    """What a model's training did (``keys`` of its provenance: sizes, epochs, steps),
+    plus ``best_valid``: the validation errors of its best weights, the non-finite ones
+    (a run without forces) left out so that the record is strict JSON. Keys the model's
+    provenance lacks are left out."""
+    trained = getattr(model, "provenance", None) or {}
+    out = {k: trained[k] for k in keys if k in trained}
+    best_valid = trained.get("best_valid") or {}
+    out["best_valid"] = {k: v for k, v in best_valid.items() if math.isfinite(v)}
+    return out
+
+
 # --- the jobs of the pipeline --------------------------------------------------------------
 
 
@@ -260,8 +283,10 @@ __all__ = [
     "DFT_REFERENCE",
     "LEARNING_CURVES",
     "METRICS",
+    "PRETRAINED_SUMMARY",
     "PRETRAIN_SIZE",
     "STATISTICS_COMMENT",
+    "TRAINING_SUMMARY",
     "UNITS",
     "aggregate",
     "fig2_tables",
@@ -272,4 +297,5 @@ __all__ = [
     "pretrain_size",
     "reference_errors",
     "stat_columns",
+    "training_summary",
 ]

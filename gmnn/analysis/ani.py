@@ -463,16 +463,6 @@ def model_dir(path) -> Path:
     return path.parent if path.name == "model.json" else path
 
 
-def training_summary(model) -> dict:
-    """The training summary (size, epochs, best validation errors) of a loaded model, as
-    in the pipeline's metrics.json (non-finite validation errors left out)."""
-    trained = getattr(model, "provenance", None) or {}
-    out = {k: trained.get(k) for k in ("n_train", "epochs_run", "best_epoch", "n_valid")}
-    best_valid = trained.get("best_valid") or {}
-    out["best_valid"] = {k: v for k, v in best_valid.items() if math.isfinite(v)}
-    return out
-
-
 def check_names(names: Sequence[str], paths: Sequence) -> None:
     """One subset name per path, no name twice (the rule's params.subsets vs input.subsets)."""
     if len(names) != len(paths):
@@ -510,5 +500,4 @@ __all__ = [
     "subset_order",
     "table1",
     "table1_from_files",
-    "training_summary",
 ]

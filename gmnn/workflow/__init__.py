@@ -1,6 +1,7 @@
 """The pipeline's side of gmnn: what the rules build once from ``config`` and call.
 
-- :mod:`gmnn.workflow.boundary`: the preamble of every job script (log, threads, errors);
+- :mod:`gmnn.workflow.boundary`: the preamble of every job script (:func:`job`: log,
+  threads, errors);
 - :mod:`gmnn.workflow.design`: the experimental design (settings, model references, the
   typed config sections and their cross-checks);
 - :mod:`gmnn.workflow.jobs`: one function per kind of job;
@@ -10,15 +11,17 @@ The library never reaches back into the workflow: everything here takes what it 
 as arguments.
 """
 
-from gmnn.workflow.boundary import error_boundary, start_job
+from gmnn.workflow.boundary import job
 from gmnn.workflow.design import ModelRef, Setting, md_steps, typed_settings
 from gmnn.workflow.jobs import (
     ala10_analysis_job,
     ala10_structure_job,
     check_architecture,
+    collect_job,
     ensemble_md_stage_job,
-    evaluate_on_split,
+    evaluate_job,
     md_job,
+    model_record,
     solvate_job,
     train_job,
 )
@@ -29,13 +32,14 @@ __all__ = [
     "ala10_analysis_job",
     "ala10_structure_job",
     "check_architecture",
+    "collect_job",
     "ensemble_md_stage_job",
-    "error_boundary",
-    "evaluate_on_split",
+    "evaluate_job",
+    "job",
     "md_job",
     "md_steps",
+    "model_record",
     "solvate_job",
-    "start_job",
     "train_job",
     "typed_settings",
 ]

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 _LOG_STREAMS = []  # keeps the log file open for the life of the process
-_STDERR_FD = None  # a copy of the process's stderr before start_job redirected it
+_STDERR_FD = None  # a copy of the process's stderr before job() redirected it
 
 
 def _job_name() -> str:
@@ -20,8 +20,7 @@ def _job_name() -> str:
 
 
 def error_boundary(log_path, job: str | None = None) -> None:
-    """The error boundary of a pipeline job (one call at the top of every workflow
-    script; :func:`start_job` makes it).
+    """The error boundary of a pipeline job (:func:`job` installs it).
 
     An exception that ends the job has its traceback appended to ``log_path`` and one
     line on the job's stderr, which Snakemake shows: ``<job>: error: <file>: <what is
@@ -32,7 +31,7 @@ def error_boundary(log_path, job: str | None = None) -> None:
     global _STDERR_FD
     job = job or _job_name()
     if _STDERR_FD is None:
-        try:  # the job's own stderr, kept when start_job sends fd 2 to the log
+        try:  # the job's own stderr, kept when job() sends fd 2 to the log
             _STDERR_FD = os.dup(2)
         except OSError:
             pass
@@ -64,18 +63,39 @@ def error_boundary(log_path, job: str | None = None) -> None:
     sys.excepthook = hook
 
 
-def start_job(log_path, threads: int, append: bool = True) -> logging.Logger:
-    """Send stdout/stderr (TensorFlow's too) to ``log_path``; use ``threads`` threads;
-    install the job's :func:`error_boundary`."""
+FORMAT = "%(asctime)s %(levelname)s %(message)s"
+"""The format of every job's log lines."""
+
+
+def job(snakemake, *, tf: bool = False, append: bool = True) -> logging.Logger:
+    """The preamble of every pipeline job: one call at the top of each workflow script,
+    ``log = job(snakemake)``.
+
+    The job's ``logging`` messages (INFO and above, timestamped) go to its log
+    ``snakemake.log[0]`` (appended to; ``append=False``: started afresh), and
+    :func:`error_boundary` turns an exception that ends the job into one line on the
+    job's stderr. ``tf=True`` (the jobs that run a model): the process's stdout and
+    stderr (TensorFlow's runtime messages) go to the log too, and TensorFlow uses
+    ``snakemake.threads`` threads. The other jobs (data, tables, plots) leave ``tf``
+    False and do not import TensorFlow. Returns the job's logger.
+    """
+    log_path = snakemake.log[0]
+    rule = getattr(snakemake, "rule", None)
+    error_boundary(log_path, f"rule {rule}" if rule else None)
+    if not tf:
+        logging.basicConfig(
+            filename=log_path, filemode="a" if append else "w", level=logging.INFO, format=FORMAT
+        )
+        return logging.getLogger("gmnn.workflow")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
     stream = open(log_path, "a" if append else "w", buffering=1)  # noqa: SIM115
-    error_boundary(log_path)
     _LOG_STREAMS.append(stream)
-    os.dup2(stream.fileno(), 1)
-    os.dup2(stream.fileno(), 2)
-    logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(message)s")
-    import tensorflow as tf
+    for fd in (1, 2):
+        os.dup2(stream.fileno(), fd)
+    logging.basicConfig(stream=sys.stderr, level=logging.INFO, format=FORMAT)
+    import tensorflow
 
-    tf.config.threading.set_intra_op_parallelism_threads(int(threads))
-    tf.config.threading.set_inter_op_parallelism_threads(min(2, int(threads)))
+    threads = int(snakemake.threads)
+    tensorflow.config.threading.set_intra_op_parallelism_threads(threads)
+    tensorflow.config.threading.set_inter_op_parallelism_threads(min(2, threads))
     return logging.getLogger("gmnn.workflow")

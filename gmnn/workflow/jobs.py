@@ -37,7 +37,7 @@ def train_job(
     because something changed. Returns the metrics record (or None).
     """
     from gmnn.data import load_split, read_h5
-    from gmnn.io import atomic_write_json, read_model_meta
+    from gmnn.io import read_model_meta
     from gmnn.model.config import ModelConfig
     from gmnn.train import TrainConfig, fit
     from gmnn.transfer import FinetuneConfig
@@ -84,9 +84,14 @@ def train_job(
         )
     if metrics is None:
         return None
-    result = evaluate_on_split(out_dir / "model", data, split, dict(record or {}), log)
-    atomic_write_json(metrics, result)
-    return result
+    return evaluate_job(
+        model=out_dir / "model",
+        data=data,
+        split=split,
+        record=record or {},
+        output=metrics,
+        log=log,
+    )
 
 
 def md_job(
@@ -169,51 +174,176 @@ def check_architecture(config, trained: dict, model_path) -> None:
         )
 
 
-def evaluate_on_split(model_dir, data_path, split_path, record: dict, log=None) -> dict:
-    """Test errors of the model in ``model_dir`` on the test part of a split.
+def evaluate_job(
+    *,
+    model,
+    record: dict,
+    data=None,
+    split=None,
+    subsets=None,
+    n_offset: int | None = None,
+    output=None,
+    log=None,
+) -> dict:
+    """One evaluation job of the pipeline: the test errors of the model in the directory
+    ``model`` (or its ``model.json``) as one record (:func:`model_record`), written to
+    ``output`` (JSON) if given, and returned. One of three test sets:
 
-    ``record`` (molecule, setting, n_train, seed, test_set, ...) is returned with the
-    errors of :func:`gmnn.analysis.error_metrics` (kcal/mol, kcal/mol/Å), the data's
-    checksum and the model's training summary added: one ``metrics.json`` of the pipeline.
+    - ``data`` and ``split``: the split's test part (errors of
+      :func:`gmnn.analysis.error_metrics`; rules ``evaluate_pretrain`` and every training
+      rule that evaluates in the same job);
+    - with ``n_offset`` too: a model trained on another level of theory, its energies
+      shifted by their mean offset over the split's first ``n_offset`` training structures
+      (:func:`gmnn.analysis.ani.offset_corrected_errors`; rule ``evaluate_ani_md17``,
+      Fig. 6's red line);
+    - ``subsets``: the names of the COMP6 subsets whose files ``data`` lists in the same
+      order; errors on each and pooled (:func:`gmnn.analysis.ani.comp6_errors`; rule
+      ``evaluate_comp6``, Table 1).
+
+    ``record`` holds the fields that name the model (setting, molecule, n_train, seed,
+    test_set, n_pretrain, ...). The model must have been trained on the record's
+    ``n_train`` structures (for an offset evaluation: ``n_pretrain``, taken from the model
+    when the record lacks it).
     """
-    import math
+    from gmnn.analysis.aggregate import PRETRAINED_SUMMARY, TRAINING_SUMMARY, training_summary
+    from gmnn.analysis.ani import model_dir
+    from gmnn.io import atomic_write_json, load_model
 
+    model_path = model_dir(model)
+    loaded = load_model(model_path)
+    trained_on = (loaded.provenance or {}).get("n_train")
+    record, key = dict(record), "n_train"
+    if n_offset is not None:  # a pre-trained model: its own size is n_pretrain
+        key = "n_pretrain"
+        record[key] = record.get(key, trained_on)
+    if record.get(key) is not None and trained_on != record[key]:
+        if trained_on is not None or key == "n_train":
+            raise ValueError(
+                f"{model_path}: trained on {trained_on} structures, but the record says "
+                f"{key} = {record[key]}"
+            )
+    if subsets is not None:
+        test_data = _named_files(subsets, data)
+        errors = _comp6_errors(loaded, test_data, log)
+    elif n_offset is not None:
+        test_data, errors = data, _offset_errors(loaded, data, split, n_offset, log)
+    else:
+        test_data, errors = data, _split_errors(loaded, data, split, record, log)
+    # the records of pre-trained models evaluated on other data keep their own summary
+    summary = training_summary(
+        loaded, TRAINING_SUMMARY if subsets is None and n_offset is None else PRETRAINED_SUMMARY
+    )
+    out = model_record(
+        record, errors, model=model_path, training=summary, test_data=test_data, split=split
+    )
+    if output is not None:
+        atomic_write_json(output, out)
+    if log:
+        pooled = errors.get("comp6", errors)
+        log.info(
+            "%s: energy MAE %.3f RMSE %.3f kcal/mol, force MAE %s RMSE %s kcal/mol/A%s",
+            output or model_path,
+            pooled["energy_mae"],
+            pooled["energy_rmse"],
+            f"{pooled['force_mae']:.3f}" if "force_mae" in pooled else "-",
+            f"{pooled['force_rmse']:.3f}" if "force_rmse" in pooled else "-",
+            f", energy offset {errors['energy_offset_eV']:.6f} eV" if n_offset is not None else "",
+        )
+    return out
+
+
+def model_record(record: dict, errors: dict, *, model, training: dict, test_data, split=None):
+    """The record of one evaluated model, as the pipeline writes it (``metrics.json``, the
+    rows of every error table): the fields of ``record`` that name the model, the
+    ``errors`` (with their ``units``), the model's directory and ``training`` summary
+    (:func:`gmnn.analysis.aggregate.training_summary`), the test data (a file: its path
+    and ``test_data_sha256``; several files by name: ``{name: {path, sha256}}``) and the
+    ``split`` file (if any)."""
+    from gmnn.analysis.ani import data_record
+
+    out = {**record, **errors, "model": str(model), "training": training}
+    if isinstance(test_data, dict):
+        out["test_data"] = {name: data_record(path) for name, path in test_data.items()}
+    else:
+        file = data_record(test_data)
+        out.update(test_data=file["path"], test_data_sha256=file["sha256"])
+    if split is not None:
+        out["split"] = str(split)
+    return out
+
+
+def _split_errors(model, data, split, record: dict, log) -> dict:
+    """Errors on the test part of ``split`` of ``data``."""
     from gmnn.analysis import error_metrics
     from gmnn.data import load_split, read_h5
-    from gmnn.fingerprints import file_sha256
-    from gmnn.io import load_model
 
-    model_dir = Path(model_dir)
-    model = load_model(model_dir)
-    trained = model.provenance
-    if record.get("n_train") is not None and trained.get("n_train") != record["n_train"]:
-        raise ValueError(
-            f"{model_dir}: trained on {trained.get('n_train')} structures, "
-            f"expected {record['n_train']}"
-        )
-    test = read_h5(data_path)[load_split(split_path).test]
+    test = read_h5(data)[load_split(split).test]
     if log:
         log.info(
-            "evaluating %s on %d %s test structures", model_dir, len(test), record.get("test_set")
+            "evaluating on %d %s test structures of %s", len(test), record.get("test_set"), data
         )
-    metrics = error_metrics(model, test)
-    keys = ("epochs_run", "best_epoch", "n_valid", "steps_run", "best_step")
-    training = {k: trained.get(k) for k in keys if k in trained}
-    # strict JSON: validation metrics a run lacks (E-only: forces) are left out, not NaN
-    best_valid = trained.get("best_valid") or {}
-    training["best_valid"] = {k: v for k, v in best_valid.items() if math.isfinite(v)}
-    out = dict(record)
-    out.update(metrics)
-    out.update(
-        {
-            "model": str(model_dir),
-            "test_data": str(data_path),
-            "test_data_sha256": file_sha256(data_path),
-            "split": str(split_path),
-            "training": training,
-        }
-    )
-    return out
+    return error_metrics(model, test)
+
+
+def _offset_errors(model, data, split, n_offset: int, log) -> dict:
+    """Errors on the test part of ``split`` of ``data`` after the energy offset fitted on
+    its first ``n_offset`` training structures."""
+    from gmnn.analysis.ani import offset_corrected_errors
+    from gmnn.data import load_split, read_h5
+    from gmnn.fingerprints import file_sha256
+
+    n_offset = int(n_offset)
+    parts = load_split(split)
+    if parts.source_sha256 and parts.source_sha256 != file_sha256(data):
+        raise ValueError(f"{split}: made for another data file than {data} (SHA-256 differs)")
+    if len(parts.train) < n_offset:
+        raise ValueError(f"{split}: {len(parts.train)} training structures < n_train={n_offset}")
+    structures = read_h5(data)
+    train, test = structures[parts.train[:n_offset]], structures[parts.test]
+    if log:
+        log.info(
+            "evaluating on %d test structures of %s (energy offset from %d training structures)",
+            len(test),
+            data,
+            len(train),
+        )
+    return offset_corrected_errors(model, train, test)
+
+
+def _named_files(names, paths) -> dict:
+    """``{name: path}``: one name per path, no name twice (a rule's params vs its input;
+    one name or file may come as a plain string)."""
+    from gmnn.analysis.ani import check_names
+
+    names = [str(names)] if isinstance(names, str) else [str(n) for n in names]
+    paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
+    check_names(names, paths)
+    return dict(zip(names, paths, strict=True))
+
+
+def _comp6_errors(model, subsets: dict, log) -> dict:
+    """Errors on every COMP6 subset (name -> data file) and pooled over all of them."""
+    from gmnn.analysis.ani import UNITS, comp6_errors
+    from gmnn.data import read_h5
+
+    structures = {name: read_h5(path) for name, path in subsets.items()}
+    if log:
+        log.info(
+            "evaluating on COMP6 subsets %s",
+            ", ".join(f"{n} ({len(s)})" for n, s in structures.items()),
+        )
+    return {**comp6_errors(model, structures, log=log), "units": UNITS}
+
+
+def collect_job(collect, inputs: list, tables: dict, outputs) -> None:
+    """One job that collects per-run tables into tidy ones: ``collect(*inputs)`` returns
+    a named tuple of DataFrames, each written to the output of its name (``outputs[name]``
+    or ``outputs.name``) in the layout ``tables[name]`` (a
+    :class:`~gmnn.analysis.tables.Table`)."""
+    collected = collect(*inputs)
+    for name, table in tables.items():
+        path = outputs[name] if isinstance(outputs, dict) else getattr(outputs, name)
+        table.write(getattr(collected, name), path)
 
 
 # --------------------------------------------------------------------------------------------

@@ -292,8 +292,8 @@ for script, inputs, outputs, params, log in json.loads(sys.argv[1]):
 
 
 def test_evaluation_scripts(tmp_path, model):
-    """evaluate_comp6.py and evaluate_pretrained_md17.py as the pipeline runs them (one
-    subprocess: both scripts redirect the process's output to their logs)."""
+    """evaluate.py as the pipeline runs it for rules evaluate_comp6 and evaluate_ani_md17
+    (one subprocess: the script redirects the process's output to its log)."""
     from _synthetic import emt_structures
 
     from gmnn.data import make_split, save_split, write_h5
@@ -308,21 +308,21 @@ def test_evaluation_scripts(tmp_path, model):
     save_split(make_split(8, n_train=3, n_valid=1, n_test=4, seed=0), tmp_path / "split.json")
     jobs = [
         (
-            str(REPO / "workflow_scripts" / "evaluate_comp6.py"),
-            {"model": str(tmp_path / "model"), "subsets": [str(p) for p in files.values()]},
+            str(REPO / "workflow_scripts" / "evaluate.py"),
+            {"model": str(tmp_path / "model"), "data": [str(p) for p in files.values()]},
             [str(tmp_path / "comp6.json")],
             {"subsets": list(files), "record": {"n_train": 64, "seed": 0, "setting": "pretrain"}},
             str(tmp_path / "comp6.log"),
         ),
         (
-            str(REPO / "workflow_scripts" / "evaluate_pretrained_md17.py"),
+            str(REPO / "workflow_scripts" / "evaluate.py"),
             {
                 "model": str(tmp_path / "model" / "model.json"),
                 "data": str(tmp_path / "cc.h5"),
                 "split": str(tmp_path / "split.json"),
             },
             [str(tmp_path / "pre.json")],
-            {"n_train": 3, "record": {"molecule": "methanol", "seed": 0}},
+            {"n_offset": 3, "record": {"molecule": "methanol", "seed": 0}},
             str(tmp_path / "pre.log"),
         ),
     ]
