@@ -527,4 +527,4 @@ def _fmt(value) -> str:
     return f"{float(value):.8g}"
 
 
-__all__ = ["Trainer", "TrainingInterrupted", "GroupAdam", "resolve_learning_rates"]
+__all__ = ["Trainer", "TrainingInterrupted", "GroupAdam", "check_sets", "resolve_learning_rates"]
