@@ -8,7 +8,7 @@ bare-network floor of ``bench_gmnn.py`` and the input building (``GraphData.batc
     python benchmarks/ani_throughput.py --json out.json
 
 Timings are wall-clock (``time.perf_counter``) medians over repeats after warm-up; the
-gmnn step and the floor step alternate in one process (``bench_gmnn.interleaved``).
+gmnn step and the floor step alternate in one process (``bench_gmnn.time_train_steps``).
 See benchmarks/README.md ("ANI throughput").
 """
 
@@ -27,7 +27,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from bench_gmnn import NetworkFloor, environment, interleaved, med  # noqa: E402
+from bench_gmnn import environment, med, step_results, time_train_steps  # noqa: E402
 
 CUTOFF_ANI = 5.0  # Å, the paper's cutoff for ANI (Sec. 3.2)
 SPECIES = (1, 6, 7, 8)
@@ -88,7 +88,6 @@ def random_molecules(n: int, seed: int = 0, min_atoms: int = 2, max_atoms: int =
 
 # ----------------------------------------------------------------------------- benchmark
 def bench(args, log) -> dict:
-    import tensorflow as tf
 
     from gmnn.model import GMNN
     from gmnn.model.batch import GraphData
@@ -121,40 +120,10 @@ def bench(args, log) -> dict:
                 data.batch(idx, dtype)
                 batch_times[name].append(time.perf_counter() - t0)
     raw = [trainer.train_data.batch(idx, dtype) for idx in ranges]
-    batches = [{k: tf.constant(b[k]) for k in trainer._spec_keys} for b in raw]
-    floor = NetworkFloor(model)
-    floor_inputs = [floor.train_inputs(b) for b in raw]
-    factor = tf.constant(0.5, tf.float64)
-    state = {"g": 0, "f": 0, "v": 0}
-
-    def gmnn_step():
-        float(trainer._train_step(batches[state["g"] % n_batches], factor))
-        state["g"] += 1
-
-    def floor_step():
-        floor.train_step(floor_inputs[state["f"] % n_batches])
-        state["f"] += 1
-
-    def eval_step():  # one validation batch of the same size (Trainer.validate)
-        for v in trainer._eval_step(batches[state["v"] % n_batches]).values():
-            v.numpy()
-        state["v"] += 1
-
-    t0 = time.perf_counter()
-    gmnn_step()
-    compile_gmnn = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    floor_step()
-    compile_floor = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    eval_step()
-    compile_eval = time.perf_counter() - t0
+    first, times = time_train_steps(trainer, raw, args, valid=True)
     log(
-        f"  first calls (trace + run): gmnn {compile_gmnn:.1f} s, floor {compile_floor:.1f} s, "
-        f"validation {compile_eval:.1f} s"
-    )
-    times = interleaved(
-        {"gmnn": gmnn_step, "floor": floor_step, "valid": eval_step}, args.rounds, args.warmup
+        f"  first calls (trace + run): gmnn {first['gmnn']:.1f} s, floor {first['floor']:.1f} s, "
+        f"validation {first['valid']:.1f} s"
     )
     res = {
         "batch_structures": bs,
@@ -162,21 +131,12 @@ def bench(args, log) -> dict:
         "batch_pairs_mean": float(np.mean([len(b["pair_i"]) for b in raw])),
         "loss_weights": {"energy": lam[0], "forces": lam[1], "per_atom_energy": True},
         "trainer_setup_s": setup,
-        "compile_s": {"gmnn": compile_gmnn, "floor": compile_floor, "valid": compile_eval},
+        "compile_s": first,
         "inputs_s": {k: med(v) for k, v in batch_times.items()},
         "inputs_s_all": batch_times,
+        **step_results(times, bs),
     }
-    for k, ts in times.items():
-        res[k] = {
-            "step_s_median": med(ts),
-            "step_s_min": float(np.min(ts)),
-            "step_s_all": ts,
-            "structures_per_s": bs / med(ts),
-            "steps_per_s": 1.0 / med(ts),
-        }
     g = res["gmnn"]["step_s_median"]
-    res["ratio_gmnn_floor"] = g / res["floor"]["step_s_median"]
-    res["ratio_gmnn_floor_paired"] = med(np.array(times["gmnn"]) / np.array(times["floor"]))
     res["ratio_inputs_step"] = res["inputs_s"]["per_batch"] / g
     res["ratio_valid_step"] = res["valid"]["step_s_median"] / g
     res["train_loop_step_s"] = g + res["inputs_s"]["per_batch"]  # step + per-batch inputs

@@ -214,7 +214,7 @@ class NetworkFloor:
                 energy = tf.reduce_sum(tf.cast(net.network(x), tf.float64))
             return energy, tape.gradient(energy, x)
 
-        self._train_step, self._energy_grad = train_step, energy_grad
+        self.compiled_step, self.energy_grad = train_step, energy_grad
 
     def train_inputs(self, batch: dict) -> tuple:
         tf, a, nf = self.tf, len(batch["positions"]), self.n_features
@@ -235,7 +235,7 @@ class NetworkFloor:
         )
 
     def train_step(self, inputs) -> float:
-        return float(self._train_step(*inputs))
+        return float(self.compiled_step(*inputs))
 
     def md_inputs(self, n_atoms: int):
         return self.tf.constant(self.rng.standard_normal((n_atoms, self.n_features)), np.float32)
@@ -247,14 +247,64 @@ class NetworkFloor:
         if n > 2 * CHUNK_ATOMS:
             bounds = np.linspace(0, n, -(-n // CHUNK_ATOMS) + 1).astype(int)
             for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
-                self._energy_grad(x[lo:hi])[1].numpy()
+                self.energy_grad(x[lo:hi])[1].numpy()
         else:
-            self._energy_grad(x)[1].numpy()
+            self.energy_grad(x)[1].numpy()
+
+
+def time_train_steps(trainer, raw: list, args, valid: bool = False) -> tuple[dict, dict]:
+    """Wall times of one E+F training step of ``trainer`` (``Trainer.train_step``,
+    "gmnn") and of the bare network floor ("floor"), and with ``valid`` of a validation
+    batch (``Trainer.eval_step``, "valid"), on the batches ``raw`` (``GraphData.batch``,
+    taken in turn): (first call of each, trace + run; per-call times of ``args.rounds``
+    interleaved rounds after ``args.warmup``)."""
+    import tensorflow as tf
+
+    batches = [trainer.step_inputs(b) for b in raw]  # converted once, outside the timing
+    floor = NetworkFloor(trainer.model)
+    floor_inputs = [floor.train_inputs(b) for b in raw]
+    factor = tf.constant(0.5, tf.float64)
+    steps = {
+        "gmnn": (lambda b: trainer.train_step(b, factor), batches),
+        "floor": (floor.train_step, floor_inputs),
+    }
+    if valid:
+        steps["valid"] = (trainer.eval_step, batches)
+    calls = dict.fromkeys(steps, 0)
+
+    def call(name):
+        fn, inputs = steps[name]
+        fn(inputs[calls[name] % len(inputs)])
+        calls[name] += 1
+
+    fns = {name: (lambda name=name: call(name)) for name in steps}
+    first = {}
+    for name, fn in fns.items():
+        t0 = time.perf_counter()
+        fn()
+        first[name] = time.perf_counter() - t0
+    return first, interleaved(fns, args.rounds, args.warmup)
+
+
+def step_results(times: dict, n_structures: int) -> dict:
+    """Median, minimum, all times and rates of each timed step, and the gmnn/floor ratios
+    (of the medians, and the median of the paired ratios)."""
+    res = {}
+    for k, ts in times.items():
+        res[k] = {
+            "step_s_median": med(ts),
+            "step_s_min": float(np.min(ts)),
+            "step_s_all": ts,
+            "structures_per_s": n_structures / med(ts),
+            "steps_per_s": 1.0 / med(ts),
+        }
+    res["ratio_gmnn_floor"] = med(times["gmnn"]) / med(times["floor"])
+    res["ratio_gmnn_floor_paired"] = med(np.array(times["gmnn"]) / np.array(times["floor"]))
+    return res
 
 
 # ----------------------------------------------------------------------------- gmnn
 def bench_training(structures, args, log) -> dict:
-    import tensorflow as tf
 
     from gmnn.model import GMNN
     from gmnn.train.config import TrainConfig
@@ -268,54 +318,21 @@ def bench_training(structures, args, log) -> dict:
     config = TrainConfig(epochs=1, batch_size=BATCH, progress=False, seed=0)
     with tempfile.TemporaryDirectory() as tmp:
         trainer = Trainer(model, train, valid, config, tmp)
-    keys = trainer._spec_keys  # the inputs of the trainer's compiled step
     t0 = time.perf_counter()
     raw = [
         trainer.train_data.batch(np.arange(k * BATCH, (k + 1) * BATCH)) for k in range(n_batches)
     ]
     assembly = (time.perf_counter() - t0) / n_batches
-    batches = [{k: tf.constant(b[k]) for k in keys} for b in raw]
-    floor = NetworkFloor(model)
-    floor_inputs = [floor.train_inputs(b) for b in raw]
-    factor = tf.constant(0.5, tf.float64)
-    state = {"g": 0, "f": 0}
-
-    def gmnn_step():
-        b = batches[state["g"] % n_batches]
-        state["g"] += 1
-        float(trainer._train_step(b, factor))
-
-    def floor_step():
-        x = floor_inputs[state["f"] % n_batches]
-        state["f"] += 1
-        floor.train_step(x)
-
-    t0 = time.perf_counter()
-    gmnn_step()
-    compile_gmnn = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    floor_step()
-    compile_floor = time.perf_counter() - t0
-    log(f"  traced: gmnn step {compile_gmnn:.1f} s, floor step {compile_floor:.1f} s")
-    times = interleaved({"gmnn": gmnn_step, "floor": floor_step}, args.rounds, args.warmup)
-    n_atoms = int(raw[0]["n_atoms"].sum())
-    n_pairs = int(np.mean([len(b["pair_i"]) for b in raw]))
+    first, times = time_train_steps(trainer, raw, args)
+    log(f"  traced: gmnn step {first['gmnn']:.1f} s, floor step {first['floor']:.1f} s")
     res = {
         "batch_structures": BATCH,
-        "batch_atoms": n_atoms,
-        "batch_pairs_mean": n_pairs,
+        "batch_atoms": int(raw[0]["n_atoms"].sum()),
+        "batch_pairs_mean": int(np.mean([len(b["pair_i"]) for b in raw])),
         "batch_assembly_s": assembly,
-        "compile_s": {"gmnn": compile_gmnn, "floor": compile_floor},
+        "compile_s": first,
+        **step_results(times, BATCH),
     }
-    for k, ts in times.items():
-        res[k] = {
-            "step_s_median": med(ts),
-            "step_s_min": float(np.min(ts)),
-            "step_s_all": ts,
-            "structures_per_s": BATCH / med(ts),
-        }
-    res["ratio_gmnn_floor"] = med(times["gmnn"]) / med(times["floor"])
-    res["ratio_gmnn_floor_paired"] = med(np.array(times["gmnn"]) / np.array(times["floor"]))
     return res, model
 
 
@@ -687,18 +704,16 @@ def fmt(x, spec=".1f", na="n/a") -> str:
 
 
 def report(res: dict) -> str:
-    lines = []
     env = res["environment"]
-    lines.append("=" * 96)
-    lines.append(
+    load = env["load_average"][0] if env["load_average"] else None
+    lines = [
+        "=" * 96,
         f"gmnn benchmark  |  TF {env['tensorflow']}, numpy {env['numpy']}, ase {env['ase']}, "
-        f"vesin {env['vesin']}, python {env['python']}"
-    )
-    lines.append(
+        f"vesin {env['vesin']}, python {env['python']}",
         f"threads: {env['cpu_count']} CPUs, TF intra-op {env['tf_intra_op_threads']} / "
         f"inter-op {env['tf_inter_op_threads']} (0 = all cores); load average at start "
-        f"{fmt(env['load_average'][0] if env['load_average'] else None, '.2f')}"
-    )
+        f"{fmt(load, '.2f')}",
+    ]
     ap = res.get("apax", {})
     if "versions" in ap:
         v = ap["versions"]
@@ -725,15 +740,13 @@ def report(res: dict) -> str:
         f"  batch assembly (GraphData.batch, not in the step): {tr['batch_assembly_s'] * 1e3:.1f} ms"
     )
     md = res["md"]
-    lines.append("-" * 96)
-    lines.append(
+    lines += [
+        "-" * 96,
         f"MD  ASE Langevin, 0.5 fs, 300 K; cutoff {CUTOFF_MOLECULE} Å (aspirin), "
-        f"{CUTOFF_WATER} Å (water boxes, 1.0 g/cm³)"
-    )
-    lines.append(
+        f"{CUTOFF_WATER} Å (water boxes, 1.0 g/cm³)",
         f"  {'system':14s} {'atoms':>6s} {'pairs':>8s} {'steps/s':>8s} {'µs/atom/step':>13s} "
-        f"{'NL ms':>7s} {'force ms':>9s} {'floor µs/atom':>14s} {'apax µs/atom':>13s}"
-    )
+        f"{'NL ms':>7s} {'force ms':>9s} {'floor µs/atom':>14s} {'apax µs/atom':>13s}",
+    ]
     apax_md = {r["name"]: r for r in ap.get("md", []) if isinstance(ap.get("md"), list)}
     for r in md["systems"]:
         a = apax_md.get(r["name"], {})

@@ -15,8 +15,9 @@ ensemble of five models (one per seed), for others to fine-tune and to run MD wi
 
 :func:`load_ensemble` loads the members back (checking the weights against their
 checksums); :func:`model_paths` turns a list of model or ensemble directories into model
-directories (the CLI's ``md`` and ``evaluate`` accept either); :func:`check_model_dir`
-is the clear error for an ensemble directory given where one model is expected.
+directories (the CLI's ``md`` and ``evaluate`` accept either);
+:func:`gmnn.io.check_model_dir` is the clear error for an ensemble directory given where
+one model is expected.
 
 Units: lengths Å, energies of the models eV (as every gmnn model); the card's errors are
 in kcal/mol and kcal/mol/Å, as in the paper.
@@ -30,7 +31,15 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
-from gmnn.io import FileError, MissingFile, atomic_path, read_model_meta, reading
+from gmnn.io import (
+    ENSEMBLE_FILE,
+    FileError,
+    MissingFile,
+    atomic_path,
+    read_format_json,
+    read_model_meta,
+    reading,
+)
 from gmnn.settings import Settings, SettingsError, option
 
 __all__ = [
@@ -39,7 +48,6 @@ __all__ = [
     "ModelCard",
     "TrainingData",
     "card_record",
-    "check_model_dir",
     "error_rows",
     "export_ensemble",
     "is_ensemble",
@@ -52,7 +60,6 @@ __all__ = [
 
 ENSEMBLE_FORMAT = "gmnn-ensemble"
 ENSEMBLE_FORMAT_VERSION = 1
-ENSEMBLE_FILE = "ensemble.json"
 CARD_FILE = "card.json"
 CARD_MD = "MODEL_CARD.md"
 
@@ -154,19 +161,6 @@ def is_ensemble(path) -> bool:
     return (Path(path) / ENSEMBLE_FILE).is_file()
 
 
-def check_model_dir(path) -> Path:
-    """``path`` if it may be a single model directory; an exported ensemble is a
-    :class:`FileError` saying how to use it instead (one member, or every member)."""
-    path = Path(path)
-    if is_ensemble(path) and not (path / "model.json").is_file():
-        raise FileError(
-            path,
-            f"an exported ensemble ({ENSEMBLE_FILE}), not one model directory: give one "
-            f"member ({path / 'member0'}) or load all with gmnn.export.load_ensemble",
-        )
-    return path
-
-
 def read_ensemble(path, verify: bool = True) -> dict:
     """The checked ``ensemble.json`` of the exported ensemble ``path``.
 
@@ -187,21 +181,9 @@ def read_ensemble(path, verify: bool = True) -> dict:
                 path, f"a single model directory, not an exported ensemble (no {ENSEMBLE_FILE})"
             )
         raise MissingFile(path, f"not an exported gmnn ensemble (no {ENSEMBLE_FILE})")
-    with reading(meta_file, "ensemble metadata file"):
-        meta = json.loads(meta_file.read_text(encoding="utf-8"))
-    if not isinstance(meta, dict):
-        raise FileError(meta_file, f"expected a JSON object, got {type(meta).__name__}")
-    if meta.get("format") != ENSEMBLE_FORMAT:
-        raise FileError(meta_file, f"format {meta.get('format')!r} is not {ENSEMBLE_FORMAT!r}")
-    version = meta.get("format_version")
-    if not isinstance(version, int) or isinstance(version, bool):
-        raise FileError(meta_file, f"format_version {version!r} is not an integer")
-    if version > ENSEMBLE_FORMAT_VERSION:
-        raise FileError(
-            meta_file,
-            f"format version {version} is newer than this gmnn supports "
-            f"({ENSEMBLE_FORMAT_VERSION}); upgrade gmnn",
-        )
+    meta = read_format_json(
+        meta_file, "ensemble metadata file", ENSEMBLE_FORMAT, ENSEMBLE_FORMAT_VERSION
+    )
     members = meta.get("members")
     if not isinstance(members, list) or not members:
         raise FileError(meta_file, "key 'members' must be a non-empty list")

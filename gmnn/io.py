@@ -26,6 +26,8 @@ from pathlib import Path
 import numpy as np
 
 FORMAT = "gmnn-model"
+ENSEMBLE_FILE = "ensemble.json"
+"""The file that marks an exported ensemble directory (:mod:`gmnn.export`)."""
 
 
 class FileError(ValueError):
@@ -215,39 +217,62 @@ def save_model(model, path, provenance: dict | None = None) -> Path:
     return Path(path)
 
 
+def check_model_dir(path) -> Path:
+    """``path`` if it may be a single model directory; an exported ensemble
+    (:mod:`gmnn.export`) is a :class:`FileError` saying how to use it instead (one member,
+    or every member)."""
+    path = Path(path)
+    if (path / ENSEMBLE_FILE).is_file() and not (path / "model.json").is_file():
+        raise FileError(
+            path,
+            f"an exported ensemble ({ENSEMBLE_FILE}), not one model directory: give one "
+            f"member ({path / 'member0'}) or load all with gmnn.export.load_ensemble",
+        )
+    return path
+
+
+def read_format_json(
+    meta_file, what: str, fmt: str, max_version: int, default_version: int | None = None
+) -> dict:
+    """The JSON object in ``meta_file`` (a ``what``, named in errors), checked to be of
+    the format ``fmt`` in a version up to ``max_version`` (a missing ``format_version``
+    counts as ``default_version``); anything else is a :class:`FileError` naming the
+    file and the key."""
+    with reading(meta_file, what):
+        meta = json.loads(meta_file.read_text(encoding="utf-8"))
+    if not isinstance(meta, dict):
+        raise FileError(meta_file, f"expected a JSON object, got {type(meta).__name__}")
+    if meta.get("format") != fmt:
+        raise FileError(meta_file, f"format {meta.get('format')!r} is not {fmt!r}")
+    version = meta.get("format_version", default_version)
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise FileError(meta_file, f"format_version {version!r} is not an integer")
+    if version > max_version:
+        raise FileError(
+            meta_file,
+            f"format version {version} is newer than this gmnn supports "
+            f"({max_version}); upgrade gmnn",
+        )
+    return meta
+
+
 def read_model_meta(path) -> dict:
     """The metadata (``model.json``) of the model directory ``path``, checked.
 
     Raises:
         MissingFile: ``path`` or its ``model.json`` does not exist.
         FileError: ``model.json`` is not JSON, not a gmnn model, a newer format, or lacks
-            ``config`` (the message names the file and the key).
+            ``config`` (the message names the file and the key); ``path`` is an exported
+            ensemble (:func:`check_model_dir`).
     """
     path = Path(path)
     meta_file = path / "model.json"
     if not path.exists():
         raise MissingFile(path, "no such model directory")
     if not meta_file.is_file():
-        if (path / "ensemble.json").is_file():
-            from gmnn.export import check_model_dir
-
-            check_model_dir(path)  # says how to use an exported ensemble
+        check_model_dir(path)  # says how to use an exported ensemble
         raise MissingFile(path, "not a gmnn model directory (no model.json)")
-    with reading(meta_file, "model metadata file"):
-        meta = json.loads(meta_file.read_text())
-    if not isinstance(meta, dict):
-        raise FileError(meta_file, f"expected a JSON object, got {type(meta).__name__}")
-    if meta.get("format") != FORMAT:
-        raise FileError(meta_file, f"format {meta.get('format')!r} is not {FORMAT!r}")
-    version = meta.get("format_version", 0)
-    if not isinstance(version, int) or isinstance(version, bool):
-        raise FileError(meta_file, f"format_version {version!r} is not an integer")
-    if version > FORMAT_VERSION:
-        raise FileError(
-            meta_file,
-            f"format version {version} is newer than this gmnn supports "
-            f"({FORMAT_VERSION}); upgrade gmnn",
-        )
+    meta = read_format_json(meta_file, "model metadata file", FORMAT, FORMAT_VERSION, 0)
     if not isinstance(meta.get("config"), dict):
         raise FileError(
             meta_file,

@@ -126,65 +126,20 @@ def test_stable_md_runs_to_the_end(models, tmp_path):
 
 def test_cli_train_evaluate_md_info(tmp_path, capsys):
     data = emt_structures("CH3CH2OH", n=30, seed=4)
-    ase_write(tmp_path / "data.extxyz", data.to_ase())
-    rc = main(
-        [
-            "train",
-            "--data",
-            str(tmp_path / "data.extxyz"),
-            "--n-train",
-            "20",
-            "--n-valid",
-            "5",
-            "--out",
-            str(tmp_path / "run"),
-            "--epochs",
-            "2",
-            "--batch-size",
-            "8",
-            "--hidden",
-            "16",
-            "--no-progress",
-        ]
-    )
-    assert rc == 0
-    rc = main(
-        [
-            "finetune",
-            "--pretrained",
-            str(tmp_path / "run" / "model"),
-            "--data",
-            str(tmp_path / "data.extxyz"),
-            "--n-train",
-            "20",
-            "--n-valid",
-            "5",
-            "--loss",
-            "E",
-            "--out",
-            str(tmp_path / "ft"),
-            "--epochs",
-            "1",
-            "--batch-size",
-            "8",
-            "--no-progress",
-        ]
-    )
-    assert rc == 0
+    data_file = str(tmp_path / "data.extxyz")
+    ase_write(data_file, data.to_ase())
+    trained, finetuned = str(tmp_path / "run" / "model"), str(tmp_path / "ft" / "model")
+    # the data and batches of the training and of the fine-tuning
+    common = ["--data", data_file, "--n-train", "20", "--n-valid", "5", "--batch-size", "8"]
+    common += ["--no-progress"]
+    train = ["--out", str(tmp_path / "run"), "--epochs", "2", "--hidden", "16"]
+    assert main(["train", *common, *train]) == 0
+    finetune = ["--pretrained", trained, "--loss", "E", "--out", str(tmp_path / "ft")]
+    assert main(["finetune", *common, *finetune, "--epochs", "1"]) == 0
     capsys.readouterr()
     out_json = tmp_path / "metrics.json"
-    rc = main(
-        [
-            "evaluate",
-            "--model",
-            str(tmp_path / "ft" / "model"),
-            "--data",
-            str(tmp_path / "data.extxyz"),
-            "--out",
-            str(out_json),
-        ]
-    )
-    assert rc == 0
+    evaluate = ["evaluate", "--model", finetuned, "--data", data_file]
+    assert main([*evaluate, "--out", str(out_json)]) == 0
     metrics = json.loads(out_json.read_text())
     assert set(metrics) >= {"energy_mae", "energy_rmse", "force_mae", "force_rmse"}
     assert metrics["units"]["energy"] == "kcal/mol"
@@ -192,8 +147,8 @@ def test_cli_train_evaluate_md_info(tmp_path, capsys):
     md_args = [
         "md",
         "--model",
-        str(tmp_path / "run" / "model"),
-        str(tmp_path / "ft" / "model"),
+        trained,
+        finetuned,
         "--structure",
         str(tmp_path / "start.xyz"),
         "--steps",
@@ -219,12 +174,10 @@ def test_cli_train_evaluate_md_info(tmp_path, capsys):
     assert json.loads((tmp_path / "md.json").read_text())["resumed_from_step"] == 0
     assert main([*md_args, "--temperature-K", "100"]) == 0
     assert json.loads((tmp_path / "md.json").read_text())["resumed_from_step"] == 5
-    assert main(["info", str(tmp_path / "ft" / "model")]) == 0
+    assert main(["info", finetuned]) == 0
     # bad input: a clear error and exit code 2
     (tmp_path / "bad.xyz").write_text("garbage\n")
-    rc = main(
-        ["evaluate", "--model", str(tmp_path / "ft" / "model"), "--data", str(tmp_path / "bad.xyz")]
-    )
+    rc = main(["evaluate", "--model", finetuned, "--data", str(tmp_path / "bad.xyz")])
     assert rc == 2
     assert "bad.xyz" in capsys.readouterr().err
 

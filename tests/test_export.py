@@ -15,7 +15,6 @@ from test_workflow_boundary import SCRIPTS, run_job
 
 from gmnn.analysis import predict
 from gmnn.export import (
-    check_model_dir,
     error_rows,
     export_ensemble,
     load_ensemble,
@@ -25,7 +24,7 @@ from gmnn.export import (
     read_ensemble,
 )
 from gmnn.fingerprints import file_sha256
-from gmnn.io import FileError, load_model, save_model
+from gmnn.io import FileError, check_model_dir, load_model, save_model
 from gmnn.settings import SettingsError
 from gmnn.train import TrainConfig, fit
 

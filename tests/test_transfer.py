@@ -11,6 +11,15 @@ from gmnn.train import TrainConfig, fit
 from gmnn.transfer import FinetuneConfig, finetune, finetune_learning_rates, prepare_finetune
 
 SMALL = {"hidden": (32, 32), "n_radial": 3}
+# the paper's from-scratch rates (η_base = 0.03 for every layer), non-discriminative mode
+FROM_SCRATCH_RATES = {
+    "embed": 0.02,
+    "dense_0": 0.03,
+    "dense_1": 0.03,
+    "dense_2": 0.03,
+    "scale": 0.001,
+    "shift": 0.05,
+}
 
 
 @pytest.fixture(scope="module")
@@ -41,14 +50,7 @@ def test_discriminative_rates_follow_the_paper(pretrained):
         "shift": 0.05,
     }
     non = finetune_learning_rates(model, FinetuneConfig(mode="non_discriminative"))
-    assert non == {
-        "embed": 0.02,
-        "dense_0": 0.03,
-        "dense_1": 0.03,
-        "dense_2": 0.03,
-        "scale": 0.001,
-        "shift": 0.05,
-    }
+    assert non == FROM_SCRATCH_RATES
     probe = finetune_learning_rates(model, FinetuneConfig(mode="linear_probe"))
     assert (
         probe["dense_0"] == probe["dense_1"] == probe["embed"] == 0.0 and probe["dense_2"] == 0.01
@@ -243,14 +245,7 @@ def test_non_discriminative_finetuning_uses_the_from_scratch_rates(tmp_path, pre
     ft = FinetuneConfig(mode="non_discriminative", lr_last=0.5, lr_factor=2.0)
     model = finetune(pretrained, target[:16], target[16:], tmp_path, cfg, finetune_config=ft)
     rates = load_model(tmp_path / "model").provenance["learning_rates"]
-    assert rates == {
-        "embed": 0.02,
-        "dense_0": 0.03,
-        "dense_1": 0.03,
-        "dense_2": 0.03,
-        "scale": 0.001,
-        "shift": 0.05,
-    }
+    assert rates == FROM_SCRATCH_RATES
     after = model.get_weights()
     for k in ("descriptor/beta", "dense_0/w", "dense_1/w", "dense_2/w"):
         assert not np.array_equal(after[k], pre[k]), k

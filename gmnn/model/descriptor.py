@@ -12,6 +12,14 @@ For every directed pair (i, j) with distance r and unit vector u = r_ij / r:
   duplicates removed (N_r radial functions give
   N_r + 3 N_r(N_r+1)/2 + C(N_r+2, 3) + 2 N_r^2 (N_r+1)/2 + N_r^3 features: 360 for N_r = 5).
 
+The maths is written once, here, as public pieces of :class:`GaussianMoments` that the
+model (:class:`gmnn.model.potential.GMNN`) and the compiled inference
+(:class:`gmnn.model.inference.Predictor`, another pair layout) both use:
+:meth:`~GaussianMoments.primitives` (φ_k without its constant), :attr:`~GaussianMoments.norm`,
+:meth:`~GaussianMoments.cutoff_function`, :meth:`~GaussianMoments.radial`,
+:meth:`~GaussianMoments.angular` (the monomials of u) and
+:meth:`~GaussianMoments.invariants` (from the moments).
+
 Implementation notes (performance):
 
 * The moments are accumulated in symmetric storage: the 1 + 3 + 6 + 10 = 20 distinct
@@ -181,11 +189,14 @@ class GaussianMoments(tf.Module):
         self.n_basis, self.n_radial, self.r_min = int(n_basis), int(n_radial), float(r_min)
         self.dtype = tf.as_dtype(dtype)
         k = np.arange(self.n_basis)
-        self._centres = tf.constant(
+        #: centres s_k = r_min + k (r_c - r_min)/K of the Gaussian primitives (K,)
+        self.centres = tf.constant(
             self.r_min + (self.cutoff - self.r_min) / self.n_basis * k, dtype=self.dtype
         )
-        self._width = self.n_basis**2 / self.cutoff**2
-        self._norm = (2.0 * self._width / math.pi) ** 0.25 / math.sqrt(self.n_basis)
+        #: shared width w = K^2 / r_c^2 of the Gaussian primitives (1/Å²)
+        self.width = self.n_basis**2 / self.cutoff**2
+        #: constant factor (2w/π)^(1/4) K^(-1/2) of the radial functions R_n
+        self.norm = (2.0 * self.width / math.pi) ** 0.25 / math.sqrt(self.n_basis)
         rng = np.random.default_rng(seed)
         init = rng.uniform(-1.0, 1.0, (n_species * n_species, n_radial, n_basis))
         self.beta = tf.Variable(init.astype(self.dtype.as_numpy_dtype), name="beta")
@@ -197,21 +208,33 @@ class GaussianMoments(tf.Module):
         self._select = tf.constant(_contraction_index(n_radial))
         self.n_features = n_features(n_radial)
 
+    def primitives(self, r):
+        """Gaussian primitives exp(-w (r - s_k)^2) for distances ``r`` of any shape:
+        (..., n_basis).  Without the constant :attr:`norm`, which the radial functions
+        apply."""
+        return tf.exp(-self.width * tf.square(r[..., None] - self.centres))
+
+    def cutoff_function(self, r):
+        """Cosine cutoff f_c(r) = (cos(π r / r_c) + 1)/2 for r < r_c, else 0 (the shape
+        of ``r``)."""
+        # via min(r, r_c) = r_c - relu(r_c - r): exactly 0 (and flat) beyond r_c
+        r_cut = self.cutoff - tf.nn.relu(self.cutoff - r)
+        return 0.5 * (tf.cos((math.pi / self.cutoff) * r_cut) + 1.0)
+
     def radial(self, r, species_i, species_j):
         """R_n(r) for every pair: (P, n_radial)."""
         nr, n_sp = self.n_radial, self.n_species
-        phi = tf.exp(-self._width * tf.square(r[:, None] - self._centres[None, :]))
-        # f_c via min(r, r_c) = r_c - relu(r_c - r): exactly 0 (and flat) beyond r_c
-        r_cut = self.cutoff - tf.nn.relu(self.cutoff - r)
-        fc = 0.5 * (tf.cos((math.pi / self.cutoff) * r_cut) + 1.0)
+        phi = self.primitives(r)
+        fc = self.cutoff_function(r)
         # all species pairs at once (one matmul), then each pair's own block
         beta = tf.reshape(tf.transpose(self.beta, (2, 0, 1)), (self.n_basis, n_sp * n_sp * nr))
         every = tf.reshape(tf.matmul(phi, beta), (-1, n_sp * n_sp, nr))
         pair = tf.one_hot(species_i * n_sp + species_j, n_sp * n_sp, dtype=self.dtype)
-        return tf.reduce_sum(every * pair[:, :, None], axis=1) * (fc * self._norm)[:, None]
+        return tf.reduce_sum(every * pair[:, :, None], axis=1) * (fc * self.norm)[:, None]
 
     def angular(self, u):
-        """The 20 monomials 1, u_a, u_a u_b (a<=b), u_a u_b u_c (a<=b<=c): (P, 20)."""
+        """The 20 monomials 1, u_a, u_a u_b (a<=b), u_a u_b u_c (a<=b<=c) of the unit
+        vectors ``u`` (P, 3): (P, 20), in the order of the moments' monomial storage."""
         v = tf.concat([tf.ones_like(u[:, :1]), u], axis=1)  # (P, 4)
         f = self._factors
         return tf.matmul(v, f[0]) * tf.matmul(v, f[1]) * tf.matmul(v, f[2])

@@ -25,19 +25,20 @@ the pair vectors, so ∂(Σ_k E_k)/∂r_ij^(k) = ∂E_k/∂r_ij.  Forces and dE/
 the pair-vector gradient g_ij: F_i = Σ_j g_ij - Σ_{(a, n): neighbour a→i} g_an and
 dE/dε = sym(Σ_pairs r_ij ⊗ g_ij) (the strain derivative of :meth:`GMNN.energy_and_forces`).
 
-The mathematics is that of :mod:`gmnn.model.descriptor` and :mod:`gmnn.model.potential`
-(and tested against them and against a committed reference of an earlier
-implementation); only the layout differs.
+The descriptor's pieces (Gaussian primitives and their constant, cutoff function,
+angular monomials, invariants) are those of :class:`gmnn.model.descriptor.GaussianMoments`,
+called on the dense layout; the network is that of :mod:`gmnn.model.network` with its
+constants folded (tested against :class:`gmnn.model.potential.GMNN` and against a
+committed reference of an earlier implementation).
 """
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import tensorflow as tf
 
-from gmnn.model.potential import ACTIVATION_SCALE, BIAS_FACTOR
+from gmnn.model.descriptor import N_MONOMIALS
+from gmnn.model.network import ACTIVATION_SCALE, BIAS_FACTOR, silu
 
 # Neighbour slots per atom are rounded up to a multiple of this (fewer recompilations).
 NEIGHBOUR_BUCKET = 8
@@ -154,7 +155,7 @@ class Predictor:
         s, nr, nb = self.n_species, self.n_radial, self.n_basis
         betas = []
         for m in models:
-            beta = tf.reshape(m.descriptor.beta * d._norm, (s, s, nr, nb))
+            beta = tf.reshape(m.descriptor.beta * d.norm, (s, s, nr, nb))
             betas.append(tf.reshape(tf.transpose(beta, (1, 3, 0, 2)), (s * nb, s * nr)))
         layers = []
         for m in models:
@@ -175,9 +176,8 @@ class Predictor:
         n_centres, width = tf.shape(neighbour_species)[0], tf.shape(neighbour_species)[1]
         r = tf.sqrt(tf.reduce_sum(tf.square(pair_vectors), axis=-1))  # (C, N)
         u = pair_vectors / r[..., None]
-        phi = tf.exp(-d._width * tf.square(r[..., None] - d._centres))  # (C, N, b)
-        r_cut = self.cutoff - tf.nn.relu(self.cutoff - r)
-        fc = 0.5 * (tf.cos((math.pi / self.cutoff) * r_cut) + 1.0) * mask
+        phi = d.primitives(r)  # (C, N, b)
+        fc = d.cutoff_function(r) * mask
         # primitives sorted by the neighbour's species (C·N, S'·b) -> radial functions
         # for every centre species (one matmul), then the centre's own block
         onehot = tf.one_hot(neighbour_species, s, dtype=self.dtype)  # (C, N, S')
@@ -186,15 +186,11 @@ class Predictor:
         centre = tf.one_hot(species, s, dtype=self.dtype)[:, None, :, None]  # (C, 1, S, 1)
         rad = tf.reduce_sum(every * centre, axis=2)  # (C, N, n)
         # angular monomials and the moments Σ_j R_n(r_ij) u_ij^⊗L
-        v = tf.reshape(tf.concat([tf.ones_like(u[..., :1]), u], axis=-1), (-1, 4))
-        f = d._factors
-        ang = tf.matmul(v, f[0]) * tf.matmul(v, f[1]) * tf.matmul(v, f[2])
-        ang = tf.reshape(ang, (n_centres, width, ang.shape[-1]))
+        ang = tf.reshape(d.angular(tf.reshape(u, (-1, 3))), (n_centres, width, N_MONOMIALS))
         moments = tf.matmul(rad, ang, transpose_a=True)  # (C, n, 20)
         x = d.invariants(moments)
         for w, b in layers[:-1]:
-            x = tf.matmul(x, w) + b
-            x = x * tf.sigmoid(x)
+            x = silu(tf.matmul(x, w) + b)
         w, b = layers[-1]
         return tf.cast((tf.matmul(x, w) + b)[:, 0], tf.float64)
 

@@ -22,9 +22,9 @@ import tensorflow as tf
 
 from gmnn.model.config import ModelConfig
 from gmnn.model.descriptor import GaussianMoments
+from gmnn.model.inference import Predictor
+from gmnn.model.network import ACTIVATION_SCALE, NTKDense, silu
 
-ACTIVATION_SCALE = 1.6765324703310907  # E[φ(z)^2] ≈ 1 for z ~ N(0, 1)
-BIAS_FACTOR = 0.1
 INPUT_SIGNATURE = {
     "positions": ((None, 3), "float"),
     "species": ((None,), tf.int32),
@@ -41,33 +41,6 @@ def input_spec(dtype) -> dict:
         k: tf.TensorSpec(shape, dtype if t == "float" else t, name=k)
         for k, (shape, t) in INPUT_SIGNATURE.items()
     }
-
-
-class NTKDense(tf.Module):
-    """Dense layer in neural-tangent parameterisation."""
-
-    def __init__(self, d_in: int, d_out: int, rng, dtype, name: str):
-        super().__init__(name=name)
-        self.w = tf.Variable(rng.standard_normal((d_in, d_out)).astype(dtype), name="w")
-        self.b = tf.Variable(np.zeros(d_out, dtype=dtype), name="b")
-        self.w_factor = 1.0 / math.sqrt(d_in)
-
-    def __call__(self, x, input_scale: float = 1.0):
-        """W x / sqrt(d_in) + 0.1 b, for inputs given as ``input_scale`` · x.
-
-        The constant factors multiply the (small) weight matrix instead of the
-        (atoms × width) activations.
-        """
-        return tf.matmul(x, self.w * (self.w_factor * input_scale)) + BIAS_FACTOR * self.b
-
-
-def activation(x):
-    return ACTIVATION_SCALE * x * tf.sigmoid(x)
-
-
-def _silu(x):
-    """x · sigmoid(x): :func:`activation` without its constant scale."""
-    return x * tf.sigmoid(x)
 
 
 class GMNN(tf.Module):
@@ -208,13 +181,14 @@ class GMNN(tf.Module):
     def network(self, features):
         """The atomic network: outputs y_i (A,) from descriptor features (A, n_features).
 
-        Equal to ``dense[-1](activation(... activation(dense[0](x))))``; the activation's
-        constant scale is folded into the next layer's weight factor.
+        Equal to ``dense[-1](activation(... activation(dense[0](x))))``
+        (:func:`gmnn.model.network.activation`); the activation's constant scale is
+        folded into the next layer's weight factor.
         """
         with tf.name_scope("network"):
             x, scale = features, 1.0
             for layer in self.dense[:-1]:
-                x, scale = _silu(layer(x, scale)), ACTIVATION_SCALE
+                x, scale = silu(layer(x, scale)), ACTIVATION_SCALE
             return self.dense[-1](x, scale)[:, 0]
 
     def energy(self, inputs, positions=None, shift=None):
@@ -282,8 +256,6 @@ class GMNN(tf.Module):
         use frozen, XLA-compiled predictors instead.
         """
         if self._predictor is None:
-            from gmnn.model.inference import Predictor
-
             self._predictor = Predictor(self, jit=False, frozen=False)
         out = self._predictor.predict(inputs, forces=forces, stress=stress)
         res = {"energy": out["energy"][0]}

@@ -10,7 +10,7 @@ import numpy as np
 
 from gmnn.io import save_model
 from gmnn.train.config import TrainConfig
-from gmnn.train.trainer import Trainer
+from gmnn.train.trainer import Trainer, check_sets
 
 
 def _versions() -> dict:
@@ -24,22 +24,6 @@ def _versions() -> dict:
         "numpy": np.__version__,
         "python": platform.python_version(),
     }
-
-
-def check_sets(train, valid) -> None:
-    """Raise a ValueError naming the data set unless ``train`` and ``valid`` both hold
-    at least one structure (``n_train=0`` would give a NaN energy scale, ``n_valid=0``
-    no model selection)."""
-    for name, what, structures in (
-        ("n_train", "training", train),
-        ("n_valid", "validation", valid),
-    ):
-        if structures is None or len(structures) == 0:
-            source = (getattr(structures, "meta", None) or {}).get("source")
-            origin = f" (from {source})" if source else ""
-            raise ValueError(
-                f"the {what} set is empty ({name}=0){origin}: give at least one {what} structure"
-            )
 
 
 def build_model(train, valid=None, model_config=None, seed: int = 0):

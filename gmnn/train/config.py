@@ -16,12 +16,6 @@ LOSS_UNITS = ("eV", "kcal_mol", "energy_scale")
 # Validations per run when training by steps without ``valid_every`` (TrainConfig).
 VALIDATIONS_PER_RUN = 20
 
-# The paper's training settings for the ANI data sets (Sec. 2.1: "mini-batches of ...
-# 2048 molecules for ... ANI data sets", "2000 steps for ANI"), read literally as 2000
-# optimiser steps (TrainConfig's docstring says why).  Overrides of the ``training``
-# section that the pipeline passes to ANI pre-training and fine-tuning.
-PAPER_ANI_TRAINING = {"batch_size": 2048, "steps": 2000, "valid_batch_size": 2048}
-
 
 def _paper_rates() -> dict[str, float]:
     return dict(PAPER_LEARNING_RATES)
@@ -82,9 +76,9 @@ class TrainConfig(Settings):
     sentence, from "epochs" (MD17) to "steps" (ANI).  Against the literal reading speaks
     that 2000 Adam steps are few (an MD17 run on 950 structures takes 30,000), though on
     batches 64 times larger.  We recommend the
-    literal reading, :data:`PAPER_ANI_TRAINING` (``batch_size: 2048, steps: 2000``),
-    which the pipeline passes as overrides of this section for the ANI rules;
-    ``{epochs: N}`` there gives the other reading.  The check of the choice is Table 1
+    literal reading, ``batch_size: 2048, steps: 2000`` (``config.yaml``'s
+    ``ani.training``), which the pipeline passes as overrides of this section for the ANI
+    rules; ``{epochs: N}`` there gives the other reading.  The check of the choice is Table 1
     (COMP6 errors of the pre-trained models): a literal run far above it is
     under-trained.
     """

@@ -118,12 +118,26 @@ class GroupAdam:
             v.assign(data[f"adam/v{k}"])
 
 
+def check_sets(train, valid) -> None:
+    """Raise a ValueError naming the data set unless ``train`` and ``valid`` both hold
+    at least one structure (``n_train=0`` would give a NaN energy scale, ``n_valid=0``
+    no model selection)."""
+    for name, what, structures in (
+        ("n_train", "training", train),
+        ("n_valid", "validation", valid),
+    ):
+        if structures is None or len(structures) == 0:
+            source = (getattr(structures, "meta", None) or {}).get("source")
+            origin = f" (from {source})" if source else ""
+            raise ValueError(
+                f"the {what} set is empty ({name}=0){origin}: give at least one {what} structure"
+            )
+
+
 class Trainer:
     """Train ``model`` on ``train`` with validation on ``valid`` (both Structures)."""
 
     def __init__(self, model, train, valid, config: TrainConfig, out_dir):
-        from gmnn.train.api import check_sets
-
         check_sets(train, valid)
         if train.energy is None:
             raise ValueError("training structures have no energy labels")
@@ -240,6 +254,24 @@ class Trainer:
     def _feed(self, batch: dict) -> dict:
         return {k: batch[k] for k in self._spec_keys}
 
+    def step_inputs(self, batch: dict) -> dict:
+        """The inputs of the compiled steps (:meth:`train_step`, :meth:`eval_step`) from a
+        batch of :meth:`gmnn.model.batch.GraphData.batch`, as tensors (converted once,
+        e.g. to time the steps alone)."""
+        return {k: tf.constant(v) for k, v in self._feed(batch).items()}
+
+    def train_step(self, batch: dict, lr_factor) -> float:
+        """One compiled optimisation step on ``batch`` (a batch of
+        :meth:`gmnn.model.batch.GraphData.batch` or its :meth:`step_inputs`) with the
+        learning rates times ``lr_factor``; returns the batch's training loss."""
+        return float(self._train_step(self._feed(batch), tf.constant(lr_factor, tf.float64)))
+
+    def eval_step(self, batch: dict) -> dict[str, np.ndarray]:
+        """The compiled validation step on ``batch`` (as for :meth:`train_step`): the
+        per-structure loss and energy errors (eV) and, with force labels, the sums of the
+        absolute and squared force errors (eV/Å), by name (summed by :meth:`validate`)."""
+        return {k: v.numpy() for k, v in self._eval_step(self._feed(batch)).items()}
+
     def epoch_order(self, epoch: int) -> np.ndarray:
         """The order of the training structures in ``epoch`` (0-based): a permutation of
         their indices from ``default_rng([seed, epoch])``, kept for the current epoch."""
@@ -263,9 +295,8 @@ class Trainer:
         for start in range(0, n, self.config.valid_batch_size):
             idx = np.arange(start, min(n, start + self.config.valid_batch_size))
             batch = data.batch(idx, self.model.dtype.as_numpy_dtype)
-            out = self._eval_step(self._feed(batch))
-            for k, v in out.items():
-                tot[k] += float(np.sum(v.numpy()))
+            for k, v in self.eval_step(batch).items():
+                tot[k] += float(np.sum(v))
             n_comp += 3 * int(batch["n_atoms"].sum())
         res = {
             "valid_loss": tot["loss"] / n,
@@ -397,9 +428,8 @@ class Trainer:
                 while state["step"] < self.max_steps:
                     epoch = state["step"] // self.steps_per_epoch
                     idx = self.batch_indices(state["step"])
-                    batch = self._feed(self.train_data.batch(idx, dtype))
                     factor = 1.0 - state["step"] / self.max_steps
-                    loss = float(self._train_step(batch, tf.constant(factor, tf.float64)))
+                    loss = self.train_step(self.train_data.batch(idx, dtype), factor)
                     if not np.isfinite(loss):
                         raise FloatingPointError(
                             f"training loss became {loss} at epoch {epoch}, step {state['step']}"
@@ -497,4 +527,4 @@ def _fmt(value) -> str:
     return f"{float(value):.8g}"
 
 
-__all__ = ["Trainer", "TrainingInterrupted", "GroupAdam", "resolve_learning_rates"]
+__all__ = ["Trainer", "TrainingInterrupted", "GroupAdam", "check_sets", "resolve_learning_rates"]

@@ -28,11 +28,9 @@ def by_hand(model, data, lam_e, lam_f, per_atom: bool, unit: float) -> np.ndarra
 def trainer_losses(trainer, data):
     """(per-structure loss of the evaluation step, loss returned by one training step)
     on all of ``data`` as one batch (the training step is taken last: it moves the weights)."""
-    batch = trainer._feed(trainer.train_data.batch(np.arange(len(data))))
-    per = trainer._eval_step(batch)["loss"].numpy()
-    import tensorflow as tf
-
-    step = float(trainer._train_step(batch, tf.constant(1.0, tf.float64)))
+    batch = trainer.train_data.batch(np.arange(len(data)))
+    per = trainer.eval_step(batch)["loss"]
+    step = trainer.train_step(batch, 1.0)
     return per, step
 
 

@@ -8,9 +8,11 @@ import csv
 import json
 import os
 import signal
+from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 from _synthetic import emt_structures
 
 import gmnn.model.batch as batch_module
@@ -18,8 +20,8 @@ from gmnn.runs import read_checkpoint
 from gmnn.settings import SettingsError
 from gmnn.train import TrainConfig, Trainer, TrainingInterrupted, fit
 from gmnn.train.api import build_model
-from gmnn.train.config import PAPER_ANI_TRAINING
 
+REPO = Path(__file__).resolve().parents[2]
 SMALL = {"hidden": (16, 16), "n_radial": 3}
 
 
@@ -57,7 +59,9 @@ def test_step_settings():
     assert "steps" not in by_epochs and "valid_every" not in by_epochs and "epochs" in by_epochs
     assert TrainConfig(steps=3, epochs=5).identity() == TrainConfig(steps=3, epochs=9).identity()
     assert "epochs" not in TrainConfig(steps=3).identity()
-    ani = TrainConfig.from_dict(PAPER_ANI_TRAINING)
+    # the paper's ANI training (config.yaml's ani.training): 2000 steps of 2048 molecules
+    paper = yaml.safe_load((REPO / "config.yaml").read_text())["ani"]["training"]
+    ani = TrainConfig.from_dict(paper)
     assert (ani.batch_size, ani.steps, ani.by_steps) == (2048, 2000, True)
 
 
@@ -117,7 +121,7 @@ def test_sigterm_inside_an_epoch_resumes_at_the_same_step(tmp_path, data):
     trainer = Trainer(
         build_model(train, valid, SMALL, seed=cfg.seed), train, valid, cfg, tmp_path / "k"
     )
-    step_fn, calls = trainer._train_step, []
+    step_fn, calls = trainer.train_step, []
 
     def step_and_signal(batch, factor):
         calls.append(1)
@@ -125,7 +129,7 @@ def test_sigterm_inside_an_epoch_resumes_at_the_same_step(tmp_path, data):
             os.kill(os.getpid(), signal.SIGTERM)  # StopSignals turns it into a flag
         return step_fn(batch, factor)
 
-    trainer._train_step = step_and_signal
+    trainer.train_step = step_and_signal
     with pytest.raises(TrainingInterrupted, match=r"signal 15\) at step 5"):
         trainer.fit()
     state = json.loads(str(read_checkpoint(tmp_path / "k" / "checkpoint.npz")["state"]))
