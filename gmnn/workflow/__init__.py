@@ -2,7 +2,9 @@
 
 - :mod:`gmnn.workflow.boundary`: the preamble of every job script (log, threads, errors);
 - :mod:`gmnn.workflow.design`: the experimental design (settings, model references, the
-  typed config sections and their cross-checks);
+  typed config sections, the MD17 grid, :class:`Design` and its cross-checks), with
+  :mod:`gmnn.workflow.md17` (MD, bond scans, spectra figures), :mod:`gmnn.workflow.ani`
+  (the ANI study and its exported models) and :mod:`gmnn.workflow.ala10` (the ensembles);
 - :mod:`gmnn.workflow.jobs`: one function per kind of job;
 - :mod:`gmnn.workflow.resources`: what a job costs (the cost model and job estimates).
 
@@ -11,7 +13,7 @@ as arguments.
 """
 
 from gmnn.workflow.boundary import error_boundary, start_job
-from gmnn.workflow.design import ModelRef, Setting, md_steps, typed_settings
+from gmnn.workflow.design import ConfigError, Design, ModelRef, Setting, md_steps, typed_settings
 from gmnn.workflow.jobs import (
     ala10_analysis_job,
     ala10_structure_job,
@@ -24,6 +26,8 @@ from gmnn.workflow.jobs import (
 )
 
 __all__ = [
+    "ConfigError",
+    "Design",
     "ModelRef",
     "Setting",
     "ala10_analysis_job",

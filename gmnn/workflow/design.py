@@ -123,3 +123,243 @@ def typed_settings(config: dict) -> dict:
 def md_steps(md: dict, timestep_fs: float) -> int:
     """Steps of an MD run of the pipeline: equilibration plus production."""
     return int(round((md["equilibration_ps"] + md["production_ps"]) * 1000 / timestep_fs))
+
+
+# ------------------------------------------------------------------------------------------
+# The experimental design of the pipeline, built once from its config.
+
+LEVELS = ("dft", "cc")
+
+
+class ConfigError(ValueError):
+    """A pipeline config the design cannot be built from; the message starts with
+    ``Invalid configuration:`` and names each key at fault."""
+
+    def __init__(self, problems: list[str] | str):
+        self.problems = [problems] if isinstance(problems, str) else list(problems)
+        if isinstance(problems, str):
+            super().__init__(f"Invalid configuration: {problems}")
+        else:
+            super().__init__("Invalid configuration:\n  " + "\n  ".join(self.problems))
+
+
+def held_and_test(
+    source: str, largest: int, n_valid: int, n_test: int | None, n_structures: int | None = None
+) -> tuple[int, int]:
+    """Structures of a data file (a job reads it whole) and of its test set (n_test, or
+    None: the rest after the largest training set and the validation set)."""
+    from gmnn.workflow.resources import DATA_FILE_STRUCTURES
+
+    known = largest + n_valid + (n_test or 0)
+    held = n_structures or DATA_FILE_STRUCTURES.get(source, known)
+    held = max(held, known)
+    return held, n_test if n_test is not None else held - largest - n_valid
+
+
+def model_refs(texts, sizes: dict | None, where: str) -> tuple[ModelRef, ...]:
+    return tuple(ModelRef.parse(t, sizes, where) for t in texts)
+
+
+@dataclass(frozen=True)
+class Grid:
+    """The MD17 grid (Fig. 2; its models are also those of Figs. 3, 4, S1-S5): the
+    ``md17`` section, ``pretrain_size`` (Fig. 3, or None) and ``embedded_data``."""
+
+    section: dict
+    pretrain_size: dict | None
+    embedded_data: dict
+    training: dict  # the `training` section
+
+    @property
+    def molecules(self) -> list[str]:
+        return self.section["molecules"]
+
+    @property
+    def seeds(self) -> list[int]:
+        return self.section["seeds"]
+
+    @property
+    def settings(self) -> list[str]:
+        return self.section["settings"]
+
+    @property
+    def train_sizes(self) -> list[int]:
+        return sorted(self.section["cc"]["train_sizes"])
+
+    @property
+    def dft_n_train(self) -> int:
+        return self.section["dft"]["n_train"]
+
+    def dft_train_sizes(self, molecule: str) -> list[int]:
+        """Pre-training set sizes of ``molecule``: md17.dft.n_train, and Fig. 3's grid for
+        its molecules (nested in one split: train[:N])."""
+        sizes = {self.dft_n_train}
+        if self.pretrain_size and molecule in self.pretrain_size["molecules"]:
+            sizes.update(self.pretrain_size["sizes"])
+        return sorted(sizes)
+
+    def largest(self, level: str) -> int:
+        if level == "cc":
+            return max(self.train_sizes)
+        return max(max(self.dft_train_sizes(m)) for m in self.molecules)
+
+    def structures(self, level: str) -> tuple[int, int]:
+        """(structures held, test structures) of the data file of ``level``."""
+        spec = self.section[level]
+        n_structures = None
+        if spec["source"] == "embedded":
+            n_structures = self.embedded_data[level]["n_structures"]
+        return held_and_test(
+            spec["source"], self.largest(level), spec["n_valid"], spec.get("n_test"), n_structures
+        )
+
+    def training_params(self, seed) -> dict:
+        """The `training` section (:class:`~gmnn.train.TrainConfig`) with a job's seed."""
+        return {**self.training, "seed": int(seed), "progress": False}
+
+    def check(self) -> list[str]:
+        problems = []
+        sizes = self.section["cc"]["train_sizes"]
+        if sizes != sorted(sizes):
+            problems.append(f"md17.cc.train_sizes must be increasing, got {sizes}")
+        for level in LEVELS:
+            if self.section[level]["source"] == "embedded":
+                problems += self._check_embedded(level)
+        return problems
+
+    def _check_embedded(self, level: str) -> list[str]:
+        spec = self.section[level]
+        molecule = self.embedded_data.get("molecule")
+        others = [m for m in self.molecules if m != molecule]
+        problems = []
+        if others:
+            problems.append(
+                f"md17.{level}.source is 'embedded', which holds only "
+                f"embedded_data.molecule={molecule!r}, but md17.molecules also has {others}"
+            )
+        n_structures = self.embedded_data.get(level, {}).get("n_structures")
+        n_train = self.largest(level)
+        needed = n_train + spec["n_valid"] + (spec.get("n_test") or 0)
+        what = f"training set of {n_train}"
+        if level == "dft" and n_train > self.dft_n_train:
+            what = f"pretrain_size.sizes up to {n_train}"
+        if n_structures is not None and needed > n_structures:
+            problems.append(
+                f"md17.{level} needs {needed} structures ({what}, "
+                f"n_valid and n_test) but embedded_data.{level}.n_structures is {n_structures}"
+            )
+        elif needed == n_structures and spec.get("n_test") is None:
+            problems.append(
+                f"md17.{level}: {what} and n_valid={spec['n_valid']} take all "
+                f"embedded_data.{level}.n_structures={n_structures}, leaving no test "
+                f"structures (md17.{level}.n_test is null: the rest)"
+            )
+        return problems
+
+    def check_figures(self) -> list[str]:
+        """Fig. 3 uses the Fig. 2 grid: its molecules, sizes and settings must be in it."""
+        fig3, problems = self.pretrain_size, []
+        if not fig3:
+            return problems
+        missing = [m for m in fig3["molecules"] if m not in self.molecules]
+        if missing:
+            problems.append(
+                f"pretrain_size.molecules {missing} are not in md17.molecules {self.molecules}"
+            )
+        sizes = [n for n in fig3["finetune_sizes"] if n not in self.train_sizes]
+        if sizes:
+            problems.append(
+                f"pretrain_size.finetune_sizes {sizes} are not in md17.cc.train_sizes "
+                f"{self.train_sizes} (the from-scratch lines are the Fig. 2 runs)"
+            )
+        if "scratch_EF" not in self.settings:
+            problems.append("pretrain_size needs md17.settings to include scratch_EF")
+        return problems
+
+
+def check_embedded_molecule(embedded_data: dict) -> list[str]:
+    """embedded_data.molecule must be one gmnn.data.qc.build_molecule knows (else the
+    embedded rules plan their QC jobs and the first of them fails)."""
+    molecule = embedded_data.get("molecule")
+    if molecule is None:
+        return []
+    from gmnn.data.qc import build_molecule
+
+    try:
+        build_molecule(molecule)
+    except ValueError as err:
+        return [f"embedded_data.molecule: {err}"]
+    return []
+
+
+@dataclass(frozen=True)
+class Design:
+    """The experimental design of a pipeline config: built once by :meth:`from_config`,
+    whose checks are the cross-checks that JSON schema cannot express."""
+
+    config: dict
+    typed: dict  # typed_settings(config)
+    grid: Grid
+    md: object | None  # gmnn.workflow.md17.MdDesign (md: null: None)
+    ani: object | None  # gmnn.workflow.ani.AniDesign (ani: null: None)
+    ala10: object | None  # gmnn.workflow.ala10.Ala10Design (ala10 or ani null: None)
+    embedded_ani_systems: dict  # gmnn.data.embedded_ani.catalogue
+
+    @classmethod
+    def from_config(cls, config: dict) -> Design:
+        """The design of ``config`` (validated against the schema, defaults filled); a
+        :class:`ConfigError` naming every key at fault."""
+        from gmnn.data import embedded_ani
+        from gmnn.workflow.ala10 import Ala10Design
+        from gmnn.workflow.ani import AniDesign
+        from gmnn.workflow.md17 import MdDesign
+
+        try:
+            typed = typed_settings(config)
+            grid = Grid(
+                config["md17"],
+                config.get("pretrain_size"),
+                config.get("embedded_data", {}),
+                config.get("training", {}),
+            )
+            md = MdDesign.from_config(config, typed) if config.get("md") else None
+            systems = embedded_ani.catalogue(config["embedded_ani"])
+        except ValueError as err:
+            raise ConfigError(str(err)) from None
+        ani = AniDesign.from_config(config) if config.get("ani") else None
+        ala10 = Ala10Design.from_config(config, ani) if ani and config.get("ala10") else None
+        design = cls(config, typed, grid, md, ani, ala10, systems)
+        problems = design.check()
+        if problems:
+            raise ConfigError(problems)
+        return design
+
+    def check(self) -> list[str]:
+        problems = self.grid.check() + check_embedded_molecule(self.grid.embedded_data)
+        if self.ani:
+            problems += self.ani.check(self.grid, self.config["embedded_ani"])
+        if self.ala10:
+            problems += self.ala10.check(self.ani)
+        problems += self.grid.check_figures()
+        if self.md:
+            problems += self.md.check(self.grid, self.typed)
+        return problems
+
+    @property
+    def embedded_ani_train(self) -> list[str]:
+        """The embedded ANI-like systems of the training role."""
+        return [n for n, spec in self.embedded_ani_systems.items() if spec["role"] == "train"]
+
+    def figure_targets(self) -> list[str]:
+        """Every configured figure (rule ``figures``, and ``gmnn cost`` by default)."""
+        out = ["figures/fig2.pdf"]
+        if self.grid.pretrain_size:
+            out.append("figures/fig3.pdf")
+        if self.md:
+            out += [f"figures/{name}.pdf" for name in self.md.spectra_figures]
+            out += [f"figures/{name}.pdf" for name in self.md.bond_figures]
+        if self.ani:
+            out += self.ani.figures
+        if self.ala10:
+            out += self.ala10.figures
+        return out

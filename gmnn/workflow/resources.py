@@ -438,6 +438,103 @@ def gpu_rules(profile) -> frozenset[str]:
     return frozenset(out)
 
 
+# Walltime limits of the embedded ANI-like data (rules/embedded_ani.smk): about 4x the
+# costs measured on one core (GFN2-xTB MD step 1-22 ms for 6-42 atoms, plus the
+# relaxation; wB97X/6-31G* energy 2.5-7 s for 6-9 atoms).
+EMBEDDED_ANI_SECONDS_PER_STEP = 0.1
+EMBEDDED_ANI_MINUTES_PER_ENERGY = 0.5
+
+
+def embedded_ani_sample_minutes(config: Mapping, system: Mapping) -> int:
+    """``runtime`` of the GFN2-xTB sampling of one system of the ``embedded_ani`` config
+    (``system``: its entry of :func:`gmnn.data.embedded_ani.catalogue`)."""
+    sampling = config["sampling"]
+    steps = sampling["n_equil"] + sampling["stride"] * system["frames"]
+    return 5 + math.ceil(EMBEDDED_ANI_SECONDS_PER_STEP * steps / 60)
+
+
+def embedded_ani_label_minutes(config: Mapping) -> int:
+    """``runtime`` of the wB97X/6-31G* energies of one system's frames."""
+    return 5 + math.ceil(EMBEDDED_ANI_MINUTES_PER_ENERGY * config["accurate"]["frames"])
+
+
+# ------------------------------------------------------------------------------------------
+# The estimate of one job of the pipeline, from the design (gmnn.workflow.design.Design).
+
+# The training rules: (data set, loss or None: the setting's, whether the job evaluates)
+_MD17_TRAINING = {
+    "pretrain": ("dft", "EF", False),
+    "pretrain_size": ("dft", "EF", False),
+    "train_cc": ("cc", None, True),
+    "finetune_pretrain_size": ("cc", None, True),
+    "finetune_ani_md17": ("cc", None, True),
+}
+_ANI_TRAINING = {"pretrain_ani": "ani1x", "train_ani1ccx": "ani1ccx", "finetune_ani1ccx": "ani1ccx"}
+
+
+def training_job(design, rule: str, wildcards: Mapping):
+    """(TrainConfig, sizes) of a training job of ``rule`` with ``wildcards`` (a dict),
+    None for another rule: the sizes are :func:`training_seconds`' keywords."""
+    from gmnn.train import TrainConfig
+    from gmnn.workflow.design import Setting
+
+    if rule in _MD17_TRAINING:
+        level, loss, evaluates = _MD17_TRAINING[rule]
+        grid = design.grid
+        n_train = {"pretrain": grid.dft_n_train, "pretrain_size": wildcards.get("npre")}.get(
+            rule, wildcards.get("n")
+        )
+        held, n_test = grid.structures(level)
+        params = grid.training_params(wildcards["seed"])
+        loss = loss or Setting.parse(wildcards["setting"]).loss
+        return TrainConfig.from_dict({**params, "loss": loss}), {
+            "n_train": int(n_train),
+            "n_valid": grid.section[level]["n_valid"],
+            "atoms": molecule_atoms(wildcards["molecule"]),
+            "n_test": n_test if evaluates else 0,
+            "held": held,
+        }
+    if rule in _ANI_TRAINING:
+        name, ani = _ANI_TRAINING[rule], design.ani
+        held, n_test = ani.structures(name)
+        params = ani.training_params(wildcards["seed"])
+        loss = "EF" if name == "ani1x" else "E"
+        n_train = wildcards["npre"] if name == "ani1x" else wildcards["n"]
+        return TrainConfig.from_dict({**params, "loss": loss}), {
+            "n_train": int(n_train),
+            "n_valid": ani.section[name]["n_valid"],
+            "atoms": ANI_MEAN_ATOMS,
+            "n_test": n_test,
+            "held": held,
+        }
+    return None
+
+
+def job_estimate(
+    design, rule: str, wildcards: Mapping, ref: ReferenceCosts, gpu: bool = False
+) -> tuple[float, int] | None:
+    """(expected seconds, mem_mb) of a training or MD job of ``rule`` with ``wildcards``
+    (a dict) in ``design``, on a GPU or not; None for a rule without a cost model."""
+    training = training_job(design, rule, wildcards)
+    if training is not None:
+        config, size = training
+        seconds = training_seconds(ref, config, gpu=gpu, **size)
+        del size["n_test"]
+        return seconds, training_memory_mb(ref, config, **size)
+    if rule == "ala10_md":
+        ala10, phase = design.ala10, wildcards["phase"]
+        atoms, members = ala10.atoms(phase), len(ala10.seeds)
+        steps = ala10.stage_configs(phase)[int(wildcards["stage"])].steps
+        seconds = md_seconds(ref, steps=steps, atoms=atoms, members=members, gpu=gpu)
+        return seconds, md_memory_mb(ref, atoms=atoms, members=members)
+    if rule == "md":
+        atoms = molecule_atoms(wildcards["molecule"])
+        seconds = md_seconds(ref, steps=design.md.steps, atoms=atoms, gpu=gpu)
+        held = design.grid.structures("cc")[0]
+        return seconds, md_memory_mb(ref, atoms=atoms, held=held)
+    return None
+
+
 # ------------------------------------------------------------------------------------------
 # The cost of a job graph (``gmnn cost``).
 
@@ -519,6 +616,24 @@ class CostReport:
     gpu_rules: frozenset[str]
 
 
+def pipeline_config(snakefile, configfiles: Iterable = ()) -> dict:
+    """The config a run of ``snakefile`` with ``configfiles`` sees: its ``config.yaml``
+    (relative to it), each configfile over it, validated by the schema (defaults filled)."""
+    import yaml
+    from snakemake.utils import update_config, validate
+
+    root = Path(snakefile).resolve().parent
+    config: dict = {}
+    paths = [Path(c).resolve() for c in configfiles]
+    if (root / "config.yaml").is_file() and (root / "config.yaml") not in paths:
+        paths.insert(0, root / "config.yaml")
+    for path in paths:
+        with open(path, encoding="utf-8") as f:
+            update_config(config, yaml.safe_load(f) or {})
+    validate(config, str(root / "rules" / "schemas" / "config.schema.yaml"))
+    return config
+
+
 def workflow_costs(
     snakefile,
     configfiles: Iterable = (),
@@ -528,15 +643,19 @@ def workflow_costs(
     """The cost of each target's part of the workflow's job graph, and of all of them.
 
     Builds the DAG of ``snakefile`` with ``configfiles`` for ``targets`` (default: the
-    workflow's FIGURE_TARGETS) with Snakemake's Python API in ``workdir`` (default: a fresh
-    temporary directory, so that no existing output hides a job: the cost from nothing),
-    and evaluates every job's expected seconds with the workflow's ``expected_job_seconds``
-    (rules/common.smk; None: counted at the job's runtime limit), threads and resources.
-    The DAG is built as ``snakemake --dry-run`` does, through Snakemake's Workflow
-    (``_prepare_dag``, ``_build_dag``, ``dag.dependencies``: Snakemake 8-9 internals that
-    tests/test_cost.py exercises); Snakemake's errors become ValueErrors.
+    design's figures, :meth:`~gmnn.workflow.design.Design.figure_targets`) with Snakemake's
+    Python API in ``workdir`` (default: a fresh temporary directory, so that no existing
+    output hides a job: the cost from nothing), and evaluates every job's expected seconds
+    with :func:`job_estimate` on the design of the same config (None: counted at the job's
+    runtime limit), the reference costs (benchmarks/reference_costs.json) and the GPU rules
+    (profiles/slurm) next to the Snakefile. The DAG is built as ``snakemake --dry-run``
+    does, through Snakemake's Workflow (``_prepare_dag``, ``_build_dag``,
+    ``dag.dependencies``: Snakemake 8-9 internals that tests/test_cost.py exercises);
+    Snakemake's errors become ValueErrors.
     """
     import tempfile
+
+    from gmnn.workflow.design import Design
 
     if workdir is None:
         with tempfile.TemporaryDirectory(prefix="gmnn-cost-") as tmp:
@@ -553,6 +672,10 @@ def workflow_costs(
 
     snakefile = Path(snakefile).resolve()
     configfiles = [Path(c).resolve() for c in configfiles]
+    design = Design.from_config(pipeline_config(snakefile, configfiles))
+    ref = load_reference(snakefile.parent / "benchmarks" / "reference_costs.json")
+    gpu = gpu_rules(snakefile.parent / "profiles" / "slurm" / "config.yaml")
+    targets = list(targets) or design.figure_targets()
     default_config = snakefile.parent / "config.yaml"
     if default_config.is_file() and default_config not in configfiles:
         configfiles.insert(0, default_config)  # the Snakefile's configfile, relative to it
@@ -568,13 +691,17 @@ def workflow_costs(
                 resource_settings=ResourceSettings(cores=1 << 20, nodes=1 << 20),
             )
             workflow = workflow_api._workflow  # parses the Snakefile
-            targets = list(targets) or list(workflow.globals["FIGURE_TARGETS"])
             workflow_api.dag(DAGSettings(targets=frozenset(targets)))
             workflow._prepare_dag(
                 forceall=True, ignore_incomplete=True, lock_warn_only=True, nolock=True
             )
             workflow._build_dag()
-            return _target_costs(workflow, workflow.dag, targets)
+
+            def expected(rule, wildcards):
+                estimate = job_estimate(design, rule, wildcards, ref, gpu=rule in gpu)
+                return None if estimate is None else estimate[0]
+
+            return _target_costs(workflow.dag, targets, expected, ref, gpu)
     except Exception as err:
         if type(err).__module__.startswith("snakemake"):  # the workflow's own errors
             raise ValueError(f"{snakefile}: {err}") from err
@@ -583,20 +710,19 @@ def workflow_costs(
         os.chdir(here)
 
 
-def _target_costs(workflow, dag, targets) -> CostReport:
-    expected = workflow.globals["expected_job_seconds"]
-    gpu = workflow.globals.get("GPU_RULES", frozenset())
+def _target_costs(dag, targets, expected, ref, gpu) -> CostReport:
     costs = {}
 
     def cost(job) -> JobCost:
         if job not in costs:
             resources = job.resources
+            wildcards = {k: str(v) for k, v in job.wildcards_dict.items()}
             costs[job] = JobCost(
                 rule=job.rule.name,
-                wildcards=tuple((k, str(v)) for k, v in job.wildcards_dict.items()),
+                wildcards=tuple(wildcards.items()),
                 threads=int(job.threads),
                 gpu=job.rule.name in gpu,
-                expected_s=expected(job.rule.name, job.wildcards),
+                expected_s=expected(job.rule.name, wildcards),
                 runtime_min=float(resources.get("runtime", 0) or 0),
                 mem_mb=float(resources.get("mem_mb", 0) or 0),
             )
@@ -626,7 +752,7 @@ def _target_costs(workflow, dag, targets) -> CostReport:
         )
     everything = {j for t in out for j in t.jobs}
     union = TargetCost("all (distinct jobs)", tuple(sorted(everything, key=JobCost.label)))
-    return CostReport(out, union, workflow.globals.get("REFERENCE_COSTS"), frozenset(gpu))
+    return CostReport(out, union, ref, frozenset(gpu))
 
 
 def format_costs(report: CostReport, by_rule: bool = False) -> str:
