@@ -85,6 +85,21 @@ class ModelRef:
         return cls(setting.name, int(sizes[size]))
 
 
+def setting_names(kinds, losses=Setting.LOSSES) -> list[str]:
+    """The setting names of ``kinds`` (scratch, finetune, finetune_nd) with ``losses``."""
+    return [f"{k}_{loss}" for k in kinds for loss in losses]
+
+
+# The settings each key of a pipeline config accepts (the enums of its JSON schema,
+# rules/schemas/config.schema.yaml, which tests/workflow/test_schema.py compares to these).
+SETTING_CHOICES = {
+    "md17.settings": setting_names(("scratch", "finetune")),
+    "ani.fig5.settings": setting_names(("scratch", "finetune", "finetune_nd"), ("E",)),
+    "ani.fig6.settings": setting_names(("finetune", "finetune_nd")),
+    "pretrain_size.settings": setting_names(("finetune",)),
+}
+
+
 def typed_settings(config: dict) -> dict:
     """The typed sections of a pipeline config, checked (errors name the key).
 
