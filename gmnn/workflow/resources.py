@@ -1,9 +1,11 @@
 """The cost model of the pipeline's jobs: expected seconds, SLURM time limits, memory.
 
-The rules take their ``runtime`` and ``mem_mb`` from here (rules/common.smk:
+The rules take their ``runtime`` and ``mem_mb`` from :func:`job_estimate` (the design,
+the rule, its wildcards and the reference costs as arguments; rules/common.smk:
 ``job_runtime``, ``job_mem_mb``), and ``gmnn cost`` adds up the expected cost of each
-figure's job graph (:func:`workflow_costs`). Imported while Snakemake parses the workflow:
-no TensorFlow here, and Snakemake itself only inside :func:`workflow_costs`.
+figure's jobs (:func:`workflow_costs`, from a dry run). Imported while Snakemake parses
+the workflow: no TensorFlow here, and Snakemake itself only inside the functions of
+``gmnn cost``.
 
 **Training job** (:func:`training_seconds`), with ``s_atom = training_s_per_atom_step[loss]``
 and ``floor = training_s_per_step_floor``::
@@ -94,6 +96,7 @@ import datetime
 import json
 import math
 import os
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -600,9 +603,10 @@ class TargetCost:
 
     @property
     def largest(self) -> JobCost | None:
-        """The longest job with a cost model (expected hours)."""
+        """The longest job with a cost model (expected hours; of equal ones, the first
+        label: the same job whatever order Snakemake planned them in)."""
         modelled = [j for j in self.jobs if j.expected_s is not None]
-        return max(modelled, key=lambda j: j.hours, default=None)
+        return min(modelled, key=lambda j: (-j.hours, j.label()), default=None)
 
 
 @dataclass(frozen=True)
@@ -634,32 +638,30 @@ def pipeline_config(snakefile, configfiles: Iterable = ()) -> dict:
     return config
 
 
-def workflow_costs(
-    snakefile,
-    configfiles: Iterable = (),
-    targets: Iterable[str] = (),
-    workdir=None,
-) -> CostReport:
-    """The cost of each target's part of the workflow's job graph, and of all of them.
+@dataclass(frozen=True)
+class PlannedJob:
+    """A job of a dry run, as Snakemake reports it (its JOB_INFO log event)."""
 
-    Builds the DAG of ``snakefile`` with ``configfiles`` for ``targets`` (default: the
-    design's figures, :meth:`~gmnn.workflow.design.Design.figure_targets`) with Snakemake's
-    Python API in ``workdir`` (default: a fresh temporary directory, so that no existing
-    output hides a job: the cost from nothing), and evaluates every job's expected seconds
-    with :func:`job_estimate` on the design of the same config (None: counted at the job's
-    runtime limit), the reference costs (benchmarks/reference_costs.json) and the GPU rules
-    (profiles/slurm) next to the Snakefile. The DAG is built as ``snakemake --dry-run``
-    does, through Snakemake's Workflow (``_prepare_dag``, ``_build_dag``,
-    ``dag.dependencies``: Snakemake 8-9 internals that tests/test_cost.py exercises);
-    Snakemake's errors become ValueErrors.
-    """
-    import tempfile
+    jobid: int
+    rule: str
+    wildcards: dict
+    input: tuple[str, ...]
+    output: tuple[str, ...]
+    threads: int
+    resources: Mapping
 
-    from gmnn.workflow.design import Design
 
-    if workdir is None:
-        with tempfile.TemporaryDirectory(prefix="gmnn-cost-") as tmp:
-            return workflow_costs(snakefile, configfiles, targets, workdir=tmp)
+def _path(text: str) -> str:
+    """A file as a JOB_INFO event names it, without Snakemake's annotation (``(temp)``)."""
+    return re.sub(r" \([^()]*\)$", "", str(text))
+
+
+def dry_run_jobs(snakefile, configfiles: Iterable, targets: Iterable[str], workdir) -> list:
+    """Every job of ``snakemake --dry-run --forceall`` for ``targets`` in ``workdir``: the
+    JOB_INFO events Snakemake logs for a dry run (the fields of its logger-plugin
+    interface, snakemake_interface_logger_plugins), through its Python API; Snakemake's
+    errors become ValueErrors."""
+    import logging
 
     from snakemake.api import SnakemakeApi
     from snakemake.settings.enums import Quietness
@@ -669,6 +671,77 @@ def workflow_costs(
         OutputSettings,
         ResourceSettings,
     )
+    from snakemake_interface_logger_plugins.common import LogEvent
+
+    jobs = []
+
+    class Collect(logging.Handler):
+        def emit(self, record):
+            if getattr(record, "event", None) == LogEvent.JOB_INFO:
+                jobs.append(
+                    PlannedJob(
+                        int(record.jobid),
+                        record.rule_name,
+                        {k: str(v) for k, v in dict(record.wildcards or {}).items()},
+                        tuple(_path(f) for f in record.input or ()),
+                        tuple(_path(f) for f in record.output or ()),
+                        int(record.threads),
+                        record.resources,
+                    )
+                )
+
+    # Snakemake replaces the handlers of its own logger; the dry run's events reach ours
+    # on the parent logger
+    parent = logging.getLogger("snakemake")
+    collect = Collect()
+    parent.addHandler(collect)
+    here = os.getcwd()
+    quiet = {Quietness.ALL, Quietness.PROGRESS, Quietness.RULES}
+    try:
+        with SnakemakeApi(OutputSettings(quiet=quiet)) as api:
+            api.workflow(
+                snakefile=Path(snakefile),
+                workdir=Path(workdir).resolve(),
+                config_settings=ConfigSettings(configfiles=list(configfiles)),
+                # no local core limit: threads as on a cluster node
+                resource_settings=ResourceSettings(cores=1 << 20, nodes=1 << 20),
+            ).dag(DAGSettings(targets=frozenset(targets), forceall=True)).execute_workflow(
+                executor="dryrun"
+            )
+    except Exception as err:
+        if type(err).__module__.startswith("snakemake"):  # the workflow's own errors
+            raise ValueError(f"{snakefile}: {err}") from err
+        raise
+    finally:
+        parent.removeHandler(collect)
+        os.chdir(here)
+    return jobs
+
+
+def workflow_costs(
+    snakefile,
+    configfiles: Iterable = (),
+    targets: Iterable[str] = (),
+    workdir=None,
+) -> CostReport:
+    """The cost of each target's part of the workflow's job graph, and of all of them.
+
+    Plans the jobs of ``snakefile`` with ``configfiles`` for ``targets`` (default: the
+    design's figures, :meth:`~gmnn.workflow.design.Design.figure_targets`) as
+    ``snakemake --dry-run --forceall`` does (:func:`dry_run_jobs`) in ``workdir`` (default:
+    a fresh temporary directory: the cost from nothing), each job's upstream from the files
+    it reads, and evaluates every job's expected seconds with :func:`job_estimate` on the
+    design of the same config (None: counted at the job's runtime limit), the reference
+    costs (benchmarks/reference_costs.json) and the GPU rules (profiles/slurm) next to the
+    Snakefile.
+    """
+    import tempfile
+
+    from gmnn.workflow.design import Design
+
+    if workdir is None:
+        with tempfile.TemporaryDirectory(prefix="gmnn-cost-") as tmp:
+            return workflow_costs(snakefile, configfiles, targets, workdir=tmp)
 
     snakefile = Path(snakefile).resolve()
     configfiles = [Path(c).resolve() for c in configfiles]
@@ -679,77 +752,53 @@ def workflow_costs(
     default_config = snakefile.parent / "config.yaml"
     if default_config.is_file() and default_config not in configfiles:
         configfiles.insert(0, default_config)  # the Snakefile's configfile, relative to it
-    here = os.getcwd()
-    output = OutputSettings(quiet={Quietness.ALL, Quietness.PROGRESS, Quietness.RULES})
-    try:
-        with SnakemakeApi(output) as api:
-            workflow_api = api.workflow(
-                snakefile=snakefile,
-                workdir=Path(workdir).resolve(),
-                config_settings=ConfigSettings(configfiles=configfiles),
-                # no local core limit: threads as on a cluster node
-                resource_settings=ResourceSettings(cores=1 << 20, nodes=1 << 20),
-            )
-            workflow = workflow_api._workflow  # parses the Snakefile
-            workflow_api.dag(DAGSettings(targets=frozenset(targets)))
-            workflow._prepare_dag(
-                forceall=True, ignore_incomplete=True, lock_warn_only=True, nolock=True
-            )
-            workflow._build_dag()
+    jobs = dry_run_jobs(snakefile, configfiles, targets, workdir)
 
-            def expected(rule, wildcards):
-                estimate = job_estimate(design, rule, wildcards, ref, gpu=rule in gpu)
-                return None if estimate is None else estimate[0]
+    def expected(rule, wildcards):
+        estimate = job_estimate(design, rule, wildcards, ref, gpu=rule in gpu)
+        return None if estimate is None else estimate[0]
 
-            return _target_costs(workflow.dag, targets, expected, ref, gpu)
-    except Exception as err:
-        if type(err).__module__.startswith("snakemake"):  # the workflow's own errors
-            raise ValueError(f"{snakefile}: {err}") from err
-        raise
-    finally:
-        os.chdir(here)
+    return _target_costs(jobs, targets, expected, ref, gpu)
 
 
-def _target_costs(dag, targets, expected, ref, gpu) -> CostReport:
+def _target_costs(jobs, targets, expected, ref, gpu) -> CostReport:
+    producer = {f: job for job in jobs for f in job.output}
+    dependencies = {
+        job.jobid: {producer[f].jobid for f in job.input if f in producer} for job in jobs
+    }
+    by_id = {job.jobid: job for job in jobs}
     costs = {}
 
     def cost(job) -> JobCost:
-        if job not in costs:
+        if job.jobid not in costs:
             resources = job.resources
-            wildcards = {k: str(v) for k, v in job.wildcards_dict.items()}
-            costs[job] = JobCost(
-                rule=job.rule.name,
-                wildcards=tuple(wildcards.items()),
-                threads=int(job.threads),
-                gpu=job.rule.name in gpu,
-                expected_s=expected(job.rule.name, wildcards),
+            costs[job.jobid] = JobCost(
+                rule=job.rule,
+                wildcards=tuple(job.wildcards.items()),
+                threads=job.threads,
+                gpu=job.rule in gpu,
+                expected_s=expected(job.rule, job.wildcards),
                 runtime_min=float(resources.get("runtime", 0) or 0),
                 mem_mb=float(resources.get("mem_mb", 0) or 0),
             )
-        return costs[job]
+        return costs[job.jobid]
 
-    def upstream(job) -> list:
-        seen, todo = {job}, [job]
+    def upstream(jobid) -> set:
+        seen, todo = {jobid}, [jobid]
         while todo:
-            for dep in dag.dependencies[todo.pop()]:
+            for dep in dependencies[todo.pop()]:
                 if dep not in seen:
                     seen.add(dep)
                     todo.append(dep)
-        return sorted(seen, key=lambda j: j.jobid)
+        return seen
 
     out = []
     for target in targets:
-        jobs = [
-            j
-            for j in dag.targetjobs
-            if j.rule.name == target or target in {str(f) for f in j.output}
-        ]
-        if not jobs:
+        made = [j.jobid for j in jobs if j.rule == target or target in j.output]
+        if not made:
             raise ValueError(f"target {target!r}: no job of the DAG makes it")
-        members = {j for job in jobs for j in upstream(job)}
-        out.append(
-            TargetCost(target, tuple(cost(j) for j in sorted(members, key=lambda j: j.jobid)))
-        )
+        members = sorted({j for jobid in made for j in upstream(jobid)})
+        out.append(TargetCost(target, tuple(cost(by_id[j]) for j in members)))
     everything = {j for t in out for j in t.jobs}
     union = TargetCost("all (distinct jobs)", tuple(sorted(everything, key=JobCost.label)))
     return CostReport(out, union, ref, frozenset(gpu))
