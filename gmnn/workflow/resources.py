@@ -100,6 +100,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 # Safety factor of the SLURM time limits over the expected cost, and the minutes added to
 # every limit (queue start-up, file systems, a loaded node).
@@ -638,8 +639,7 @@ def pipeline_config(snakefile, configfiles: Iterable = ()) -> dict:
     return config
 
 
-@dataclass(frozen=True)
-class PlannedJob:
+class PlannedJob(NamedTuple):
     """A job of a dry run, as Snakemake reports it (its JOB_INFO log event)."""
 
     jobid: int
