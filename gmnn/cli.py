@@ -603,7 +603,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "targets",
         nargs="*",
-        help="files or rules of the pipeline (default: every figure, FIGURE_TARGETS)",
+        help="files or rules of the pipeline (default: every configured figure)",
     )
     p.add_argument(
         "--configfile",

@@ -27,8 +27,9 @@ rule embedded_ani_sample:
     threads: 1
     resources:
         mem_mb=1000,
-        runtime=lambda wc: 5
-        + math.ceil(EMBEDDED_ANI_SECONDS_PER_STEP * embedded_ani_steps(wc.system) / 60),
+        runtime=lambda wc: gmnn_resources.embedded_ani_sample_minutes(
+            EMBEDDED_ANI_CONFIG, EMBEDDED_ANI_SYSTEMS[wc.system]
+        ),
     params:
         spec=lambda wc: EMBEDDED_ANI_SYSTEMS[wc.system],
         sampling=EMBEDDED_ANI_CONFIG["sampling"],
@@ -54,10 +55,7 @@ rule embedded_ani_label:
     threads: 1
     resources:
         mem_mb=2000,
-        runtime=5
-        + math.ceil(
-            EMBEDDED_ANI_MINUTES_PER_ENERGY * EMBEDDED_ANI_CONFIG["accurate"]["frames"]
-        ),
+        runtime=gmnn_resources.embedded_ani_label_minutes(EMBEDDED_ANI_CONFIG),
     params:
         config=EMBEDDED_ANI_CONFIG,
     script:

@@ -38,7 +38,7 @@ rule fig2:
         "../workflow_scripts/plot_fig2.py"
 
 
-FIGURE_TARGETS = ["figures/fig2.pdf"]
+FIGURE_TARGETS = DESIGN.figure_targets()  # every configured figure
 
 
 rule fig3:
@@ -176,19 +176,6 @@ rule bond_figure:
         molecule=MD["molecule"] if MD else None,
     script:
         "../workflow_scripts/plot_bonds.py"
-
-
-if FIG3:
-
-    FIGURE_TARGETS += ["figures/fig3.pdf"]
-
-if MD:
-
-    FIGURE_TARGETS += [f"figures/{name}.pdf" for name in SPECTRA_FIGURES]
-    FIGURE_TARGETS += [f"figures/{name}.pdf" for name in BOND_FIGURES]
-
-# Table 1 and Figs. 5, 6 (rules/ani.smk); Figs. 7, 8 (rules/ala10.smk)
-FIGURE_TARGETS += ANI_FIGURES + ALA10_TARGETS
 
 
 rule figures:

@@ -222,3 +222,29 @@ def test_cost_of_the_embedded_preset():
             assert runtime == cost.runtime_minutes(seconds), rule
             assert 0 < seconds < 600 and 1000 <= mem_mb <= 4000, rule  # embedded: small
     assert "all (distinct jobs)" in table and "core-h" in table
+
+
+def test_each_target_costs_its_upstream_jobs():
+    """The jobs of a target: its own and those that make the files it reads, transitively
+    (from the dry run's inputs and outputs)."""
+
+    def job(jobid, rule, inputs, outputs):
+        return cost.PlannedJob(jobid, rule, {}, inputs, outputs, 2, {"runtime": 30, "mem_mb": 1})
+
+    jobs = [
+        job(1, "data", (), ("d.h5",)),
+        job(2, "train", ("d.h5",), ("m/model.json",)),
+        job(3, "figA", ("m/model.json",), ("a.pdf",)),
+        job(4, "figB", ("d.h5",), ("b.pdf",)),
+    ]
+    seconds = {"train": 3600.0}
+    report = cost._target_costs(
+        jobs, ["a.pdf", "figB"], lambda rule, wc: seconds.get(rule), None, {"train"}
+    )
+    a, b = report.targets
+    assert [j.rule for j in a.jobs] == ["data", "train", "figA"]
+    assert [j.rule for j in b.jobs] == ["data", "figB"]
+    assert a.gpu_hours == 1.0 and a.core_hours == 0 and a.unmodelled_hours == 2 * 2 * 0.5
+    assert len(report.union.jobs) == 4 and a.largest.rule == "train"
+    with pytest.raises(ValueError, match="no job of the DAG makes it"):
+        cost._target_costs(jobs, ["c.pdf"], lambda rule, wc: None, None, set())

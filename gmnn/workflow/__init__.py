@@ -2,8 +2,12 @@
 
 - :mod:`gmnn.workflow.boundary`: the preamble of every job script (:func:`job`: log,
   threads, errors);
-- :mod:`gmnn.workflow.design`: the experimental design (settings, model references, the
-  typed config sections and their cross-checks);
+- :mod:`gmnn.workflow.grid`: what every study names (settings, model references, the typed
+  config sections, the MD17 grid, the data files' sizes);
+- :mod:`gmnn.workflow.design`: :class:`Design`, the experimental design built once from a
+  config and its cross-checks, with :mod:`gmnn.workflow.md17` (MD, bond scans, spectra
+  figures), :mod:`gmnn.workflow.ani` (the ANI study and its exported models) and
+  :mod:`gmnn.workflow.ala10` (the ensembles);
 - :mod:`gmnn.workflow.jobs`: one function per kind of job;
 - :mod:`gmnn.workflow.resources`: what a job costs (the cost model and job estimates).
 
@@ -12,7 +16,8 @@ as arguments.
 """
 
 from gmnn.workflow.boundary import job
-from gmnn.workflow.design import ModelRef, Setting, md_steps, typed_settings
+from gmnn.workflow.design import Design
+from gmnn.workflow.grid import ConfigError, ModelRef, Setting, md_steps, typed_settings
 from gmnn.workflow.jobs import (
     ala10_analysis_job,
     ala10_structure_job,
@@ -27,6 +32,8 @@ from gmnn.workflow.jobs import (
 )
 
 __all__ = [
+    "ConfigError",
+    "Design",
     "ModelRef",
     "Setting",
     "ala10_analysis_job",

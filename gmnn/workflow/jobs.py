@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gmnn.workflow.design import Setting
+from gmnn.workflow.grid import Setting
 
 
 def train_job(

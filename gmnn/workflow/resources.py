@@ -1,9 +1,11 @@
 """The cost model of the pipeline's jobs: expected seconds, SLURM time limits, memory.
 
-The rules take their ``runtime`` and ``mem_mb`` from here (rules/common.smk:
+The rules take their ``runtime`` and ``mem_mb`` from :func:`job_estimate` (the design,
+the rule, its wildcards and the reference costs as arguments; rules/common.smk:
 ``job_runtime``, ``job_mem_mb``), and ``gmnn cost`` adds up the expected cost of each
-figure's job graph (:func:`workflow_costs`). Imported while Snakemake parses the workflow:
-no TensorFlow here, and Snakemake itself only inside :func:`workflow_costs`.
+figure's jobs (:func:`workflow_costs`, from a dry run). Imported while Snakemake parses
+the workflow: no TensorFlow here, and Snakemake itself only inside the functions of
+``gmnn cost``.
 
 **Training job** (:func:`training_seconds`), with ``s_atom = training_s_per_atom_step[loss]``
 and ``floor = training_s_per_step_floor``::
@@ -94,9 +96,11 @@ import datetime
 import json
 import math
 import os
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 # Safety factor of the SLURM time limits over the expected cost, and the minutes added to
 # every limit (queue start-up, file systems, a loaded node).
@@ -120,12 +124,6 @@ MOLECULE_ATOMS = {
     "toluene": 15,
     "aspirin": 21,
     "methanol": 6,
-}
-DATA_FILE_STRUCTURES = {
-    "rmd17": 100_000,  # per molecule
-    "md17_ccsd": 2_000,  # sGDML train + test files, at most (ethanol CCSD(T): 1000 + 1000)
-    "ani1x": 4_956_005,
-    "ani1ccx": 489_571,
 }
 ANI_MEAN_ATOMS = 16
 
@@ -438,6 +436,103 @@ def gpu_rules(profile) -> frozenset[str]:
     return frozenset(out)
 
 
+# Walltime limits of the embedded ANI-like data (rules/embedded_ani.smk): about 4x the
+# costs measured on one core (GFN2-xTB MD step 1-22 ms for 6-42 atoms, plus the
+# relaxation; wB97X/6-31G* energy 2.5-7 s for 6-9 atoms).
+EMBEDDED_ANI_SECONDS_PER_STEP = 0.1
+EMBEDDED_ANI_MINUTES_PER_ENERGY = 0.5
+
+
+def embedded_ani_sample_minutes(config: Mapping, system: Mapping) -> int:
+    """``runtime`` of the GFN2-xTB sampling of one system of the ``embedded_ani`` config
+    (``system``: its entry of :func:`gmnn.refdata.embedded_ani.catalogue`)."""
+    sampling = config["sampling"]
+    steps = sampling["n_equil"] + sampling["stride"] * system["frames"]
+    return 5 + math.ceil(EMBEDDED_ANI_SECONDS_PER_STEP * steps / 60)
+
+
+def embedded_ani_label_minutes(config: Mapping) -> int:
+    """``runtime`` of the wB97X/6-31G* energies of one system's frames."""
+    return 5 + math.ceil(EMBEDDED_ANI_MINUTES_PER_ENERGY * config["accurate"]["frames"])
+
+
+# ------------------------------------------------------------------------------------------
+# The estimate of one job of the pipeline, from the design (gmnn.workflow.design.Design).
+
+# The training rules: (data set, loss or None: the setting's, whether the job evaluates)
+_MD17_TRAINING = {
+    "pretrain": ("dft", "EF", False),
+    "pretrain_size": ("dft", "EF", False),
+    "train_cc": ("cc", None, True),
+    "finetune_pretrain_size": ("cc", None, True),
+    "finetune_ani_md17": ("cc", None, True),
+}
+_ANI_TRAINING = {"pretrain_ani": "ani1x", "train_ani1ccx": "ani1ccx", "finetune_ani1ccx": "ani1ccx"}
+
+
+def training_job(design, rule: str, wildcards: Mapping):
+    """(TrainConfig, sizes) of a training job of ``rule`` with ``wildcards`` (a dict),
+    None for another rule: the sizes are :func:`training_seconds`' keywords."""
+    from gmnn.train import TrainConfig
+    from gmnn.workflow.grid import Setting
+
+    if rule in _MD17_TRAINING:
+        level, loss, evaluates = _MD17_TRAINING[rule]
+        grid = design.grid
+        n_train = {"pretrain": grid.dft_n_train, "pretrain_size": wildcards.get("npre")}.get(
+            rule, wildcards.get("n")
+        )
+        held, n_test = grid.structures(level)
+        params = grid.training_params(wildcards["seed"])
+        loss = loss or Setting.parse(wildcards["setting"]).loss
+        return TrainConfig.from_dict({**params, "loss": loss}), {
+            "n_train": int(n_train),
+            "n_valid": grid.section[level]["n_valid"],
+            "atoms": molecule_atoms(wildcards["molecule"]),
+            "n_test": n_test if evaluates else 0,
+            "held": held,
+        }
+    if rule in _ANI_TRAINING:
+        name, ani = _ANI_TRAINING[rule], design.ani
+        held, n_test = ani.structures(name)
+        params = ani.training_params(wildcards["seed"])
+        loss = "EF" if name == "ani1x" else "E"
+        n_train = wildcards["npre"] if name == "ani1x" else wildcards["n"]
+        return TrainConfig.from_dict({**params, "loss": loss}), {
+            "n_train": int(n_train),
+            "n_valid": ani.section[name]["n_valid"],
+            "atoms": ANI_MEAN_ATOMS,
+            "n_test": n_test,
+            "held": held,
+        }
+    return None
+
+
+def job_estimate(
+    design, rule: str, wildcards: Mapping, ref: ReferenceCosts, gpu: bool = False
+) -> tuple[float, int] | None:
+    """(expected seconds, mem_mb) of a training or MD job of ``rule`` with ``wildcards``
+    (a dict) in ``design``, on a GPU or not; None for a rule without a cost model."""
+    training = training_job(design, rule, wildcards)
+    if training is not None:
+        config, size = training
+        seconds = training_seconds(ref, config, gpu=gpu, **size)
+        del size["n_test"]
+        return seconds, training_memory_mb(ref, config, **size)
+    if rule == "ala10_md":
+        ala10, phase = design.ala10, wildcards["phase"]
+        atoms, members = ala10.atoms(phase), len(ala10.seeds)
+        steps = ala10.stage_configs(phase)[int(wildcards["stage"])].steps
+        seconds = md_seconds(ref, steps=steps, atoms=atoms, members=members, gpu=gpu)
+        return seconds, md_memory_mb(ref, atoms=atoms, members=members)
+    if rule == "md":
+        atoms = molecule_atoms(wildcards["molecule"])
+        seconds = md_seconds(ref, steps=design.md.steps, atoms=atoms, gpu=gpu)
+        held = design.grid.structures("cc")[0]
+        return seconds, md_memory_mb(ref, atoms=atoms, held=held)
+    return None
+
+
 # ------------------------------------------------------------------------------------------
 # The cost of a job graph (``gmnn cost``).
 
@@ -503,9 +598,10 @@ class TargetCost:
 
     @property
     def largest(self) -> JobCost | None:
-        """The longest job with a cost model (expected hours)."""
+        """The longest job with a cost model (expected hours; of equal ones, the first
+        label: the same job whatever order Snakemake planned them in)."""
         modelled = [j for j in self.jobs if j.expected_s is not None]
-        return max(modelled, key=lambda j: j.hours, default=None)
+        return min(modelled, key=lambda j: (-j.hours, j.label()), default=None)
 
 
 @dataclass(frozen=True)
@@ -519,28 +615,47 @@ class CostReport:
     gpu_rules: frozenset[str]
 
 
-def workflow_costs(
-    snakefile,
-    configfiles: Iterable = (),
-    targets: Iterable[str] = (),
-    workdir=None,
-) -> CostReport:
-    """The cost of each target's part of the workflow's job graph, and of all of them.
+def pipeline_config(snakefile, configfiles: Iterable = ()) -> dict:
+    """The config a run of ``snakefile`` with ``configfiles`` sees: its ``config.yaml``
+    (relative to it), each configfile over it, validated by the schema (defaults filled)."""
+    import yaml
+    from snakemake.utils import update_config, validate
 
-    Builds the DAG of ``snakefile`` with ``configfiles`` for ``targets`` (default: the
-    workflow's FIGURE_TARGETS) with Snakemake's Python API in ``workdir`` (default: a fresh
-    temporary directory, so that no existing output hides a job: the cost from nothing),
-    and evaluates every job's expected seconds with the workflow's ``expected_job_seconds``
-    (rules/common.smk; None: counted at the job's runtime limit), threads and resources.
-    The DAG is built as ``snakemake --dry-run`` does, through Snakemake's Workflow
-    (``_prepare_dag``, ``_build_dag``, ``dag.dependencies``: Snakemake 8-9 internals that
-    tests/test_cost.py exercises); Snakemake's errors become ValueErrors.
-    """
-    import tempfile
+    root = Path(snakefile).resolve().parent
+    config: dict = {}
+    paths = [Path(c).resolve() for c in configfiles]
+    if (root / "config.yaml").is_file() and (root / "config.yaml") not in paths:
+        paths.insert(0, root / "config.yaml")
+    for path in paths:
+        with open(path, encoding="utf-8") as f:
+            update_config(config, yaml.safe_load(f) or {})
+    validate(config, str(root / "rules" / "schemas" / "config.schema.yaml"))
+    return config
 
-    if workdir is None:
-        with tempfile.TemporaryDirectory(prefix="gmnn-cost-") as tmp:
-            return workflow_costs(snakefile, configfiles, targets, workdir=tmp)
+
+class PlannedJob(NamedTuple):
+    """A job of a dry run, as Snakemake reports it (its JOB_INFO log event)."""
+
+    jobid: int
+    rule: str
+    wildcards: dict
+    input: tuple[str, ...]
+    output: tuple[str, ...]
+    threads: int
+    resources: Mapping
+
+
+def _path(text: str) -> str:
+    """A file as a JOB_INFO event names it, without Snakemake's annotation (``(temp)``)."""
+    return re.sub(r" \([^()]*\)$", "", str(text))
+
+
+def dry_run_jobs(snakefile, configfiles: Iterable, targets: Iterable[str], workdir) -> list:
+    """Every job of ``snakemake --dry-run --forceall`` for ``targets`` in ``workdir``: the
+    JOB_INFO events Snakemake logs for a dry run (the fields of its logger-plugin
+    interface, snakemake_interface_logger_plugins), through its Python API; Snakemake's
+    errors become ValueErrors."""
+    import logging
 
     from snakemake.api import SnakemakeApi
     from snakemake.settings.enums import Quietness
@@ -550,83 +665,137 @@ def workflow_costs(
         OutputSettings,
         ResourceSettings,
     )
+    from snakemake_interface_logger_plugins.common import LogEvent
 
-    snakefile = Path(snakefile).resolve()
-    configfiles = [Path(c).resolve() for c in configfiles]
-    default_config = snakefile.parent / "config.yaml"
-    if default_config.is_file() and default_config not in configfiles:
-        configfiles.insert(0, default_config)  # the Snakefile's configfile, relative to it
+    jobs = []
+
+    class Collect(logging.Handler):
+        def emit(self, record):
+            if getattr(record, "event", None) == LogEvent.JOB_INFO:
+                jobs.append(
+                    PlannedJob(
+                        int(record.jobid),
+                        record.rule_name,
+                        {k: str(v) for k, v in dict(record.wildcards or {}).items()},
+                        tuple(_path(f) for f in record.input or ()),
+                        tuple(_path(f) for f in record.output or ()),
+                        int(record.threads),
+                        record.resources,
+                    )
+                )
+
+    # Snakemake replaces the handlers of its own logger; the dry run's events reach ours
+    # on the parent logger
+    parent = logging.getLogger("snakemake")
+    collect = Collect()
+    parent.addHandler(collect)
     here = os.getcwd()
-    output = OutputSettings(quiet={Quietness.ALL, Quietness.PROGRESS, Quietness.RULES})
+    quiet = {Quietness.ALL, Quietness.PROGRESS, Quietness.RULES}
     try:
-        with SnakemakeApi(output) as api:
-            workflow_api = api.workflow(
-                snakefile=snakefile,
+        with SnakemakeApi(OutputSettings(quiet=quiet)) as api:
+            api.workflow(
+                snakefile=Path(snakefile),
                 workdir=Path(workdir).resolve(),
-                config_settings=ConfigSettings(configfiles=configfiles),
+                config_settings=ConfigSettings(configfiles=list(configfiles)),
                 # no local core limit: threads as on a cluster node
                 resource_settings=ResourceSettings(cores=1 << 20, nodes=1 << 20),
+            ).dag(DAGSettings(targets=frozenset(targets), forceall=True)).execute_workflow(
+                executor="dryrun"
             )
-            workflow = workflow_api._workflow  # parses the Snakefile
-            targets = list(targets) or list(workflow.globals["FIGURE_TARGETS"])
-            workflow_api.dag(DAGSettings(targets=frozenset(targets)))
-            workflow._prepare_dag(
-                forceall=True, ignore_incomplete=True, lock_warn_only=True, nolock=True
-            )
-            workflow._build_dag()
-            return _target_costs(workflow, workflow.dag, targets)
     except Exception as err:
         if type(err).__module__.startswith("snakemake"):  # the workflow's own errors
             raise ValueError(f"{snakefile}: {err}") from err
         raise
     finally:
+        parent.removeHandler(collect)
         os.chdir(here)
+    return jobs
 
 
-def _target_costs(workflow, dag, targets) -> CostReport:
-    expected = workflow.globals["expected_job_seconds"]
-    gpu = workflow.globals.get("GPU_RULES", frozenset())
+def workflow_costs(
+    snakefile,
+    configfiles: Iterable = (),
+    targets: Iterable[str] = (),
+    workdir=None,
+) -> CostReport:
+    """The cost of each target's part of the workflow's job graph, and of all of them.
+
+    Plans the jobs of ``snakefile`` with ``configfiles`` for ``targets`` (default: the
+    design's figures, :meth:`~gmnn.workflow.design.Design.figure_targets`) as
+    ``snakemake --dry-run --forceall`` does (:func:`dry_run_jobs`) in ``workdir`` (default:
+    a fresh temporary directory: the cost from nothing), each job's upstream from the files
+    it reads, and evaluates every job's expected seconds with :func:`job_estimate` on the
+    design of the same config (None: counted at the job's runtime limit), the reference
+    costs (benchmarks/reference_costs.json) and the GPU rules (profiles/slurm) next to the
+    Snakefile.
+    """
+    import tempfile
+
+    from gmnn.workflow.design import Design
+
+    if workdir is None:
+        with tempfile.TemporaryDirectory(prefix="gmnn-cost-") as tmp:
+            return workflow_costs(snakefile, configfiles, targets, workdir=tmp)
+
+    snakefile = Path(snakefile).resolve()
+    configfiles = [Path(c).resolve() for c in configfiles]
+    design = Design.from_config(pipeline_config(snakefile, configfiles))
+    ref = load_reference(snakefile.parent / "benchmarks" / "reference_costs.json")
+    gpu = gpu_rules(snakefile.parent / "profiles" / "slurm" / "config.yaml")
+    targets = list(targets) or design.figure_targets()
+    default_config = snakefile.parent / "config.yaml"
+    if default_config.is_file() and default_config not in configfiles:
+        configfiles.insert(0, default_config)  # the Snakefile's configfile, relative to it
+    jobs = dry_run_jobs(snakefile, configfiles, targets, workdir)
+
+    def expected(rule, wildcards):
+        estimate = job_estimate(design, rule, wildcards, ref, gpu=rule in gpu)
+        return None if estimate is None else estimate[0]
+
+    return _target_costs(jobs, targets, expected, ref, gpu)
+
+
+def _target_costs(jobs, targets, expected, ref, gpu) -> CostReport:
+    producer = {f: job for job in jobs for f in job.output}
+    dependencies = {
+        job.jobid: {producer[f].jobid for f in job.input if f in producer} for job in jobs
+    }
+    by_id = {job.jobid: job for job in jobs}
     costs = {}
 
     def cost(job) -> JobCost:
-        if job not in costs:
+        if job.jobid not in costs:
             resources = job.resources
-            costs[job] = JobCost(
-                rule=job.rule.name,
-                wildcards=tuple((k, str(v)) for k, v in job.wildcards_dict.items()),
-                threads=int(job.threads),
-                gpu=job.rule.name in gpu,
-                expected_s=expected(job.rule.name, job.wildcards),
+            costs[job.jobid] = JobCost(
+                rule=job.rule,
+                wildcards=tuple(job.wildcards.items()),
+                threads=job.threads,
+                gpu=job.rule in gpu,
+                expected_s=expected(job.rule, job.wildcards),
                 runtime_min=float(resources.get("runtime", 0) or 0),
                 mem_mb=float(resources.get("mem_mb", 0) or 0),
             )
-        return costs[job]
+        return costs[job.jobid]
 
-    def upstream(job) -> list:
-        seen, todo = {job}, [job]
+    def upstream(jobid) -> set:
+        seen, todo = {jobid}, [jobid]
         while todo:
-            for dep in dag.dependencies[todo.pop()]:
+            for dep in dependencies[todo.pop()]:
                 if dep not in seen:
                     seen.add(dep)
                     todo.append(dep)
-        return sorted(seen, key=lambda j: j.jobid)
+        return seen
 
     out = []
     for target in targets:
-        jobs = [
-            j
-            for j in dag.targetjobs
-            if j.rule.name == target or target in {str(f) for f in j.output}
-        ]
-        if not jobs:
+        made = [j.jobid for j in jobs if j.rule == target or target in j.output]
+        if not made:
             raise ValueError(f"target {target!r}: no job of the DAG makes it")
-        members = {j for job in jobs for j in upstream(job)}
-        out.append(
-            TargetCost(target, tuple(cost(j) for j in sorted(members, key=lambda j: j.jobid)))
-        )
+        members = sorted({j for jobid in made for j in upstream(jobid)})
+        out.append(TargetCost(target, tuple(cost(by_id[j]) for j in members)))
     everything = {j for t in out for j in t.jobs}
     union = TargetCost("all (distinct jobs)", tuple(sorted(everything, key=JobCost.label)))
-    return CostReport(out, union, workflow.globals.get("REFERENCE_COSTS"), frozenset(gpu))
+    return CostReport(out, union, ref, frozenset(gpu))
 
 
 def format_costs(report: CostReport, by_rule: bool = False) -> str:

@@ -44,15 +44,10 @@ def test_dry_run_paper_scale(tmp_path):
     assert "data/raw/ala10/download/deca-ala.pdb" in proc.stdout
 
 
+# (the other config errors of the ala10 section: tests/workflow/test_design.py)
 @pytest.mark.parametrize(
     "change, message",
     [
-        ({"water": {"equilibration_ps": 600}}, "ala10.water.equilibration_ps=600"),
-        (
-            {"gas": {"stages": [{"integrator": "langevin", "time_ps": 0.0003}]}},
-            "ala10.gas.stages[0].time_ps",
-        ),
-        ({"n_pretrain": 1000}, "ala10.n_pretrain=1000"),
         (
             {"gas": {"stages": [{"integrator": "npt_mtk", "time_ps": 1}]}},
             "NPT needs a periodic box",

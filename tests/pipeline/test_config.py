@@ -94,56 +94,16 @@ def test_schema_errors_name_the_key_or_value(change, named):
     ("bad", "named"),
     [
         ("md17:\n  moleculs: [ethanol]\n", "'moleculs' was unexpected"),
-        (  # a check beyond the schema (rules/common.smk)
+        (  # a cross-check of the design (gmnn.workflow.Design; the others: tests/workflow)
             "md17:\n  cc:\n    train_sizes: [16, 512]\n",
             "md17.cc needs 544 structures (training set of 512, n_valid and n_test) but "
             "embedded_data.cc.n_structures is 300",
         ),
-        (  # Figs. 4, S1-S5 use the Fig. 2 models: their molecule must be among them
-            "md:\n  molecule: ethanol\n",
-            "md.molecule 'ethanol' is not in md17.molecules ['methanol']",
-        ),
-        (
-            "pretrain_size:\n  finetune_sizes: [100]\n",
-            "pretrain_size.finetune_sizes [100] are not in md17.cc.train_sizes",
-        ),
-        # typed gmnn settings, checked by gmnn at start-up
+        # typed gmnn settings, checked by gmnn at start-up (the others: tests/workflow)
         ("model:\n  cutoff: -4.0\n", "model.cutoff: must be > 0.0, got -4.0"),
-        ("training:\n  epoch: 3\n", "training.epoch: unknown setting(s) training.epoch"),
-        (
-            "md:\n  dynamics:\n    frction_per_fs: 0.1\n",
-            "md.dynamics.frction_per_fs: unknown setting(s)",
-        ),
-        ("finetune:\n  mode: lora\n", "finetune.mode: must be one of"),
-        ("spectra:\n  window: hamming\n", "spectra.window: must be one of ['hann', 'none']"),
-        (
-            "spectra:\n  max_lag_ps: 2.0\n",
-            "spectra.max_lag_ps=2.0: the spectra need two VACF windows of production, but "
-            "md.production_ps is 2.5",
-        ),
         ("sources:\n  rmd17:\n    sha256: abc\n", "sources.rmd17.sha256: must be 64 hex"),
         ("sources:\n  rmd17:\n    locl: /data\n", "sources.rmd17.locl: unknown"),
         ("download:\n  local_mode: hardlink\n", "download.local_mode: must be one of"),
-        # the experimental design
-        ("md:\n  models: [scratch_EF@huge]\n", "md.models: size 'huge' of 'scratch_EF@huge'"),
-        (
-            "figures:\n  spectra:\n    fig4: {temperature_K: 200, panels: [[scratch_EF@large]]}\n",
-            "figures.spectra.fig4.temperature_K=200 is not in md.temperatures_K",
-        ),
-        (
-            "md:\n  production_ps: 2.5005\n",
-            "not a multiple of md.dynamics.write_interval 2",
-        ),
-        # the ANI study (Table 1, Figs. 5, 6)
-        (
-            "ani:\n  comp6_subsets: [s66x8]\n",
-            "ani.comp6_subsets: 's66x8' is not an embedded_ani.heldout subset",
-        ),
-        (
-            "ani:\n  fig6: {molecules: [ethanol]}\n",
-            "ani.fig6.molecules: ethanol is not in md17.molecules ['methanol']",
-        ),
-        ("ani:\n  model: {cutof: 5.0}\n", "model + ani.model.cutof: unknown"),
         (  # a molecule without a coupled-cluster source (paper-scale config)
             "md17:\n  molecules: [ethanoll]\npretrain_size: null\nmd: null\nani: null\n",
             "sources.rmd17 has no entry for md17.molecules ['ethanoll']",

@@ -1,0 +1,193 @@
+"""The ANI half of the design (Table 1, Figs. 5, 6, the exported models): pre-training
+and ANI-1ccx sizes, seeds, which runs each figure compares, and the exported ensembles
+with their model cards (Sec. 3.2)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gmnn.workflow.grid import Grid, Setting, held_and_test
+
+# The levels of theory of the two roles, by ani.source
+LEVELS_OF_THEORY = {
+    "ani": {"ani1x": "wB97X/6-31G(d)", "ani1ccx": "CCSD(T)*/CBS"},
+    "embedded": {"ani1x": "GFN2-xTB (tblite)", "ani1ccx": "wB97X/6-31G* (PySCF)"},
+}
+
+
+def ani1ccx_record(wildcards, npre: int | None = None) -> dict:
+    """The record of an ANI-1ccx run (setting, n, seed wildcards) in the study's tables."""
+    return {
+        "molecule": "ani1ccx",
+        "setting": wildcards.setting,
+        "n_train": int(wildcards.n),
+        "seed": int(wildcards.seed),
+        "test_set": "ani1ccx",
+        "n_pretrain": npre,
+    }
+
+
+@dataclass(frozen=True)
+class AniModel:
+    """A model of the ANI study (one per seed): pre-trained on ``npre`` ANI-1x structures
+    (``setting`` None), or trained on ``n`` ANI-1ccx structures in ``setting`` (fine-tuned
+    from the one pre-trained on ``npre``)."""
+
+    npre: int | None
+    setting: str | None = None
+    n: int | None = None
+
+
+@dataclass(frozen=True)
+class Export:
+    """An exported ensemble: its model (every seed's) and its model card."""
+
+    model: AniModel
+    card: dict
+
+
+@dataclass(frozen=True)
+class AniDesign:
+    """The ``ani`` section, with ``model`` and ``training`` under it."""
+
+    section: dict
+    model_config: dict  # `model`, then `ani.model` over it
+    training: dict  # `training`, then `ani.training` over it
+
+    @classmethod
+    def from_config(cls, config: dict) -> AniDesign:
+        ani = config["ani"]
+        model = {**(config.get("model") or {}), **(ani.get("model") or {})}
+        training = {**(config.get("training") or {}), **(ani.get("training") or {})}
+        return cls(ani, model, training)
+
+    @property
+    def seeds(self) -> list[int]:
+        return self.section.get("seeds", [])
+
+    @property
+    def source(self) -> str:
+        return self.section.get("source", "ani")
+
+    @property
+    def comp6_subsets(self) -> list[str]:
+        return self.section.get("comp6_subsets", [])
+
+    @property
+    def pretrain_sizes(self) -> list[int]:
+        """Every ANI-1x pre-training size (nested in one split per seed: train[:N])."""
+        a = self.section
+        return sorted(
+            {*a["table1"]["sizes"], *a["fig5"]["pretrain_sizes"], *a["fig6"]["pretrain_sizes"]}
+        )
+
+    @property
+    def cc_sizes(self) -> list[int]:
+        return self.section["ani1ccx"]["train_sizes"]
+
+    @property
+    def figures(self) -> list[str]:
+        return ["figures/table1.md", "figures/fig5.pdf", "figures/fig6.pdf"]
+
+    def training_params(self, seed) -> dict:
+        """TrainConfig of the ANI-1x and ANI-1ccx runs with a job's seed."""
+        return {**self.training, "seed": int(seed), "progress": False}
+
+    def fig5_runs(self) -> list[AniModel]:
+        """The ANI-1ccx runs of Fig. 5 (every setting, size and pre-training size)."""
+        fig5, out = self.section["fig5"], []
+        for setting in fig5["settings"]:
+            npres = fig5["pretrain_sizes"] if Setting.parse(setting).finetuned else [None]
+            out += [AniModel(p, setting, n) for p in npres for n in self.cc_sizes]
+        return out
+
+    def structures(self, name: str) -> tuple[int, int]:
+        """(structures held, test structures) of the ``name`` (ani1x, ani1ccx) data file."""
+        spec = self.section[name]
+        largest = max(self.pretrain_sizes) if name == "ani1x" else max(self.cc_sizes)
+        source = name if self.source == "ani" else "embedded"
+        return held_and_test(source, largest, spec["n_valid"], spec.get("n_test", 0))
+
+    @property
+    def exports(self) -> dict[str, Export]:
+        """The published potentials (Sec. 3.2): every seed's model of one setting as an
+        ensemble, with its model card (``ani.export: false``: none)."""
+        a, seeds = self.section, self.seeds
+        if not a.get("export", True):
+            return {}
+        top = max(a["table1"]["sizes"])
+        levels = LEVELS_OF_THEORY["embedded" if self.source == "embedded" else "ani"]
+        pretraining = {
+            "data": "ANI-1x" if self.source == "ani" else "embedded ANI-1x role",
+            "level_of_theory": levels["ani1x"],
+            "labels": "EF",
+            "n_train": top,
+        }
+        out = {
+            "ani1x_pretrained": Export(
+                AniModel(top),
+                {
+                    "name": "ani1x_pretrained",
+                    "description": f"GM-NN pre-trained on {top} ANI-1x structures "
+                    "(energies and forces), for fine-tuning on organic molecules (H, C, N, O)",
+                    "pretraining": pretraining,
+                    "seeds": seeds,
+                    "n_train": top,
+                },
+            )
+        }
+        if max(a["fig5"]["pretrain_sizes"]) == top and "finetune_E" in a["fig5"]["settings"]:
+            cc_top = max(self.cc_sizes)
+            out["ani1ccx_finetuned"] = Export(
+                AniModel(top, "finetune_E", cc_top),
+                {
+                    "name": "ani1ccx_finetuned",
+                    "description": f"The ANI-1x model fine-tuned on {cc_top} ANI-1ccx "
+                    "energies (discriminative fine-tuning)",
+                    "pretraining": pretraining,
+                    "finetuning": {
+                        "data": "ANI-1ccx" if self.source == "ani" else "embedded ANI-1ccx role",
+                        "level_of_theory": levels["ani1ccx"],
+                        "labels": "E",
+                        "n_train": cc_top,
+                    },
+                    "seeds": seeds,
+                    "n_train": cc_top,
+                },
+            )
+        return out
+
+    def check(self, grid: Grid, embedded_ani: dict) -> list[str]:
+        """Problems of the ``ani`` section the schema cannot express (errors name the key)."""
+        from gmnn.model.config import ModelConfig
+        from gmnn.train import TrainConfig
+
+        problems = []
+        try:
+            ModelConfig.from_dict(self.model_config, where="model + ani.model")
+            TrainConfig.from_dict(self.training_params(0), where="training + ani.training")
+        except ValueError as err:
+            problems.append(str(err))
+        fig6 = self.section["fig6"]
+        for molecule in fig6["molecules"]:
+            if molecule not in grid.molecules:
+                problems.append(
+                    f"ani.fig6.molecules: {molecule} is not in md17.molecules {grid.molecules}"
+                )
+        if fig6["n_train"] not in grid.train_sizes:
+            problems.append(
+                f"ani.fig6.n_train={fig6['n_train']} is not in md17.cc.train_sizes "
+                f"{grid.train_sizes} (its from-scratch lines are the Fig. 2 runs)"
+            )
+        for key in ("scratch_E", "scratch_EF"):
+            if key not in grid.settings:
+                problems.append(f"ani.fig6 needs {key} in md17.settings (its black lines)")
+        if self.source == "embedded":
+            held = list(embedded_ani["heldout"])
+            for subset in self.comp6_subsets:
+                if subset not in held:
+                    problems.append(
+                        f"ani.comp6_subsets: {subset!r} is not an embedded_ani.heldout "
+                        f"subset {held} (ani.source is 'embedded')"
+                    )
+        return problems
