@@ -104,6 +104,13 @@ class Tables:
         names = TABLE_GROUPS if names is None else names
         return cls({n: results / n for n in names if (results / n).is_file()}, context)
 
+    @classmethod
+    def from_frames(cls, frames: Mapping[str, pd.DataFrame], context=None):
+        """Tables given as DataFrames (keyed by their path relative to ``results/``)."""
+        tables = cls({name: name for name in frames}, context)
+        tables._frames.update(frames)
+        return tables
+
     def has(self, name: str) -> bool:
         return name in self.paths
 

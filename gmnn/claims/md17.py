@@ -232,7 +232,8 @@ def c06(t: Tables) -> Outcome:
     two statements conflict (paper_claims.md): Sec. 4's "a third" matches the from-scratch
     E-only error at 950 (6.51 x 3 = 19.5), so we read Sec. 3.1's "order of magnitude" as the
     from-scratch E-only error at the same size. (a) from-scratch E-only force RMSE at the
-    largest size >= 3x the fine-tuned E-only one at the smallest size; (b) from-scratch
+    largest size >= 2.9x the fine-tuned E-only one at the smallest size ("a third"; the
+    paper's own 19.5 / 6.51 is 2.99); (b) from-scratch
     E-only at the smallest size >= 10x it. Both -> holds, one -> partly, none -> does not
     hold."""
     df = t[FIG2]
@@ -243,13 +244,15 @@ def c06(t: Tables) -> Outcome:
         ft = _at(tuned, n_min, "force_rmse")[0]
         r_max = _at(scratch, n_max, "force_rmse")[0] / ft
         r_same = _at(scratch, n_min, "force_rmse")[0] / ft if n_min in scratch.index else math.nan
-        verdicts.append(count_verdict([r_max >= 3, r_same >= 10]))
+        verdicts.append(count_verdict([r_max >= 2.9, r_same >= 10]))
         values.append(
             f"{m}: fine-tuned E N={n_min:g} F {fmt(ft)}; scratch-E/fine-tuned "
             f"{fmt(r_max)} (scratch N={n_max:g}), {fmt(r_same)} (same N)"
         )
     return Outcome(
-        combine(verdicts), join(values), join(values) + " vs 3 (Sec. 4) and 10 (Sec. 3.1)"
+        combine(verdicts),
+        join(values),
+        join(values) + " vs 2.9 (Sec. 4, a third) and 10 (Sec. 3.1)",
     )
 
 
@@ -441,9 +444,11 @@ def c11(t: Tables) -> Outcome:
     largest 950). A curve is testable when its grid reaches twice the low end of the paper's
     optimum ratio (the paper's grid doubles, so its first point past the optimum is there).
     A curve deteriorates when the energy or force RMSE at a larger N_S rises above the
-    curve's minimum beyond noise. Every testable curve deteriorates and the optimum never
-    falls with more fine-tuning information -> holds; some deteriorate -> partly; none ->
-    does not hold; no testable curve -> not testable."""
+    curve's minimum beyond noise ("can deteriorate": the paper's own 950 E+F aspirin curve
+    is still best at its grid end). At least one testable curve deteriorates and the optimum
+    N_S/N_T never falls with more fine-tuning information (E -> E+F, small -> large N_T) ->
+    holds; a curve deteriorates but the optima are out of order -> partly; no curve
+    deteriorates -> does not hold; no testable curve -> not testable."""
     curves, skipped = _testable_curves(t[FIG3])
     if not curves:
         return untestable(
@@ -461,7 +466,7 @@ def c11(t: Tables) -> Outcome:
         f"{label}: optimum N_S {fmt(r[0][1])} ({'rises past it' if r[0][0] else 'no rise'})"
         for label, r in results.items()
     ]
-    v = HOLDS if n_det == len(results) and ordered else PARTLY if n_det else FAILS
+    v = HOLDS if n_det and ordered else PARTLY if n_det else FAILS
     return Outcome(
         v,
         join(values + skipped),
@@ -532,7 +537,8 @@ def c12(t: Tables) -> Outcome:
 def c41(t: Tables) -> Outcome:
     """As N_S/N_T (C11), testable curves only (grid reaching twice the low end of the
     paper's optimum ratio). A curve agrees when its optimum (minimum force RMSE) is interior
-    (not the largest N_S of the grid) and its N_S/N_T lies in the paper's range widened by
+    (not the largest N_S of the grid; for 950 E+F, whose paper optimum 65,536 is the end of
+    the paper's grid, the end counts) and its N_S/N_T lies in the paper's range widened by
     one doubling on each side (the paper's grid step). All agree -> holds; some -> partly;
     none -> does not hold; none testable -> not testable. (65,535 in the text is read as
     65,536.)"""
@@ -545,7 +551,8 @@ def c41(t: Tables) -> Outcome:
     for label, s, kind, n, c in curves:
         lo, hi = PAPER_OPTIMUM_RATIO[(s, kind)]
         best = float(c["force_rmse_mean"].idxmin())
-        ok = best < c.index.max() and lo / 2 <= best / n <= 2 * hi
+        at_end_ok = (s, kind) == ("finetune_EF", "large")
+        ok = (best < c.index.max() or at_end_ok) and lo / 2 <= best / n <= 2 * hi
         verdicts.append(HOLDS if ok else FAILS)
         values.append(f"{label}: optimum N_S/N_T {fmt(best / n)} (paper {fmt(lo)}-{fmt(hi)})")
     return Outcome(
