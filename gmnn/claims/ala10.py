@@ -177,7 +177,9 @@ def c35(t: Tables) -> Outcome:
     return Outcome(
         count_verdict(r.helix_kept for r in runs.values()),
         join(r.text() for r in runs.values()),
-        f"{ok}/{len(runs)} keep the helix" + _thresholds(),
+        f"{ok}/{len(runs)} keep the helix: "
+        + join(r.text() for r in runs.values())
+        + _thresholds(),
     )
 
 
