@@ -48,6 +48,7 @@ include: "rules/md.smk"
 include: "rules/ani.smk"
 include: "rules/ala10.smk"
 include: "rules/figures.smk"
+include: "rules/claims.smk"
 
 
 rule all:
