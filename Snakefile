@@ -47,8 +47,8 @@ include: "rules/pretrain_size.smk"
 include: "rules/md.smk"
 include: "rules/ani.smk"
 include: "rules/ala10.smk"
-include: "rules/figures.smk"
 include: "rules/claims.smk"
+include: "rules/figures.smk"
 
 
 rule all:

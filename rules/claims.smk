@@ -42,9 +42,6 @@ rule claims:
         mem_mb=1000,
         runtime=10,
     params:
-        atoms={m: gmnn_cost.molecule_atoms(m) for m in MOLECULES},
+        atoms={m: gmnn_resources.molecule_atoms(m) for m in MOLECULES},
     script:
         "../workflow_scripts/claims.py"
-
-
-ALL_TARGETS += ["results/claims.csv", "figures/claims.md"]

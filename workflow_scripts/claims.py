@@ -1,13 +1,10 @@
 """Rule `claims`: the reproduction scorecard (gmnn.claims) over the tidy tables of the
 configured figure groups -> results/claims.csv and figures/claims.md."""
 
-import logging
-
 from gmnn.claims import counts, tables_from_inputs, write_scorecard
-from gmnn.workflow import error_boundary
+from gmnn.workflow import job
 
-error_boundary(snakemake.log[0])
-logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(asctime)s %(message)s")
+log = job(snakemake)
 tables = tables_from_inputs(snakemake.input, {"atoms": dict(snakemake.params.atoms)})
 card = write_scorecard(tables, snakemake.output.csv, snakemake.output.md)
-logging.info("%s", counts(card))
+log.info("%s", counts(card))

@@ -85,4 +85,4 @@ class Design:
             out += self.ani.figures
         if self.ala10:
             out += self.ala10.figures
-        return out
+        return out + ["figures/claims.md"]  # the scorecard over the tables above

@@ -33,7 +33,7 @@ def test_the_committed_configs_build(paper, embedded):
     figures = ["fig2", "fig3", "fig4", "figS1", "figS2", "figS3", "figS4", "figS5"]
     expected = [f"figures/{f}.pdf" for f in figures]
     expected += ["figures/table1.md", "figures/fig5.pdf", "figures/fig6.pdf"]
-    expected += ["figures/fig7.pdf", "figures/fig8.pdf"]
+    expected += ["figures/fig7.pdf", "figures/fig8.pdf", "figures/claims.md"]
     assert sorted(embedded.figure_targets()) == sorted(expected)
     assert paper.figure_targets()[0] == "figures/fig2.pdf"
     assert paper.grid.train_sizes == sorted(paper.grid.train_sizes)
@@ -44,7 +44,7 @@ def test_figure_groups_switch_off():
     design = Design.from_config(
         pipeline_config(EMBEDDED, {"md": None, "ani": None, "pretrain_size": None})
     )
-    assert design.figure_targets() == ["figures/fig2.pdf"]
+    assert design.figure_targets() == ["figures/fig2.pdf", "figures/claims.md"]
     assert design.md is None and design.ani is None and design.ala10 is None
 
 
