@@ -12,7 +12,9 @@
 
 import yaml
 from snakemake.exceptions import WorkflowError
-from snakemake.utils import min_version, validate
+from snakemake.utils import min_version
+
+from gmnn.workflow.schema import ConfigSchemaError, validate_config
 
 min_version("8.20")
 
@@ -32,7 +34,12 @@ except yaml.YAMLError as err:
 configfile: "config.yaml"
 
 
-validate(config, "rules/schemas/config.schema.yaml")
+# The schema, with the names gmnn defines (settings, integrators, ensembles) filled in
+# from gmnn; defaults filled; an error names the key at fault.
+try:
+    validate_config(config, "rules/schemas/config.schema.yaml")
+except ConfigSchemaError as err:
+    raise WorkflowError(str(err)) from None
 
 
 report: "report/workflow.rst"

@@ -91,8 +91,8 @@ def setting_names(kinds, losses=Setting.LOSSES) -> list[str]:
     return [f"{k}_{loss}" for k in kinds for loss in losses]
 
 
-# The settings each key of a pipeline config accepts (the enums of its JSON schema,
-# rules/schemas/config.schema.yaml, which tests/workflow/test_schema.py compares to these).
+# The settings each key of a pipeline config accepts (gmnn.workflow.schema fills them into
+# the enums of rules/schemas/config.schema.yaml).
 SETTING_CHOICES = {
     "md17.settings": setting_names(("scratch", "finetune")),
     "ani.fig5.settings": setting_names(("scratch", "finetune", "finetune_nd"), ("E",)),

@@ -619,7 +619,9 @@ def pipeline_config(snakefile, configfiles: Iterable = ()) -> dict:
     """The config a run of ``snakefile`` with ``configfiles`` sees: its ``config.yaml``
     (relative to it), each configfile over it, validated by the schema (defaults filled)."""
     import yaml
-    from snakemake.utils import update_config, validate
+    from snakemake.utils import update_config
+
+    from gmnn.workflow.schema import validate_config
 
     root = Path(snakefile).resolve().parent
     config: dict = {}
@@ -629,7 +631,7 @@ def pipeline_config(snakefile, configfiles: Iterable = ()) -> dict:
     for path in paths:
         with open(path, encoding="utf-8") as f:
             update_config(config, yaml.safe_load(f) or {})
-    validate(config, str(root / "rules" / "schemas" / "config.schema.yaml"))
+    validate_config(config, root / "rules" / "schemas" / "config.schema.yaml")
     return config
 
 

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
 from ase.build import bulk
 from ase.calculators.emt import EMT
 
 from gmnn.md import INTEGRATORS, MDConfig, get_integrator
 from gmnn.runs import CheckpointDamaged
+from gmnn.workflow.schema import load_schema
 
 SCHEMA = Path(__file__).resolve().parents[2] / "rules" / "schemas" / "config.schema.yaml"
 
@@ -32,7 +32,7 @@ def _integrator_enums(node) -> list:
 
 
 def test_the_schema_offers_the_registry_integrators():
-    enums = _integrator_enums(yaml.safe_load(SCHEMA.read_text(encoding="utf-8")))
+    enums = _integrator_enums(load_schema(SCHEMA))
     assert enums, "no integrator enum in the schema"
     for enum in enums:
         assert enum == list(INTEGRATORS)

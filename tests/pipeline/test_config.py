@@ -17,12 +17,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from snakemake.exceptions import WorkflowError
-from snakemake.utils import validate
 
 from gmnn.data import load_split, read_h5
 from gmnn.data import sources as S
 from gmnn.data.download import sgdml_fingerprint
+from gmnn.workflow.schema import ConfigSchemaError, validate_config
 
 REPO = Path(__file__).resolve().parents[2]
 SCHEMA = str(REPO / "rules" / "schemas" / "config.schema.yaml")
@@ -58,9 +57,9 @@ def snakemake(*args, cwd=REPO, timeout=300):
 
 def test_schema_accepts_config_and_embedded_preset():
     config = load(REPO / "config.yaml")
-    validate(copy.deepcopy(config), SCHEMA)
+    validate_config(copy.deepcopy(config), SCHEMA)
     preset = merged(config, load(REPO / "presets/embedded.yaml"))
-    validate(preset, SCHEMA)
+    validate_config(preset, SCHEMA)
     assert preset["md17"]["molecules"] == [preset["embedded_data"]["molecule"]] == ["methanol"]
     assert preset["md17"]["cc"]["source"] == preset["md17"]["dft"]["source"] == "embedded"
     assert preset["md17"]["settings"] == config["md17"]["settings"]  # merged, not replaced
@@ -82,9 +81,10 @@ def test_schema_accepts_config_and_embedded_preset():
 )
 def test_schema_errors_name_the_key_or_value(change, named):
     config = merged(load(REPO / "config.yaml"), change)
-    with pytest.raises(WorkflowError) as err:
-        validate(config, SCHEMA)
+    with pytest.raises(ConfigSchemaError) as err:
+        validate_config(config, SCHEMA)
     assert named in str(err.value)
+    assert str(err.value).splitlines()[1].startswith("config key ")
 
 
 # ------------------------------------------------------------------------------ snakemake

@@ -6,7 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
-from snakemake.utils import update_config, validate
+from snakemake.utils import update_config
+
+from gmnn.workflow.schema import validate_config
 
 REPO = Path(__file__).resolve().parents[2]
 SCHEMA = str(REPO / "rules" / "schemas" / "config.schema.yaml")
@@ -22,5 +24,5 @@ def pipeline_config(*layers) -> dict:
         if isinstance(layer, str):
             layer = yaml.safe_load(layer)
         update_config(config, layer or {})
-    validate(config, SCHEMA)
+    validate_config(config, SCHEMA)
     return config
