@@ -401,7 +401,7 @@ def fig6_table(
                 r.setdefault("setting", "pretrain")
                 if r.get("n_offset") is None:
                     raise ValueError(
-                        f"{where}: no 'n_offset' (not an evaluate_pretrained_md17 record?)"
+                        f"{where}: no 'n_offset' (not a record of rule evaluate_ani_md17?)"
                     )
                 r["n_train"] = r["n_offset"]
             if role != "scratch":
