@@ -43,6 +43,7 @@ from matplotlib.figure import Figure
 from matplotlib.transforms import blended_transform_factory
 
 from gmnn.analysis.ala10 import RUNS, SERIES
+from gmnn.analysis.names import ani_names
 from gmnn.analysis.structure import kabsch_align, running_average
 from gmnn.analysis.tables import Table
 from gmnn.plots.style import panel_grid
@@ -60,11 +61,16 @@ MODEL_ORDER = ("pretrained", "scratch", "finetuned")
 """The panels of Figs. 7 and 8, top to bottom."""
 
 DEFAULT_TITLES: dict[str, str] = {
-    "pretrained": "pre-trained (ANI-1x)",
-    "scratch": "from scratch (ANI-1ccx)",
-    "finetuned": "fine-tuned (ANI-1ccx)",
+    model: title.format(**ani_names("ani")._asdict())
+    for model, title in {
+        "pretrained": "pre-trained ({pretraining})",
+        "scratch": "from scratch ({finetuning})",
+        "finetuned": "fine-tuned ({finetuning})",
+    }.items()
 }
-"""Panel titles of the paper; pass ``titles`` when the models were trained on other data."""
+"""Panel titles of the paper (:func:`gmnn.analysis.names.ani_names`); pass ``titles`` when
+the models were trained on other data (the pipeline passes
+:attr:`gmnn.workflow.ala10.Ala10Design.titles`, which names the embedded stand-ins)."""
 
 RMSD_COLUMNS: dict[str, str] = {
     "rmsd_heavy_A": "heavy atoms",
