@@ -229,13 +229,13 @@ def _gate_lines(stages: pd.DataFrame) -> list[str]:
     if _finite(row["gate_mean_force_rmse_eV_A"]):
         worst = row["gate_force_rmse_max_eV_A"]
         lines.append(
-            f"start: F RMSE {float(row['gate_mean_force_rmse_eV_A']):.2f} eV/Å"
+            f"gate on helix: F RMSE {float(row['gate_mean_force_rmse_eV_A']):.2f} eV/Å"
             + (f" (members ≤ {float(worst):.2f})" if _finite(worst) else "")
         )
     elif str(row["gate_reference"] or "").startswith("none"):
-        lines.append("start: no reference forces")
+        lines.append("gate on helix: no reference forces")
     if _finite(row["gate_forces_std_max_eV_A"]):
-        lines.append(f"start: F spread ≤ {float(row['gate_forces_std_max_eV_A']):.2f} eV/Å")
+        lines.append(f"gate on helix: F spread ≤ {float(row['gate_forces_std_max_eV_A']):.2f} eV/Å")
     return lines
 
 

@@ -159,7 +159,7 @@ def table1_markdown(table, names: AniNames | None = None) -> str:
         f"Table 1: errors on {names.benchmark} of models pre-trained on {names.pretraining} "
         "(training-set sizes in the column headers): total energies per conformer in "
         f"kcal/mol, force components in kcal/mol/Å; mean ± standard error over {seeds}. "
-        f"{names.pooled} pools all conformers of all subsets.",
+        f'The row "{names.pooled}" pools all conformers of all subsets.',
         "",
         "| " + " | ".join(header) + " |",
         "|" + "|".join(["---"] * 2 + ["---:"] * (len(header) - 2)) + "|",
@@ -187,7 +187,7 @@ def table1_latex(table, names: AniNames | None = None) -> str:
         "components in kcal/mol/\\AA; mean $\\pm$ standard "
         f"error over {n_seeds or 'n'} seed(s)"
         + ("; the paper's values in parentheses" if has_paper else "")
-        + f". {_tex(names.pooled)} pools all conformers of all subsets.}}",
+        + f". The row ``{_tex(names.pooled)}'' pools all conformers of all subsets.}}",
         "\\begin{tabular}{ll" + "rr" * len(sizes) + "}",
         "\\toprule",
         "Training set size & & "
@@ -391,7 +391,7 @@ def plot_fig6(
             size_ticks(
                 ax,
                 pretrain_sizes,
-                f"Pre-training set size ({names.pretraining})",
+                f"{names.pretraining}\npre-training set size",
                 rotate_above=2,
                 bottom=row_i == nrow - 1,
             )

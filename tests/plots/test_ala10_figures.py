@@ -210,8 +210,8 @@ def test_gas_figure_average_failure_and_statistics(tmp_path):
         assert f"helical {prod['helical_fraction'].mean():.2f}" in text
         gate = runs[(runs["model"] == model) & (runs["stage"] == 0)].iloc[0]
         rmse, worst = gate["gate_mean_force_rmse_eV_A"], gate["gate_force_rmse_max_eV_A"]
-        assert f"start: F RMSE {rmse:.2f} eV/Å (members ≤ {worst:.2f})" in text
-        assert f"start: F spread ≤ {gate['gate_forces_std_max_eV_A']:.2f} eV/Å" in text
+        assert f"gate on helix: F RMSE {rmse:.2f} eV/Å (members ≤ {worst:.2f})" in text
+        assert f"gate on helix: F spread ≤ {gate['gate_forces_std_max_eV_A']:.2f} eV/Å" in text
         (label,) = by_gid(ax, "stage label")
         assert label.get_text() == "langevin"
         # the equilibration (first 100 ps) shaded
@@ -277,7 +277,7 @@ def test_water_figure_stages_skipped_model_and_inset(tmp_path):
     assert "mean RMSD –" in by_gid(scratch, "statistics")[0].get_text()
     # no reference forces in water: the spread, and no RMSE
     stats = by_gid(pre, "statistics")[0].get_text()
-    assert "start: no reference forces" in stats and "F spread ≤ 0.40 eV/Å" in stats
+    assert "gate on helix: no reference forces" in stats and "F spread ≤ 0.40 eV/Å" in stats
     assert "F RMSE" not in stats
     assert not by_gid(pre, "no dynamics")
     # the equilibration ends at the first production frame, 30 ps
