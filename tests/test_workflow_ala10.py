@@ -210,13 +210,10 @@ def test_the_gate_before_a_run_from_a_two_member_ensemble(two_members, tmp_path)
     atoms = read(helix)
     fmax = atoms.info["reference_fmax_eV_A"]
     assert atoms.info["reference_method"] == "GFN2-xTB" and 0 < fmax <= 0.05
-    stages = [{"integrator": "langevin", "time_ps": 0.002}]
+    common = dict(models=two_members, start=helix, base=BASE, stage=0)
+    common["stages"] = [{"integrator": "langevin", "time_ps": 0.002}]
     s0 = ensemble_md_stage_job(
-        models=two_members,
-        start=helix,
-        stages=stages,
-        base=BASE,
-        stage=0,
+        **common,
         trajectory=tmp_path / "s0/md.traj",
         summary=tmp_path / "s0/summary.json",
         record={"phase": "gas", "model": "pretrained"},
@@ -264,11 +261,7 @@ def test_the_gate_before_a_run_from_a_two_member_ensemble(two_members, tmp_path)
     bare.info = {}
     write(tmp_path / "pdb_like.extxyz", bare)
     s0 = ensemble_md_stage_job(
-        models=two_members,
-        start=helix,
-        stages=stages,
-        base=BASE,
-        stage=0,
+        **common,
         trajectory=tmp_path / "p/md.traj",
         summary=tmp_path / "p/summary.json",
         gate_structure=tmp_path / "pdb_like.extxyz",
