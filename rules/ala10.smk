@@ -1,5 +1,6 @@
 # Deca-alanine MD (Sec. 3.2, Figs. 7 and 8): ensembles of the ANI models (pre-trained on
-# ANI-1x, from scratch on ANI-1ccx, fine-tuned on ANI-1ccx; one member per seed) drive
+# ANI-1x, from scratch and fine-tuned on ANI-1ccx, or their embedded stand-ins; one member
+# per seed; the figures name the data as gmnn.analysis.names does) drive
 # the 104-atom Ala10 helix in the gas phase (Langevin NVT) and in a periodic water box
 # (Langevin, then Nose-Hoover NVT, then NPT). Each phase is a staged protocol
 # (gmnn.md.protocol): one job per stage, each resumable from its checkpoint and started
@@ -92,9 +93,12 @@ rule ala10_solvate:
 rule ala10_md:
     """One stage of one deca-alanine run: the mean of the ensemble's members (evaluated
     together, one neighbour list), checkpointed and resumable; skipped (recorded) when
-    the stage before diverged."""
+    the stage before diverged. Stage 0 first records the gate: each member's force RMSE
+    against the reference forces of the initial helix (in vacuum) and the ensemble's
+    force spread there."""
     input:
         unpack(ala10_stage_inputs),
+        gate=lambda wc: ALA10_HELIX if int(wc.stage) == 0 else [],
     output:
         trajectory=ALA10_TRAJECTORY,
         summary=ALA10_SUMMARY,
@@ -228,7 +232,7 @@ rule fig_ala10:
     params:
         phase=lambda wc: {v: k for k, v in ALA10_FIGURES.items()}[wc.fig],
         models=ALA10_MODELS,
-        titles=lambda wc: {m: ALA10_TITLES[m] for m in ALA10_MODELS},
+        titles=lambda wc: ALA10_DESIGN.titles,
     script:
         "../workflow_scripts/plot_ala10.py"
 

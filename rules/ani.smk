@@ -249,6 +249,7 @@ rule aggregate_table1:
     params:
         # the paper's values are matched by COMP6 subset name
         paper=ANI_SOURCE == "ani",
+        names=ANI_NAMES,  # the data sets' names (gmnn.analysis.names), for the captions
     script:
         "../workflow_scripts/aggregate_table1.py"
 
@@ -276,6 +277,8 @@ rule table1:
     resources:
         mem_mb=1000,
         runtime=10,
+    params:
+        names=ANI_NAMES,  # the data sets' names (gmnn.analysis.names)
     script:
         "../workflow_scripts/plot_table1.py"
 
@@ -297,6 +300,8 @@ rule aggregate_fig5:
     resources:
         mem_mb=1000,
         runtime=10,
+    params:
+        names=ANI_NAMES,  # the data sets' names (gmnn.analysis.names)
     script:
         "../workflow_scripts/aggregate_fig5.py"
 
@@ -327,6 +332,8 @@ rule fig5:
     resources:
         mem_mb=1000,
         runtime=10,
+    params:
+        names=ANI_NAMES,  # the data sets' names (gmnn.analysis.names)
     script:
         "../workflow_scripts/plot_fig5.py"
 
@@ -369,6 +376,8 @@ rule aggregate_fig6:
     resources:
         mem_mb=1000,
         runtime=10,
+    params:
+        names=ANI_NAMES,  # the data sets' names (gmnn.analysis.names)
     script:
         "../workflow_scripts/aggregate_fig6.py"
 
@@ -399,6 +408,8 @@ rule fig6:
     resources:
         mem_mb=1000,
         runtime=10,
+    params:
+        names=ANI_NAMES,  # the data sets' names (gmnn.analysis.names)
     script:
         "../workflow_scripts/plot_fig6.py"
 

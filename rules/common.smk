@@ -272,6 +272,8 @@ EMBEDDED_ANI_TRAIN = DESIGN.embedded_ani_train
 ANI = config.get("ani") or {}
 ANI_SEEDS = DESIGN.ani.seeds if ANI else []
 ANI_SOURCE = ANI.get("source", "ani")
+# how figures, tables and captions name its data sets (the embedded stand-ins as such)
+ANI_NAMES = DESIGN.ani.names._asdict() if ANI else {}
 ANI_SIZES = DESIGN.ani.pretrain_sizes if ANI else []
 ANI_CC_SIZES = DESIGN.ani.cc_sizes if ANI else []
 
@@ -302,12 +304,12 @@ METRICS_ANI_MD17 = (
 METRICS_ANI_MD17_PRETRAINED = (
     "results/ani/md17/{molecule}/pre{npre}/pretrained/n{n}/seed{seed}/metrics.json"
 )
-ANI_STUDY = "ANI-1x, ANI-1ccx and COMP6"
+ANI_STUDY = ANI_NAMES.get("study", "ANI")
 
 
 def ani_labels():
     return {
-        "data": "embedded" if ANI_SOURCE == "embedded" else "ANI-1x/ANI-1ccx/COMP6",
+        "data": ANI_STUDY,
         "seeds": f"{len(ANI_SEEDS)} ({', '.join(map(str, ANI_SEEDS))})",
     }
 
@@ -380,7 +382,7 @@ ALA10_DESIGN = DESIGN.ala10
 ALA10 = ALA10_DESIGN.section if ALA10_DESIGN else None
 ALA10_PHASES = ALA10_DESIGN.phases if ALA10_DESIGN else []
 ALA10_MODELS = ALA10_DESIGN.models if ALA10_DESIGN else []
-ALA10_TITLES, ALA10_FIGURES = gmnn_ala10.TITLES, gmnn_ala10.FIGURES
+ALA10_FIGURES = gmnn_ala10.FIGURES
 EMBEDDED_ALA10 = "data/embedded/ala10_helix.extxyz"  # committed (rules/embedded.smk)
 ALA10_HELIX = "data/ala10/helix.extxyz"
 ALA10_WATER_BOX = "data/ala10/water_box.extxyz"

@@ -1,7 +1,9 @@
 """gmnn.workflow's deca-alanine jobs without Snakemake: the structure and solvation jobs
 (checked formula, packmol box), a stage job driven by a two-member ensemble (the mean of
 the members, the spread in every frame) under NPT with gmnn's own stress, continued by
-the next stage from its last state, and a stage after a diverged one recorded as skipped."""
+the next stage from its last state, a stage after a diverged one recorded as skipped, and
+the gate before a run (each member's force RMSE against the relaxed helix's reference
+forces, the ensemble's spread there) in the stage summary and the runs table."""
 
 from __future__ import annotations
 
@@ -174,3 +176,133 @@ def test_a_killed_npt_stage_job_resumes_to_a_complete_trajectory(water_box, tmp_
             np.testing.assert_allclose(x.positions, y.positions, atol=1e-9)
             np.testing.assert_allclose(x.cell.array, y.cell.array, atol=1e-9)
     assert whole["resumed_from_step"] == 0
+
+
+@pytest.fixture(scope="module")
+def two_members(tmp_path_factory):
+    """Two small random GM-NN models of the species of Ala10 (H, C, N, O)."""
+    from gmnn.io import save_model
+    from gmnn.model import GMNN
+
+    root = tmp_path_factory.mktemp("members")
+    paths = []
+    for seed in (0, 1):
+        m = GMNN(species=[1, 6, 7, 8], hidden=(16, 16), seed=seed)
+        m.energy_scale.assign(0.02)
+        paths.append(save_model(m, root / f"m{seed}"))
+    return paths
+
+
+def test_the_gate_before_a_run_from_a_two_member_ensemble(two_members, tmp_path):
+    """Stage 0 records the members' force RMSE against the relaxed helix's reference
+    forces (zero within the relaxation's fmax, from the committed helix's record) and the
+    ensemble's spread there, as the members' own forces give them; the analysis carries
+    them into the runs table. A helix without a relaxation record (the PDB) gets the
+    spread and no RMSE, with the reason."""
+    from gmnn.analysis.ala10 import NO_REFERENCE, RUNS
+    from gmnn.calculator import EnsembleCalculator, GMNNCalculator
+    from gmnn.workflow import ala10_analysis_job
+
+    helix = tmp_path / "helix.extxyz"
+    ala10_structure_job(
+        source=REPO / "data/embedded/ala10_helix.extxyz", kind="embedded", output=helix
+    )
+    atoms = read(helix)
+    fmax = atoms.info["reference_fmax_eV_A"]
+    assert atoms.info["reference_method"] == "GFN2-xTB" and 0 < fmax <= 0.05
+    common = dict(models=two_members, start=helix, base=BASE, stage=0)
+    common["stages"] = [{"integrator": "langevin", "time_ps": 0.002}]
+    s0 = ensemble_md_stage_job(
+        **common,
+        trajectory=tmp_path / "s0/md.traj",
+        summary=tmp_path / "s0/summary.json",
+        record={"phase": "gas", "model": "pretrained"},
+    )
+    gate = s0["gate"]
+    forces = []
+    for m in two_members:
+        a = atoms.copy()
+        a.calc = GMNNCalculator(m)
+        forces.append(a.get_forces())
+    forces = np.array(forces)
+    expected = np.sqrt((forces**2).mean(axis=(1, 2)))
+    np.testing.assert_allclose(gate["member_force_rmse_eV_A"], expected, rtol=1e-5)
+    assert expected[0] != pytest.approx(expected[1], rel=1e-3)  # two different members
+    mean = np.sqrt((forces.mean(axis=0) ** 2).mean())
+    assert gate["mean_force_rmse_eV_A"] == pytest.approx(mean, rel=1e-5)
+    a = atoms.copy()
+    a.calc = EnsembleCalculator(two_members)
+    a.get_forces()
+    assert gate["forces_std_max_eV_A"] == pytest.approx(a.calc.results["forces_std_max"], rel=1e-5)
+    assert 0 < gate["forces_std_mean_eV_A"] < gate["forces_std_max_eV_A"]
+    assert gate["reference_tol_eV_A"] == pytest.approx(fmax / np.sqrt(3))
+    assert "GFN2-xTB" in gate["reference"] and gate["structure"] == str(helix)
+    assert json.loads((tmp_path / "s0/summary.json").read_text())["gate"] == gate
+
+    ala10_analysis_job(
+        reference=helix,
+        trajectories=[tmp_path / "s0/md.traj"],
+        summaries=[tmp_path / "s0/summary.json"],
+        series=tmp_path / "rmsd.csv",
+        runs=tmp_path / "stages.csv",
+        structures=tmp_path / "structures.csv",
+        phase="gas",
+        model="pretrained",
+        equilibration_ps=0.0,
+        window_ps=0.001,
+    )
+    (row,) = RUNS.read(tmp_path / "stages.csv").to_dict("records")
+    assert row["gate_force_rmse_max_eV_A"] == pytest.approx(expected.max(), rel=1e-4)
+    assert row["gate_mean_force_rmse_eV_A"] == pytest.approx(mean, rel=1e-4)
+    assert len(row["gate_force_rmse_members_eV_A"].split(";")) == 2
+
+    # no relaxation record (a PDB helix): the spread, no RMSE, and why
+    bare = atoms.copy()
+    bare.info = {}
+    write(tmp_path / "pdb_like.extxyz", bare)
+    s0 = ensemble_md_stage_job(
+        **common,
+        trajectory=tmp_path / "p/md.traj",
+        summary=tmp_path / "p/summary.json",
+        gate_structure=tmp_path / "pdb_like.extxyz",
+    )
+    assert s0["gate"]["reference"] == NO_REFERENCE
+    assert s0["gate"]["member_force_rmse_eV_A"] is None is s0["gate"]["mean_force_rmse_eV_A"]
+    assert s0["gate"]["forces_std_max_eV_A"] == pytest.approx(gate["forces_std_max_eV_A"], rel=1e-5)
+
+
+def test_panel_titles_and_model_cards_name_the_embedded_stand_ins():
+    """Figs. 7/8's panel titles and the exported models' cards name the data the models
+    were trained on as gmnn.analysis.names does: the stand-ins of ani.source embedded by
+    level of theory and role, the paper's data sets by their names."""
+    from gmnn.analysis.names import ani_names
+    from gmnn.workflow.ala10 import Ala10Design
+    from gmnn.workflow.ani import AniDesign
+
+    models = {"models": ["pretrained", "scratch", "finetuned"]}
+    titles = Ala10Design(models, (0, 1), 8, 4, ani_names("embedded")).titles
+    assert titles == {
+        "pretrained": "pre-trained on GFN2-xTB (ANI-1x role)",
+        "scratch": "from scratch on ωB97X/6-31G* (ANI-1ccx role)",
+        "finetuned": "fine-tuned on ωB97X/6-31G* (ANI-1ccx role)",
+    }
+    paper = Ala10Design(models, (0, 1), 8, 4, ani_names("ani")).titles
+    assert paper["finetuned"] == "fine-tuned on ANI-1ccx"
+    section = {
+        "seeds": [0, 1],
+        "table1": {"sizes": [8]},
+        "fig5": {"pretrain_sizes": [8], "settings": ["scratch_E", "finetune_E"]},
+        "ani1ccx": {"train_sizes": [4]},
+    }
+    for source, pre, tuned in (
+        ("embedded", "GFN2-xTB (ANI-1x role)", "ωB97X/6-31G* (ANI-1ccx role)"),
+        ("ani", "ANI-1x", "ANI-1ccx"),
+    ):
+        exports = AniDesign({**section, "source": source}, {}, {}).exports
+        card = exports["ani1ccx_finetuned"].card
+        assert card["pretraining"]["data"] == pre and card["finetuning"]["data"] == tuned
+        assert f"{pre}, fine-tuned on 4 {tuned} energies" in card["description"]
+        assert (
+            f"pre-trained on 8 {pre} structures" in exports["ani1x_pretrained"].card["description"]
+        )
+    assert card["finetuning"]["level_of_theory"] == "CCSD(T)*/CBS"

@@ -6,7 +6,7 @@ from-scratch models at the same n_train; input.pretrained: evaluate_pretrained_m
 records of the pre-trained model (one per seed).
 """
 
-from gmnn.analysis.ani import FIG6, fig6_table_from_files
+from gmnn.analysis.ani import ani_tables, fig6_table_from_files
 from gmnn.workflow import job
 
 log = job(snakemake)
@@ -14,4 +14,4 @@ inp = snakemake.input
 table = fig6_table_from_files(inp.finetuned, inp.scratch, inp.pretrained)
 if (table["n_seeds"] < 2).any():
     log.warning("groups with a single seed: their standard errors are NaN")
-FIG6.write(table, snakemake.output[0])
+ani_tables(snakemake.params.names).fig6.write(table, snakemake.output[0])

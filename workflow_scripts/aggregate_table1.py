@@ -4,11 +4,11 @@
 params.paper: add the paper's Table 1 values (paper scale, where the subsets are COMP6's).
 """
 
-from gmnn.analysis.ani import TABLE1, table1_from_files
+from gmnn.analysis.ani import ani_tables, table1_from_files
 from gmnn.workflow import job
 
 log = job(snakemake)
 table = table1_from_files(snakemake.input.metrics, paper=bool(snakemake.params.paper))
 if (table["n_seeds"] < 2).any():
     log.warning("Table 1 cells with a single seed: their standard errors are NaN")
-TABLE1.write(table, snakemake.output.csv)
+ani_tables(snakemake.params.names).table1.write(table, snakemake.output.csv)

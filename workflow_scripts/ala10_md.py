@@ -1,7 +1,8 @@
 """Rule `ala10_md`: one stage of a deca-alanine run with the mean of an ensemble
 (gmnn.workflow.ensemble_md_stage_job). The trajectory grows in md.partial.traj next to
 md.traj with the checkpoint md.ckpt.npz, both kept when a job is killed, so the rerun
-continues; a diverging stage is recorded in summary.json, not raised."""
+continues; a diverging stage is recorded in summary.json, not raised. Stage 0 records the
+gate on input.gate (the initial helix) first."""
 
 from gmnn.workflow import ensemble_md_stage_job, job
 
@@ -19,5 +20,6 @@ ensemble_md_stage_job(
     previous_trajectory=inp.get("previous_trajectory"),
     where=p.where,
     record=p.record,
+    gate_structure=inp.get("gate") or None,
     log=log,
 )

@@ -6,6 +6,7 @@ from gmnn.plots.ani import table1_latex, table1_markdown
 from gmnn.workflow import job
 
 log = job(snakemake)
-atomic_write_text(snakemake.output.md, table1_markdown(snakemake.input.csv))
-atomic_write_text(snakemake.output.tex, table1_latex(snakemake.input.csv))
+names = dict(snakemake.params.names)
+atomic_write_text(snakemake.output.md, table1_markdown(snakemake.input.csv, names))
+atomic_write_text(snakemake.output.tex, table1_latex(snakemake.input.csv, names))
 log.info("wrote %s and %s", snakemake.output.md, snakemake.output.tex)

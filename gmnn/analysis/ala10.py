@@ -8,7 +8,10 @@
   ensemble's spread and, in a periodic box, the volume and density.
 - :data:`RUNS` (``results/ani/md_runs.csv``): one row per stage of every run: steps done,
   whether and when (protocol time) and why it diverged, whether it was skipped (an earlier
-  stage diverged), ms per step, the largest force spread, mean RMSD and helicity.
+  stage diverged), ms per step, the largest force spread, mean RMSD and helicity; on the
+  first stage's row the gate computed before the run (:func:`force_gate`): each member's
+  force RMSE against the reference forces on the initial helix and the ensemble's force
+  spread there.
 
 :func:`run_tables` computes both for one run (rule ``ala10_analysis``); the peptide is
 made whole across periodic faces (:func:`gmnn.analysis.structure.make_whole`, with the
@@ -68,6 +71,29 @@ SERIES = Table(
     ),
 )
 
+GATE_COLUMNS = (
+    "gate_reference",
+    "gate_reference_tol_eV_A",
+    "gate_force_rmse_members_eV_A",
+    "gate_force_rmse_max_eV_A",
+    "gate_mean_force_rmse_eV_A",
+    "gate_forces_std_max_eV_A",
+    "gate_forces_std_mean_eV_A",
+)
+"""The columns of :data:`RUNS` that hold the gate before a run (:func:`force_gate`)."""
+
+REFERENCE_METHOD_KEY = "reference_method"
+REFERENCE_FMAX_KEY = "reference_fmax_eV_A"
+"""``atoms.info`` keys of a structure relaxed at a level of theory (method, and the largest
+per-atom force norm left by the relaxation, eV/Å): its reference forces are zero within
+that fmax (:func:`relaxed_reference`, :func:`force_gate`)."""
+
+NO_REFERENCE = (
+    "none: the initial helix is not relaxed at a reference level of theory, so its "
+    "reference forces are unknown without a quantum-chemistry call"
+)
+"""The ``gate_reference`` of a helix without reference forces (the paper's PDB)."""
+
 RUNS = Table(
     "Ala10 MD runs",
     columns=(
@@ -93,6 +119,7 @@ RUNS = Table(
         "mean_rmsd_heavy_A",
         "mean_helical_fraction",
         "final_volume_A3",
+        *GATE_COLUMNS,
     ),
     comments=(
         "Deca-alanine MD, one row per stage of every run: times in ps from the start of "
@@ -103,9 +130,19 @@ RUNS = Table(
         "per-atom force standard deviation of the ensemble over the stage's frames; "
         "equilibration_ps counted from the start of the last stage; mean RMSD (heavy "
         "atoms) and helical fraction over the stage's production frames",
+        "Gate (first stage's row only; computed on the initial helix in vacuum before the "
+        "run, gmnn.analysis.ala10.force_gate): gate_reference = the reference forces used "
+        "(a helix relaxed at a level of theory has forces 0 within the relaxation's fmax; "
+        "gate_reference_tol_eV_A = fmax/sqrt(3) bounds how far each RMSE can be from the "
+        "RMSE against the exact reference forces), or why there is none (RMSEs empty); "
+        "gate_force_rmse_members_eV_A = each member's force RMSE over all Cartesian "
+        "components (';'-separated, member order), gate_force_rmse_max_eV_A = the worst "
+        "member's, gate_mean_force_rmse_eV_A = that of the ensemble mean (the MD's force); "
+        "gate_forces_std_max_eV_A / gate_forces_std_mean_eV_A = largest / mean per-atom "
+        "norm of the members' force standard deviation (0 for one member)",
     ),
     keys=(*RUN_KEYS, "stage"),
-    text=(*RUN_KEYS, "integrator", "reason"),
+    text=(*RUN_KEYS, "integrator", "reason", "gate_reference", "gate_force_rmse_members_eV_A"),
     blank=(
         "failed_at_ps",
         "ms_per_step",
@@ -114,6 +151,7 @@ RUNS = Table(
         "mean_rmsd_heavy_A",
         "mean_helical_fraction",
         "final_volume_A3",
+        *(c for c in GATE_COLUMNS if c not in ("gate_reference", "gate_force_rmse_members_eV_A")),
     ),
 )
 
@@ -139,6 +177,96 @@ class RunTables(NamedTuple):
 
 
 _G_CM3_PER_AMU_A3 = 1.66053906660
+
+
+def relaxed_reference(provenance) -> dict:
+    """The :data:`REFERENCE_METHOD_KEY` and :data:`REFERENCE_FMAX_KEY` entries of a
+    structure from its build record (``provenance``: a dict or its JSON text, with a
+    ``relax`` entry as :func:`gmnn.refdata.peptide.relax_xtb` returns it: ``method``,
+    ``converged``, ``fmax_reached_eV_A``); empty when it was not relaxed, the relaxation
+    did not converge or the record is missing."""
+    import json
+
+    if isinstance(provenance, str):
+        try:
+            provenance = json.loads(provenance)
+        except json.JSONDecodeError:
+            return {}
+    relax = (provenance or {}).get("relax") if isinstance(provenance, Mapping) else None
+    if not relax or not relax.get("converged") or relax.get("fmax_reached_eV_A") is None:
+        return {}
+    return {
+        REFERENCE_METHOD_KEY: str(relax["method"]),
+        REFERENCE_FMAX_KEY: float(relax["fmax_reached_eV_A"]),
+    }
+
+
+def force_gate(calculator, atoms) -> dict:
+    """The gate before an ensemble MD run on ``atoms`` (the initial helix): each member's
+    force RMSE against the reference forces and the ensemble's force spread there.
+
+    ``calculator`` is a :class:`gmnn.calculator.EnsembleCalculator` or
+    :class:`~gmnn.calculator.GMNNCalculator` (all members in one call). The reference is
+    known when ``atoms.info`` names a level of theory the structure was relaxed at
+    (:data:`REFERENCE_METHOD_KEY`, :data:`REFERENCE_FMAX_KEY`, see
+    :func:`relaxed_reference`): its forces are zero to within the relaxation's fmax (the
+    largest per-atom force norm left), so the RMSE against zero differs from the RMSE
+    against the exact reference by at most fmax/sqrt(3) (``reference_tol_eV_A``, the
+    triangle inequality over the 3N components). Otherwise the RMSEs are None and
+    ``reference`` says why (:data:`NO_REFERENCE`).
+
+    Returns a JSON-serialisable dict: ``reference``, ``reference_tol_eV_A``,
+    ``members``, ``n_atoms``, ``member_force_rmse_eV_A`` (list, member order),
+    ``mean_force_rmse_eV_A`` (the ensemble mean's), ``forces_std_max_eV_A`` and
+    ``forces_std_mean_eV_A`` (largest and mean per-atom norm of the members' force
+    standard deviation, as :class:`~gmnn.calculator.EnsembleCalculator`'s
+    ``forces_std_max``).
+    """
+    from gmnn.model.batch import atoms_inputs
+
+    out = calculator.predictor.predict(atoms_inputs(calculator.models[0], atoms))
+    forces = np.asarray(out["forces"], dtype=np.float64)  # (K, N, 3)
+    spread = np.linalg.norm(forces.std(axis=0), axis=1)
+    gate = {
+        "members": int(forces.shape[0]),
+        "n_atoms": len(atoms),
+        "forces_std_max_eV_A": float(spread.max()),
+        "forces_std_mean_eV_A": float(spread.mean()),
+    }
+    method, fmax = atoms.info.get(REFERENCE_METHOD_KEY), atoms.info.get(REFERENCE_FMAX_KEY)
+    if method is None or fmax is None:
+        return {
+            **gate,
+            "reference": NO_REFERENCE,
+            "reference_tol_eV_A": None,
+            "member_force_rmse_eV_A": None,
+            "mean_force_rmse_eV_A": None,
+        }
+    fmax = float(fmax)
+    return {
+        **gate,
+        "reference": f"{method} forces of the helix relaxed with {method}: 0 within "
+        f"fmax {fmax:.3g} eV/A",
+        "reference_tol_eV_A": fmax / np.sqrt(3.0),
+        "member_force_rmse_eV_A": [float(x) for x in np.sqrt((forces**2).mean(axis=(1, 2)))],
+        "mean_force_rmse_eV_A": float(np.sqrt((forces.mean(axis=0) ** 2).mean())),
+    }
+
+
+def gate_row(gate: Mapping | None) -> dict:
+    """The :data:`GATE_COLUMNS` of a run's first stage from its :func:`force_gate` record
+    (None: a run recorded before the gate, all empty)."""
+    gate = gate or {}
+    members = gate.get("member_force_rmse_eV_A")
+    return {
+        "gate_reference": gate.get("reference", ""),
+        "gate_reference_tol_eV_A": gate.get("reference_tol_eV_A"),
+        "gate_force_rmse_members_eV_A": ";".join(f"{x:.4g}" for x in members) if members else "",
+        "gate_force_rmse_max_eV_A": max(members) if members else None,
+        "gate_mean_force_rmse_eV_A": gate.get("mean_force_rmse_eV_A"),
+        "gate_forces_std_max_eV_A": gate.get("forces_std_max_eV_A"),
+        "gate_forces_std_mean_eV_A": gate.get("forces_std_mean_eV_A"),
+    }
 
 
 def _stage_frames(trajectory, n_peptide: int, drop_first: bool) -> dict:
@@ -292,6 +420,7 @@ def run_tables(
                 "equilibration_ps": float(equilibration_ps),
                 "window_ps": float(window_ps),
                 "final_volume_A3": summary.get("volume_A3"),
+                **(gate_row(summary.get("gate")) if k == 0 else gate_row({})),
             }
         )
     df = pd.concat(series, ignore_index=True) if series else SERIES.frame()

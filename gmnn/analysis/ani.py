@@ -13,8 +13,10 @@ Fig. 6's red line is the ANI-1x pre-trained model itself on MD17 coupled-cluster
 and differ by a constant for one molecule, which is fitted on training structures.
 
 Tidy tables (:class:`~gmnn.analysis.tables.Table`): :data:`TABLE1`, :data:`FIG5`,
-:data:`FIG6`; every statistic is the mean over seeds and the standard error of the mean
-(std(ddof=1)/sqrt(n_seeds), NaN for one seed), as in :mod:`gmnn.analysis.aggregate`.
+:data:`FIG6` (their header comments name the data sets as
+:func:`gmnn.analysis.names.ani_names` does for a source: :func:`ani_tables`); every
+statistic is the mean over seeds and the standard error of the mean (std(ddof=1)/sqrt(n_seeds),
+NaN for one seed), as in :mod:`gmnn.analysis.aggregate`.
 """
 
 from __future__ import annotations
@@ -22,11 +24,13 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from gmnn.analysis.aggregate import STATISTICS_COMMENT, aggregate, load_records, stat_columns
+from gmnn.analysis.names import ANI_NAMES, AniNames
 from gmnn.analysis.tables import Table
 
 # --- COMP6 subsets and the paper's Table 1 ------------------------------------------------------
@@ -85,19 +89,29 @@ PAPER_TABLE1_NOTES = {
 
 # --- tidy tables --------------------------------------------------------------------------------
 
+
+def _table1_comments(names: AniNames) -> tuple[str, ...]:
+    return (
+        f"Table 1: errors of models pre-trained on {names.pretraining} on {names.benchmark}; "
+        f"n_train = {names.pretraining} training structures; subset comp6 pools all "
+        "conformers of all subsets",
+        *_TABLE1_COMMENTS,
+    )
+
+
+_TABLE1_COMMENTS = (
+    "quantity energy: total energy per conformer in kcal/mol; force: per Cartesian "
+    "component in kcal/mol/Angstrom",
+    "mean: mean over seeds; sem: standard error of the mean, std(ddof=1)/sqrt(n_seeds), "
+    "NaN when n_seeds = 1",
+    f"paper: {PAPER_TABLE1_SOURCE} (NaN where none); DrugBank force at 4194304 as printed "
+    "(MAE > RMSE, impossible)",
+)
+
 TABLE1 = Table(
     "Table 1 COMP6",
     columns=("subset", "n_train", "quantity", "metric", "mean", "sem", "n_seeds", "paper"),
-    comments=(
-        "Table 1: errors of ANI-1x pre-trained models on COMP6 v1; n_train = ANI-1x training "
-        "structures; subset comp6 pools all conformers of all subsets",
-        "quantity energy: total energy per conformer in kcal/mol; force: per Cartesian "
-        "component in kcal/mol/Angstrom",
-        "mean: mean over seeds; sem: standard error of the mean, std(ddof=1)/sqrt(n_seeds), "
-        "NaN when n_seeds = 1",
-        f"paper: {PAPER_TABLE1_SOURCE} (NaN where none); DrugBank force at 4194304 as printed "
-        "(MAE > RMSE, impossible)",
-    ),
+    comments=_table1_comments(ANI_NAMES["ani"]),
     keys=("subset", "n_train", "quantity", "metric"),
     text=("subset", "quantity", "metric"),
 )
@@ -106,15 +120,21 @@ TABLE1 = Table(
 FIG5_METRICS = ("energy_rmse", "energy_mae")
 """ANI-1ccx has no force labels: Fig. 5 aggregates energy errors only."""
 
+
+def _fig5_comments(names: AniNames) -> tuple[str, ...]:
+    return (
+        f"Fig. 5: test errors of total energies on {names.finetuning} (labels: "
+        f"{names.finetuning_level}) by setting (scratch_E: from scratch; finetune_E: "
+        f"fine-tuned from a model pre-trained on n_pretrain {names.pretraining} structures, "
+        "empty for scratch) and training-set size n_train",
+        *STATISTICS_COMMENT,
+    )
+
+
 FIG5 = Table(
     "Fig. 5 ANI-1ccx learning curves",
     columns=("setting", "n_pretrain", "n_train", "n_seeds", *stat_columns(FIG5_METRICS)),
-    comments=(
-        "Fig. 5: ANI-1ccx (CCSD(T)*/CBS) test errors of total energies by setting (scratch_E: "
-        "from scratch; finetune_E: fine-tuned from an ANI-1x model pre-trained on n_pretrain "
-        "structures, empty for scratch) and training-set size n_train",
-        *STATISTICS_COMMENT,
-    ),
+    comments=_fig5_comments(ANI_NAMES["ani"]),
     keys=("setting", "n_pretrain", "n_train"),
     text=("setting",),
     blank=("n_pretrain",),
@@ -122,6 +142,18 @@ FIG5 = Table(
 """``results/ani/fig5_learning_curves.csv``: one row per (setting, n_pretrain, n_train)."""
 
 FIG6_ROLES = ("finetuned", "scratch", "pretrained")
+
+
+def _fig6_comments(names: AniNames) -> tuple[str, ...]:
+    return (
+        f"Fig. 6: MD17 coupled-cluster test errors against the {names.pretraining} "
+        "pre-training set size n_pretrain; role finetuned (settings finetune_E/_EF, "
+        "discriminative; finetune_nd_E/_EF, non-discriminative), scratch (the Fig. 2 "
+        "from-scratch models, n_pretrain empty), pretrained (the pre-trained model itself, "
+        "energies shifted by a constant fitted on the n_train training structures)",
+        *STATISTICS_COMMENT,
+    )
+
 
 FIG6 = Table(
     "Fig. 6 ANI-1x pre-training size",
@@ -134,20 +166,36 @@ FIG6 = Table(
         "n_seeds",
         *stat_columns(),
     ),
-    comments=(
-        "Fig. 6: MD17 coupled-cluster test errors against the ANI-1x pre-training set size "
-        "n_pretrain; role finetuned (settings finetune_E/_EF, discriminative; finetune_nd_E/_EF, "
-        "non-discriminative), scratch (the Fig. 2 from-scratch models, n_pretrain empty), "
-        "pretrained (the ANI-1x model itself, energies shifted by a constant fitted on the "
-        "n_train training structures)",
-        *STATISTICS_COMMENT,
-    ),
+    comments=_fig6_comments(ANI_NAMES["ani"]),
     keys=("role", "molecule", "setting", "n_pretrain", "n_train"),
     text=("role", "molecule", "setting"),
     blank=("n_pretrain",),
 )
 """``results/ani/fig6_pretrain_size.csv``: one row per (role, molecule, setting,
 n_pretrain, n_train)."""
+
+
+class AniTables(NamedTuple):
+    """:data:`TABLE1`, :data:`FIG5` and :data:`FIG6` with header comments that name one
+    source's data sets (:func:`ani_tables`)."""
+
+    table1: Table
+    fig5: Table
+    fig6: Table
+
+
+def ani_tables(names: AniNames | Mapping | str | None = None) -> AniTables:
+    """The ANI study's tidy tables as written for a source: the same columns, header
+    comments naming its data sets (``names``: :class:`~gmnn.analysis.names.AniNames`, a
+    mapping of its fields, an ``ani.source`` or None for the paper's;
+    :func:`gmnn.analysis.names.ani_names`)."""
+    names = AniNames.of(names)
+    return AniTables(
+        TABLE1.with_comments(*_table1_comments(names)),
+        FIG5.with_comments(*_fig5_comments(names)),
+        FIG6.with_comments(*_fig6_comments(names)),
+    )
+
 
 UNITS = {
     "energy": "kcal/mol",
@@ -486,6 +534,8 @@ __all__ = [
     "POOLED",
     "TABLE1",
     "UNITS",
+    "AniTables",
+    "ani_tables",
     "check_names",
     "comp6_errors",
     "data_record",

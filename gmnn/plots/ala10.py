@@ -43,6 +43,7 @@ from matplotlib.figure import Figure
 from matplotlib.transforms import blended_transform_factory
 
 from gmnn.analysis.ala10 import RUNS, SERIES
+from gmnn.analysis.names import ani_names
 from gmnn.analysis.structure import kabsch_align, running_average
 from gmnn.analysis.tables import Table
 from gmnn.plots.style import panel_grid
@@ -60,11 +61,16 @@ MODEL_ORDER = ("pretrained", "scratch", "finetuned")
 """The panels of Figs. 7 and 8, top to bottom."""
 
 DEFAULT_TITLES: dict[str, str] = {
-    "pretrained": "pre-trained (ANI-1x)",
-    "scratch": "from scratch (ANI-1ccx)",
-    "finetuned": "fine-tuned (ANI-1ccx)",
+    model: title.format(**ani_names("ani")._asdict())
+    for model, title in {
+        "pretrained": "pre-trained ({pretraining})",
+        "scratch": "from scratch ({finetuning})",
+        "finetuned": "fine-tuned ({finetuning})",
+    }.items()
 }
-"""Panel titles of the paper; pass ``titles`` when the models were trained on other data."""
+"""Panel titles of the paper (:func:`gmnn.analysis.names.ani_names`); pass ``titles`` when
+the models were trained on other data (the pipeline passes
+:attr:`gmnn.workflow.ala10.Ala10Design.titles`, which names the embedded stand-ins)."""
 
 RMSD_COLUMNS: dict[str, str] = {
     "rmsd_heavy_A": "heavy atoms",
@@ -208,6 +214,29 @@ def _members(stages: pd.DataFrame) -> str:
     if not values:
         return "?"
     return str(values[0]) if len(values) == 1 else f"{values[0]}-{values[-1]}"
+
+
+def _gate_lines(stages: pd.DataFrame) -> list[str]:
+    """The gate before the run (its first stage's row, :func:`gmnn.analysis.ala10.force_gate`)
+    as lines of the statistics box: the ensemble mean's force RMSE against the reference
+    on the initial helix with the worst member's, and the ensemble's largest per-atom
+    force spread there; none for a run recorded without a gate."""
+    first = stages.sort_values("stage").head(1).to_dict("records")
+    if not first:
+        return []
+    row = first[0]
+    lines = []
+    if _finite(row["gate_mean_force_rmse_eV_A"]):
+        worst = row["gate_force_rmse_max_eV_A"]
+        lines.append(
+            f"gate on helix: F RMSE {float(row['gate_mean_force_rmse_eV_A']):.2f} eV/Å"
+            + (f" (members ≤ {float(worst):.2f})" if _finite(worst) else "")
+        )
+    elif str(row["gate_reference"] or "").startswith("none"):
+        lines.append("gate on helix: no reference forces")
+    if _finite(row["gate_forces_std_max_eV_A"]):
+        lines.append(f"gate on helix: F spread ≤ {float(row['gate_forces_std_max_eV_A']):.2f} eV/Å")
+    return lines
 
 
 def _protocol_length(frames: pd.DataFrame, stages: pd.DataFrame, source: str) -> float:
@@ -400,7 +429,9 @@ def plot_ala10_rmsd(
     failed run marked by a dashed line at ``failed_at_ps`` and "unstable after X ps
     (reason)"; "no stable dynamics" over a model without any frame. A box in the upper
     right corner gives the ensemble size and, over the production frames, the mean RMSD and
-    mean helical fraction. The time axis runs from 0 to the protocol's planned length
+    mean helical fraction, and the gate before the run (on the initial helix: the ensemble
+    mean's force RMSE against the reference forces with the worst member's, and the
+    largest per-atom force spread of the members). The time axis runs from 0 to the protocol's planned length
     (the latest ``planned_end_ps`` of the phase), shared by all panels.
 
     Args:
@@ -485,6 +516,7 @@ def plot_ala10_rmsd(
                 f"ensemble of {_members(mine_stages)}",
                 "mean RMSD " + (f"{mean_rmsd:.2f} Å" if math.isfinite(mean_rmsd) else "–"),
                 "helical " + (f"{mean_helix:.2f}" if math.isfinite(mean_helix) else "–"),
+                *_gate_lines(mine_stages),
             ]
         )
         ax.text(

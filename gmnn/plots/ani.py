@@ -1,6 +1,11 @@
 """The ANI results of Sec. 3.2: Table 1 (COMP6) as Markdown and LaTeX, Fig. 5 (ANI-1ccx
 learning curves) and Fig. 6 (MD17 errors against the ANI-1x pre-training set size).
 
+Titles, captions and axis labels name the data sets as ``names`` says
+(:class:`~gmnn.analysis.ani.AniNames`: :func:`gmnn.analysis.ani.ani_names` of the
+``ani.source`` that made the table; default the paper's), so that the embedded default's
+stand-ins are named as stand-ins.
+
 Reads the tidy tables of :mod:`gmnn.analysis.ani` (DataFrames, or CSV paths):
 :data:`~gmnn.analysis.ani.TABLE1`, :data:`~gmnn.analysis.ani.FIG5`,
 :data:`~gmnn.analysis.ani.FIG6`. Figures are plain :class:`matplotlib.figure.Figure`
@@ -23,9 +28,11 @@ from gmnn.analysis.ani import (
     FIG6,
     PAPER_TABLE1_NOTES,
     PAPER_TABLE1_SOURCE,
+    POOLED,
     TABLE1,
     subset_order,
 )
+from gmnn.analysis.names import AniNames
 from gmnn.plots.style import (
     ANI_PRETRAINED_COLOUR,
     NON_DISCRIMINATIVE_STYLE,
@@ -100,6 +107,10 @@ def _cell(rows: pd.DataFrame, key, pm: str, show_n: bool) -> tuple[str, str, boo
     return ours, _fmt(paper), bool(noted)
 
 
+def _subset_name(subset: str, names: AniNames) -> str:
+    return names.pooled if subset == POOLED else COMP6_NAMES.get(subset, subset)
+
+
 def _notes(rows: pd.DataFrame) -> list[str]:
     """The notes on the paper values shown in ``rows``."""
     notes = []
@@ -116,11 +127,14 @@ def _notes(rows: pd.DataFrame) -> list[str]:
     return notes
 
 
-def table1_markdown(table) -> str:
+def table1_markdown(table, names: AniNames | None = None) -> str:
     """Table 1 in the paper's layout as Markdown: one row per subset and quantity (energy,
     force), per training-set size the MAE and RMSE as "mean ± SEM" over seeds (a single
     seed: the value alone) and, where the table has them, the paper's values beside ours.
-    The paper's impossible DrugBank force entry is marked and explained below the table."""
+    The paper's impossible DrugBank force entry is marked and explained below the table;
+    ``names``: the data sets' names (:class:`~gmnn.analysis.ani.AniNames`, the paper's by
+    default)."""
+    names = AniNames.of(names)
     rows, _, sizes, keys, has_paper, n_seeds = _table1_layout(table)
     header = ["Subset", "Quantity"]
     for n in sizes:
@@ -130,7 +144,7 @@ def table1_markdown(table) -> str:
                 header.append(f"{metric}, {n:,} (paper)")
     body = []
     for subset, quantity in keys:
-        cells = [COMP6_NAMES.get(subset, subset), quantity]
+        cells = [_subset_name(subset, names), quantity]
         for n in sizes:
             for metric in ("MAE", "RMSE"):
                 ours, paper, noted = _cell(
@@ -142,10 +156,10 @@ def table1_markdown(table) -> str:
         body.append(cells)
     seeds = f"{n_seeds} seed{'s' if n_seeds != '1' else ''}" if n_seeds else "n seeds"
     lines = [
-        "Table 1: errors on COMP6 v1 of models pre-trained on ANI-1x (training-set sizes in "
-        "the column headers): total energies per conformer in kcal/mol, force components in "
-        f"kcal/mol/Å; mean ± standard error over {seeds}. COMP6 pools all conformers of all "
-        "subsets.",
+        f"Table 1: errors on {names.benchmark} of models pre-trained on {names.pretraining} "
+        "(training-set sizes in the column headers): total energies per conformer in "
+        f"kcal/mol, force components in kcal/mol/Å; mean ± standard error over {seeds}. "
+        f'The row "{names.pooled}" pools all conformers of all subsets.',
         "",
         "| " + " | ".join(header) + " |",
         "|" + "|".join(["---"] * 2 + ["---:"] * (len(header) - 2)) + "|",
@@ -158,20 +172,22 @@ def table1_markdown(table) -> str:
     return "\n".join(lines + ([""] + footer if footer else [])) + "\n"
 
 
-def table1_latex(table) -> str:
+def table1_latex(table, names: AniNames | None = None) -> str:
     """Table 1 as a LaTeX ``table`` (booktabs): the layout of :func:`table1_markdown`,
     one column group per training-set size; the paper's values (where present) in
     parentheses after ours, the DrugBank note as a footnote."""
+    names = AniNames.of(names)
     rows, _, sizes, keys, has_paper, n_seeds = _table1_layout(table)
     per = 2
     lines = [
         "\\begin{table}",
         "\\centering",
-        "\\caption{Errors on COMP6 v1 of GM-NN models pre-trained on ANI-1x: total energies "
-        "per conformer in kcal/mol, force components in kcal/mol/\\AA; mean $\\pm$ standard "
+        f"\\caption{{Errors on {_tex(names.benchmark)} of GM-NN models pre-trained on "
+        f"{_tex(names.pretraining)}: total energies per conformer in kcal/mol, force "
+        "components in kcal/mol/\\AA; mean $\\pm$ standard "
         f"error over {n_seeds or 'n'} seed(s)"
         + ("; the paper's values in parentheses" if has_paper else "")
-        + ". COMP6 pools all conformers of all subsets.}",
+        + f". The row ``{_tex(names.pooled)}'' pools all conformers of all subsets.}}",
         "\\begin{tabular}{ll" + "rr" * len(sizes) + "}",
         "\\toprule",
         "Training set size & & "
@@ -183,7 +199,7 @@ def table1_latex(table) -> str:
     ]
     previous = None
     for subset, quantity in keys:
-        name = COMP6_NAMES.get(subset, subset) if subset != previous else ""
+        name = _tex(_subset_name(subset, names)) if subset != previous else ""
         previous = subset
         cells = [name, quantity]
         for n in sizes:
@@ -215,7 +231,8 @@ def _tex(text: str) -> str:
         ("#", "\\#"),
     ):
         text = text.replace(a, b)
-    return text.replace(">", "$>$").replace("<", "$<$")
+    text = text.replace(">", "$>$").replace("<", "$<$")
+    return text.replace("ω", "$\\omega$")
 
 
 # --- Fig. 5 -----------------------------------------------------------------------------------
@@ -226,11 +243,18 @@ def _blues(n: int) -> list:
     return [cmap(v) for v in (np.linspace(0.45, 0.95, n) if n > 1 else [0.8])]
 
 
-def plot_fig5(table, metric: str = "rmse", figsize: tuple[float, float] = (4.4, 3.6)) -> Figure:
+def plot_fig5(
+    table,
+    metric: str = "rmse",
+    figsize: tuple[float, float] = (4.4, 3.6),
+    names: AniNames | None = None,
+) -> Figure:
     """Fig. 5: ANI-1ccx total-energy ``metric`` (rmse or mae, kcal/mol) against the
     training-set size, log-log: from scratch (``scratch_E``) and fine-tuned
     (``finetune_E``, one line per pre-training size, "fine-tuning (N_pre = ...)"), with
-    ±1 SEM bands (none for one seed)."""
+    ±1 SEM bands (none for one seed); titled by ``names.finetuning`` (the paper's names by
+    default)."""
+    names = AniNames.of(names)
     if metric not in ("rmse", "mae"):
         raise ValueError(f"metric must be 'rmse' or 'mae', got {metric!r}")
     rows, source = FIG5.load(table), FIG5.source(table)
@@ -267,7 +291,7 @@ def plot_fig5(table, metric: str = "rmse", figsize: tuple[float, float] = (4.4, 
     sizes = sorted({int(n) for n in rows["n_train"]})
     size_ticks(ax, sizes, "Training set size", rotate_above=6, bottom=True)
     ax.set_ylabel(f"Energy {metric.upper()} [kcal/mol]")
-    ax.set_title("ANI-1ccx")
+    ax.set_title(names.finetuning)
     ax.legend(frameon=False, fontsize=7)
     return fig
 
@@ -292,6 +316,7 @@ def plot_fig6(
     *,
     molecules: Sequence[str] | None = None,
     panel_size: tuple[float, float] = (3.3, 2.6),
+    names: AniNames | None = None,
 ) -> Figure:
     """Fig. 6: MD17 test ``metric`` (rmse or mae) of energies (left, kcal/mol) and forces
     (right, kcal/mol/Å) against the ANI-1x pre-training set size (log axes), one row per
@@ -299,8 +324,10 @@ def plot_fig6(
     E (dashed) and E+F (solid), ±1 SEM bands; horizontal black lines: from scratch on E
     (dashed) and E+F (solid) at the fine-tuning set size; horizontal red line: the
     pre-trained model itself (energies offset-corrected). Lines whose table rows are
-    missing are left out; a molecule without fine-tuned rows is a ValueError.
+    missing are left out; a molecule without fine-tuned rows is a ValueError. The x axis
+    names the pre-training set as ``names.pretraining`` (the paper's names by default).
     """
+    names = AniNames.of(names)
     if metric not in ("rmse", "mae"):
         raise ValueError(f"metric must be 'rmse' or 'mae', got {metric!r}")
     rows, source = FIG6.load(table), FIG6.source(table)
@@ -364,7 +391,7 @@ def plot_fig6(
             size_ticks(
                 ax,
                 pretrain_sizes,
-                "ANI-1x pre-training set size",
+                f"{names.pretraining}\npre-training set size",
                 rotate_above=2,
                 bottom=row_i == nrow - 1,
             )

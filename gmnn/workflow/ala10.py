@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
+from gmnn.analysis.names import AniNames
 from gmnn.md.integrators import get_integrator
 from gmnn.md.protocol import stage_configs
 from gmnn.workflow.ani import AniDesign, AniModel
@@ -14,10 +15,12 @@ from gmnn.workflow.ani import AniDesign, AniModel
 PHASES = ("gas", "water")
 FIGURES = {"gas": "fig7", "water": "fig8"}
 TITLES = {
-    "pretrained": "pre-trained on ANI-1x",
-    "scratch": "from scratch on ANI-1ccx",
-    "finetuned": "fine-tuned on ANI-1ccx",
+    "pretrained": "pre-trained on {pretraining}",
+    "scratch": "from scratch on {finetuning}",
+    "finetuned": "fine-tuned on {finetuning}",
 }
+"""The ensembles (``ala10.models``) and their panel titles, with the data sets named as
+:func:`gmnn.analysis.names.ani_names` names them (:attr:`Ala10Design.titles`)."""
 HELIX_ATOMS = 104
 
 
@@ -29,13 +32,14 @@ class Ala10Design:
     seeds: tuple[int, ...]  # ani.seeds: one member each
     n_pretrain: int  # null: the largest ani.table1 size
     n_train: int  # null: the largest ani.ani1ccx size
+    names: AniNames  # the ANI study's data sets, as figures name them
 
     @classmethod
     def from_config(cls, config: dict, ani: AniDesign) -> Ala10Design:
         ala10 = config["ala10"]
         n_pretrain = ala10.get("n_pretrain") or max(ani.section["table1"]["sizes"])
         n_train = ala10.get("n_train") or max(ani.cc_sizes)
-        return cls(ala10, tuple(ani.seeds), n_pretrain, n_train)
+        return cls(ala10, tuple(ani.seeds), n_pretrain, n_train, ani.names)
 
     @property
     def phases(self) -> list[str]:
@@ -44,6 +48,12 @@ class Ala10Design:
     @property
     def models(self) -> list[str]:
         return self.section["models"]
+
+    @property
+    def titles(self) -> dict[str, str]:
+        """Each ensemble's panel title in Figs. 7 and 8 (:data:`TITLES`), naming the data
+        it was trained on as :attr:`names` does (the embedded stand-ins as stand-ins)."""
+        return {m: TITLES[m].format(**self.names._asdict()) for m in self.models}
 
     @property
     def figures(self) -> list[str]:

@@ -6,13 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from gmnn.analysis.names import AniNames, ani_names
 from gmnn.workflow.grid import Grid, Setting, held_and_test
-
-# The levels of theory of the two roles, by ani.source
-LEVELS_OF_THEORY = {
-    "ani": {"ani1x": "wB97X/6-31G(d)", "ani1ccx": "CCSD(T)*/CBS"},
-    "embedded": {"ani1x": "GFN2-xTB (tblite)", "ani1ccx": "wB97X/6-31G* (PySCF)"},
-}
 
 
 def ani1ccx_record(wildcards, npre: int | None = None) -> dict:
@@ -70,6 +65,12 @@ class AniDesign:
         return self.section.get("source", "ani")
 
     @property
+    def names(self) -> AniNames:
+        """How figures, tables, captions and model cards name this source's data sets
+        (:func:`gmnn.analysis.names.ani_names`: the embedded stand-ins as stand-ins)."""
+        return ani_names(self.source)
+
+    @property
     def comp6_subsets(self) -> list[str]:
         return self.section.get("comp6_subsets", [])
 
@@ -116,10 +117,10 @@ class AniDesign:
         if not a.get("export", True):
             return {}
         top = max(a["table1"]["sizes"])
-        levels = LEVELS_OF_THEORY["embedded" if self.source == "embedded" else "ani"]
+        names = self.names
         pretraining = {
-            "data": "ANI-1x" if self.source == "ani" else "embedded ANI-1x role",
-            "level_of_theory": levels["ani1x"],
+            "data": names.pretraining,
+            "level_of_theory": names.pretraining_level,
             "labels": "EF",
             "n_train": top,
         }
@@ -128,8 +129,9 @@ class AniDesign:
                 AniModel(top),
                 {
                     "name": "ani1x_pretrained",
-                    "description": f"GM-NN pre-trained on {top} ANI-1x structures "
-                    "(energies and forces), for fine-tuning on organic molecules (H, C, N, O)",
+                    "description": f"GM-NN pre-trained on {top} {names.pretraining} "
+                    "structures (energies and forces), for fine-tuning on organic molecules "
+                    "(H, C, N, O)",
                     "pretraining": pretraining,
                     "seeds": seeds,
                     "n_train": top,
@@ -142,12 +144,12 @@ class AniDesign:
                 AniModel(top, "finetune_E", cc_top),
                 {
                     "name": "ani1ccx_finetuned",
-                    "description": f"The ANI-1x model fine-tuned on {cc_top} ANI-1ccx "
-                    "energies (discriminative fine-tuning)",
+                    "description": f"The model pre-trained on {names.pretraining}, fine-tuned "
+                    f"on {cc_top} {names.finetuning} energies (discriminative fine-tuning)",
                     "pretraining": pretraining,
                     "finetuning": {
-                        "data": "ANI-1ccx" if self.source == "ani" else "embedded ANI-1ccx role",
-                        "level_of_theory": levels["ani1ccx"],
+                        "data": names.finetuning,
+                        "level_of_theory": names.finetuning_level,
                         "labels": "E",
                         "n_train": cc_top,
                     },

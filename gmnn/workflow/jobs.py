@@ -355,10 +355,13 @@ def ala10_structure_job(*, source, kind: str, output, log=None) -> dict:
     atom names, residue numbers and names (:mod:`gmnn.data.ala10`): ``kind`` ``pdb``
     reads the downloaded PDB (a file, or the staged directory holding it:
     :func:`gmnn.data.sources.ala10_file`);
-    ``embedded`` copies the committed built-and-relaxed helix. Checked to be the paper's
-    C30H53N11O10."""
+    ``embedded`` copies the committed built-and-relaxed helix, with the level of theory it
+    was relaxed at and the fmax reached (:func:`gmnn.analysis.ala10.relaxed_reference`:
+    the reference forces of the gate before the MD, :func:`gmnn.analysis.ala10.force_gate`).
+    Checked to be the paper's C30H53N11O10."""
     from ase.io import read
 
+    from gmnn.analysis.ala10 import relaxed_reference
     from gmnn.data.ala10 import read_ala10_pdb
     from gmnn.data.sources import ala10_file
     from gmnn.fingerprints import file_sha256
@@ -375,7 +378,8 @@ def ala10_structure_job(*, source, kind: str, output, log=None) -> dict:
     formula = atoms.get_chemical_formula(mode="hill")
     if formula != "C30H53N11O10":
         raise ValueError(f"{source}: {formula}, not the paper's Ala10 (C30H53N11O10)")
-    atoms.info = {"source": str(source), "source_sha256": file_sha256(source)}
+    reference = relaxed_reference(atoms.info.get("provenance")) if kind == "embedded" else {}
+    atoms.info = {"source": str(source), "source_sha256": file_sha256(source), **reference}
     atoms.calc = None
     with atomic_path(output) as tmp:
         atoms.write(tmp, format="extxyz")
@@ -440,6 +444,7 @@ def ensemble_md_stage_job(
     previous_trajectory=None,
     where: str = "stages",
     record: dict | None = None,
+    gate_structure=None,
     log=None,
 ) -> dict:
     """One stage of a staged MD protocol (:mod:`gmnn.md.protocol`) driven by the mean of
@@ -452,6 +457,11 @@ def ensemble_md_stage_job(
     recorded as skipped. Resumable like every MD job (a checkpoint beside the
     trajectory); the summary (``record``, the stage's summary, the models and the start)
     is written to ``summary``.
+
+    Stage 0 first records the gate (:func:`gmnn.analysis.ala10.force_gate`, the summary's
+    ``gate``): the members' force RMSE against the reference forces of
+    ``gate_structure`` (the initial helix in vacuum; default ``start``) and the ensemble's
+    force spread there, so that the tables show why a run is expected to hold or fail.
     """
     from ase.io import read
 
@@ -493,12 +503,22 @@ def ensemble_md_stage_job(
                 len(dirs),
                 ", ".join(map(str, dirs)),
             )
+    gate = {}
+    if stage == 0:
+        from gmnn.analysis.ala10 import force_gate
+
+        gate_file = gate_structure or start
+        found = force_gate(calculator, read(gate_file, format="extxyz"))
+        gate = {"gate": {**found, "structure": str(gate_file)}}
+        if log:
+            log.info("gate on %s: %s", gate_file, gate["gate"])
     result = run_stage(
         atoms, calculator, config, trajectory, start_ps=start_ps, previous=previous, log=log
     )
     out = {
         **(record or {}),
         **result,
+        **gate,
         "stage": stage,
         "n_atoms": len(template),
         "members": len(models),

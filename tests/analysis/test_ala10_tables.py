@@ -199,3 +199,58 @@ def test_reference_needs_pdb_names(helix, tmp_path):
     write(tmp_path / "a.traj", [(helix, {})])
     with pytest.raises(KeyError):
         tables(bare, [tmp_path / "a.traj"], [summary(0.0, 1)], model="x", window_ps=1, members=1)
+
+
+GATE = {
+    "reference": "GFN2-xTB forces of the helix relaxed with GFN2-xTB: 0 within fmax 0.0438 eV/A",
+    "reference_tol_eV_A": 0.0253,
+    "member_force_rmse_eV_A": [0.41, 0.52],
+    "mean_force_rmse_eV_A": 0.44,
+    "forces_std_max_eV_A": 0.9,
+    "forces_std_mean_eV_A": 0.2,
+}
+
+
+def test_the_gate_goes_on_the_first_stage_row_and_round_trips(helix, tmp_path):
+    """The gate of stage 0's summary fills the gate columns of the run's first row (the
+    worst member's RMSE as a number, every member's as text); later rows stay empty; a
+    run without a reference keeps its reason and leaves the RMSEs empty."""
+    write(tmp_path / "a.traj", [(helix, {}), (moved(helix, 1), {})])
+    write(tmp_path / "b.traj", [(moved(helix, 1), {}), (moved(helix, 2), {})])
+    stages = [summary(0.0, 2, gate=GATE), summary(0.005, 2)]
+    made = tables(helix, [tmp_path / "a.traj", tmp_path / "b.traj"], stages, phase="water")
+    first, second = made.runs.to_dict("records")
+    assert first["gate_force_rmse_members_eV_A"] == "0.41;0.52"
+    assert first["gate_force_rmse_max_eV_A"] == pytest.approx(0.52)
+    assert first["gate_mean_force_rmse_eV_A"] == pytest.approx(0.44)
+    assert first["gate_forces_std_max_eV_A"] == pytest.approx(0.9)
+    assert first["gate_reference"].startswith("GFN2-xTB")
+    assert second["gate_reference"] == "" and np.isnan(second["gate_forces_std_max_eV_A"])
+    RUNS.write(made.runs, tmp_path / "r.csv")
+    back = RUNS.read(tmp_path / "r.csv")
+    assert back["gate_force_rmse_members_eV_A"].tolist() == ["0.41;0.52", ""]
+    assert back["gate_reference_tol_eV_A"].tolist()[0] == pytest.approx(0.0253)
+    none = {**GATE, "reference": "none: not relaxed", "member_force_rmse_eV_A": None}
+    none.update(mean_force_rmse_eV_A=None, reference_tol_eV_A=None)
+    (row,) = tables(helix, [tmp_path / "a.traj"], [summary(0.0, 2, gate=none)]).runs.to_dict(
+        "records"
+    )
+    assert (
+        row["gate_reference"] == "none: not relaxed" and row["gate_force_rmse_members_eV_A"] == ""
+    )
+    assert np.isnan(row["gate_force_rmse_max_eV_A"]) and row["gate_forces_std_max_eV_A"] == 0.9
+
+
+def test_relaxed_reference_reads_the_relaxation_record():
+    import json
+
+    from gmnn.analysis.ala10 import relaxed_reference
+
+    relax = {"method": "GFN2-xTB", "converged": True, "fmax_reached_eV_A": 0.04}
+    assert relaxed_reference(json.dumps({"relax": relax})) == {
+        "reference_method": "GFN2-xTB",
+        "reference_fmax_eV_A": 0.04,
+    }
+    assert relaxed_reference({"relax": {**relax, "converged": False}}) == {}
+    assert relaxed_reference({"relax": None}) == relaxed_reference(None) == {}
+    assert relaxed_reference("not json") == {}

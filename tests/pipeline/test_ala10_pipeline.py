@@ -40,6 +40,10 @@ def test_dry_run_paper_scale(tmp_path):
     assert members == {str(s) for s in config["ani"]["seeds"]}
     gas = next(j for j in jobs if "gas/scratch/stage0/md.traj" in j)
     assert "ani1ccx/scratch_E/n399360/seed4/model" in gas and "data/ala10/helix.extxyz" in gas
+    # the gate before each run is computed on the helix in vacuum, in water too (stage 0)
+    water0 = next(j for j in jobs if "water/pretrained/stage0/md.traj" in j.split("output:")[1])
+    assert "data/ala10/helix.extxyz" in water0.split("output:")[0]
+    assert "data/ala10/helix.extxyz" not in water2.split("output:")[0]
     # the downloaded helix is checksummed
     assert "data/raw/ala10/download/deca-ala.pdb" in proc.stdout
 
@@ -142,6 +146,16 @@ def test_ala10_end_to_end(tmp_path):
             first = b[0]
         np.testing.assert_array_equal(first.positions, last.positions)
         assert summary["integrator"] == "npt_melchionna" and summary["start_ps"] == 0.002
+    # the gate on each run's first row: the embedded helix is relaxed with GFN2-xTB, so
+    # every member has a force RMSE against it; the same models give the same gate in
+    # both phases (computed on the helix in vacuum)
+    first = runs[runs["stage"] == 0].set_index(["phase", "model"])
+    assert first["gate_reference"].str.startswith("GFN2-xTB").all()
+    assert (first["gate_force_rmse_members_eV_A"].str.count(";") == 1).all()
+    assert (first["gate_force_rmse_max_eV_A"] > 0).all()
+    for column in ("gate_mean_force_rmse_eV_A", "gate_forces_std_max_eV_A"):
+        np.testing.assert_allclose(first.loc["gas", column], first.loc["water", column], rtol=1e-5)
+    assert runs.loc[runs["stage"] > 0, "gate_forces_std_max_eV_A"].isna().all()
     structures = STRUCTURES.read(work / "results/ani/ala10_structures.csv")
     assert set(structures["frame"]) == {"initial", "late"}
     for figure in ("fig7", "fig8"):

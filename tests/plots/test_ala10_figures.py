@@ -50,7 +50,28 @@ def run_row(phase, model, stage, integrator, start, end, planned, **extra):
         "mean_rmsd_heavy_A": math.nan,
         "mean_helical_fraction": math.nan,
         "final_volume_A3": math.nan,
+        # the gate before the run (first stage): gas, against a relaxed helix; water, none
+        "gate_reference": "",
+        "gate_reference_tol_eV_A": math.nan,
+        "gate_force_rmse_members_eV_A": "",
+        "gate_force_rmse_max_eV_A": math.nan,
+        "gate_mean_force_rmse_eV_A": math.nan,
+        "gate_forces_std_max_eV_A": math.nan,
+        "gate_forces_std_mean_eV_A": math.nan,
     }
+    if stage == 0 and phase == "gas":
+        rmse = {"pretrained": 0.21, "scratch": 1.37, "finetuned": 0.32}[model]
+        row.update(
+            gate_reference="GFN2-xTB forces of the relaxed helix: 0 within fmax 0.044 eV/A",
+            gate_reference_tol_eV_A=0.025,
+            gate_force_rmse_members_eV_A=f"{rmse - 0.01};{rmse + 0.02}",
+            gate_force_rmse_max_eV_A=rmse + 0.02,
+            gate_mean_force_rmse_eV_A=rmse,
+            gate_forces_std_max_eV_A=rmse / 2,
+            gate_forces_std_mean_eV_A=rmse / 5,
+        )
+    elif stage == 0:
+        row.update(gate_reference="none: not relaxed", gate_forces_std_max_eV_A=0.4)
     row.update(extra)
     row = {c: row[c] for c in ALA10_RUNS}
     return row
@@ -187,6 +208,10 @@ def test_gas_figure_average_failure_and_statistics(tmp_path):
         assert "ensemble of 5" in text
         assert f"mean RMSD {prod['rmsd_heavy_A'].mean():.2f} Å" in text
         assert f"helical {prod['helical_fraction'].mean():.2f}" in text
+        gate = runs[(runs["model"] == model) & (runs["stage"] == 0)].iloc[0]
+        rmse, worst = gate["gate_mean_force_rmse_eV_A"], gate["gate_force_rmse_max_eV_A"]
+        assert f"gate on helix: F RMSE {rmse:.2f} eV/Å (members ≤ {worst:.2f})" in text
+        assert f"gate on helix: F spread ≤ {gate['gate_forces_std_max_eV_A']:.2f} eV/Å" in text
         (label,) = by_gid(ax, "stage label")
         assert label.get_text() == "langevin"
         # the equilibration (first 100 ps) shaded
@@ -250,6 +275,10 @@ def test_water_figure_stages_skipped_model_and_inset(tmp_path):
     assert marker.get_xdata()[0] == 0.25
     assert by_gid(scratch, "failure note")[0].get_text() == "unstable after 0.25 ps (NaN energy)"
     assert "mean RMSD –" in by_gid(scratch, "statistics")[0].get_text()
+    # no reference forces in water: the spread, and no RMSE
+    stats = by_gid(pre, "statistics")[0].get_text()
+    assert "gate on helix: no reference forces" in stats and "F spread ≤ 0.40 eV/Å" in stats
+    assert "F RMSE" not in stats
     assert not by_gid(pre, "no dynamics")
     # the equilibration ends at the first production frame, 30 ps
     assert pre.patches[0].get_width() == pytest.approx(30.0)

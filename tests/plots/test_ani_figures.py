@@ -1,5 +1,6 @@
 """Table 1 as Markdown/LaTeX and the Fig. 5 / Fig. 6 plots (gmnn.plots.ani), and the
-aggregation and drawing scripts of the ANI rules run on small tables."""
+aggregation and drawing scripts of the ANI rules run on small tables; the embedded
+stand-ins named as stand-ins (gmnn.analysis.names) in titles, captions and CSV headers."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ import numpy as np
 import pytest
 from _records import error_record
 
-from gmnn.analysis.ani import FIG5, FIG6, TABLE1, fig5_table, fig6_table, table1
+from gmnn.analysis.ani import FIG5, FIG6, TABLE1, ani_tables, fig5_table, fig6_table, table1
+from gmnn.analysis.names import ANI_NAMES, AniNames, ani_names
 from gmnn.plots import save_figure
 from gmnn.plots.ani import plot_fig5, plot_fig6, table1_latex, table1_markdown
 
@@ -172,8 +174,9 @@ def run_script(name, tmp_path, inputs, outputs, params=None):
     log.parent.mkdir(exist_ok=True)
     inp = Files(inputs) if isinstance(inputs, list) else Files(**inputs)
     out = Files(outputs) if isinstance(outputs, list) else Files(**outputs)
+    params = {"names": ANI_NAMES["ani"]._asdict(), **(params or {})}  # as rules/ani.smk
     snakemake = SimpleNamespace(
-        input=inp, output=out, params=SimpleNamespace(**(params or {})), log=[str(log)]
+        input=inp, output=out, params=SimpleNamespace(**params), log=[str(log)]
     )
     runpy.run_path(str(REPO / "workflow_scripts" / name), init_globals={"snakemake": snakemake})
     for path in out:
@@ -205,13 +208,17 @@ def test_aggregate_and_plot_scripts(tmp_path):
     assert "2.40 $\\pm$ 1.20 (2.03)" in Path(tex).read_text()
 
     f5 = str(tmp_path / "fig5.csv")
+    embedded = {"names": ani_names("embedded")._asdict()}
     run_script(
         "aggregate_fig5.py",
         tmp_path,
         {"metrics": write_records(tmp_path, "f5", fig5_records())},
         [f5],
+        embedded,
     )
     assert len(FIG5.read(f5)) == 9
+    header = FIG5.read(f5).attrs["comments"][0]  # the stand-in's level, not CCSD(T)*/CBS
+    assert "ωB97X/6-31G* (ANI-1ccx role)" in header and "CCSD" not in header
     run_script(
         "plot_fig5.py",
         tmp_path,
@@ -240,3 +247,50 @@ def test_aggregate_and_plot_scripts(tmp_path):
         [f6],
         {"pdf": str(tmp_path / "fig6.pdf"), "png": str(tmp_path / "fig6.png")},
     )
+
+
+def test_the_embedded_stand_ins_are_named_as_stand_ins():
+    """At the embedded scale the titles, captions and CSV headers name the stand-ins by
+    level of theory and role; at paper scale the real names stay; one place for both."""
+    paper, embedded = ani_names("ani"), ani_names("embedded")
+    assert (paper.pretraining, paper.finetuning, paper.benchmark) == (
+        "ANI-1x",
+        "ANI-1ccx",
+        "COMP6 v1",
+    )
+    assert embedded.pretraining == "GFN2-xTB (ANI-1x role)"
+    assert embedded.finetuning == "ωB97X/6-31G* (ANI-1ccx role)"
+    assert embedded.benchmark == "held-out GFN2-xTB sets (COMP6 role)"
+    assert AniNames.of(embedded._asdict()) == embedded == AniNames.of("embedded")
+    assert AniNames.of(None) == paper
+    with pytest.raises(ValueError, match="unknown source 'ani2x'"):
+        ani_names("ani2x")
+
+    rows = table1(records_table1())
+    md = table1_markdown(rows, embedded)
+    assert md.startswith(
+        "Table 1: errors on held-out GFN2-xTB sets (COMP6 role) of models pre-trained on "
+        "GFN2-xTB (ANI-1x role)"
+    )
+    assert "| all held-out sets (COMP6 role) | energy |" in md
+    assert "ANI-1x" not in md.replace("(ANI-1x role)", "")
+    assert "COMP6 v1" not in md and "| COMP6 |" not in md
+    assert "| COMP6 | energy |" in table1_markdown(rows)  # the paper's names by default
+    tex = table1_latex(rows, embedded)
+    assert "\\caption{Errors on held-out GFN2-xTB sets (COMP6 role)" in tex
+    assert "ω" not in table1_latex(rows, ani_names("ani"))
+
+    fig = plot_fig5(fig5_table(fig5_records()), names=embedded)
+    assert fig.axes[0].get_title() == "ωB97X/6-31G* (ANI-1ccx role)"
+    assert plot_fig5(fig5_table(fig5_records())).axes[0].get_title() == "ANI-1ccx"
+    tuned, scratch, pre = fig6_records()
+    fig = plot_fig6(fig6_table(tuned, scratch, pre), names=embedded)
+    assert fig.axes[-1].get_xlabel() == "GFN2-xTB (ANI-1x role)\npre-training set size"
+
+    tables = ani_tables(embedded)
+    for table, paper_table in zip(tables, (TABLE1, FIG5, FIG6), strict=True):
+        assert table.columns == paper_table.columns
+        text = " ".join(table.comments)
+        assert "ANI-1x role" in text and "CCSD" not in text
+        assert "ANI-1x" in " ".join(paper_table.comments)
+    assert "CCSD(T)*/CBS" in " ".join(ani_tables("ani").fig5.comments)
