@@ -10,6 +10,8 @@
 # rule file is included; a figure group is switched off in the config (e.g. `md: null`).
 
 
+import os
+
 import yaml
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import min_version
@@ -37,7 +39,9 @@ configfile: "config.yaml"
 # The schema, with the names gmnn defines (settings, integrators, ensembles) filled in
 # from gmnn; defaults filled; an error names the key at fault.
 try:
-    validate_config(config, "rules/schemas/config.schema.yaml")
+    validate_config(
+        config, os.path.join(workflow.basedir, "rules", "schemas", "config.schema.yaml")
+    )
 except ConfigSchemaError as err:
     raise WorkflowError(str(err)) from None
 

@@ -17,7 +17,6 @@ from pathlib import Path
 
 import yaml
 
-SCHEMA_FILE = Path("rules") / "schemas" / "config.schema.yaml"
 MARK = "x-gmnn-enum"
 
 
@@ -81,8 +80,9 @@ def _read(path: str, mtime_ns: int) -> dict:
         return yaml.safe_load(fh)
 
 
-def load_schema(path=SCHEMA_FILE) -> dict:
-    """The schema at ``path`` with gmnn's names filled in (a fresh copy each call)."""
+def load_schema(path) -> dict:
+    """The schema file at ``path`` (rules/schemas/config.schema.yaml of the pipeline) with
+    gmnn's names filled in (a fresh copy each call)."""
     import copy
 
     path = Path(path).resolve()
@@ -99,7 +99,7 @@ def key_path(error) -> str:
     return out or "(top level)"
 
 
-def validate_config(config: dict, path=SCHEMA_FILE) -> dict:
+def validate_config(config: dict, path) -> dict:
     """Check ``config`` against the schema at ``path`` and fill in its defaults (in place;
     returns it). A violation raises :class:`ConfigSchemaError`, whose first line names the
     key and the value at fault."""
