@@ -26,7 +26,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from gmnn.analysis.aggregate import STATISTICS_COMMENT, aggregate, load_records, stat_columns
+from gmnn.analysis.aggregate import (
+    CONVERGENCE_COLUMNS,
+    CONVERGENCE_COMMENT,
+    STATISTICS_COMMENT,
+    aggregate,
+    convergence,
+    load_records,
+    stat_columns,
+)
 from gmnn.analysis.tables import Table
 
 # --- COMP6 subsets and the paper's Table 1 ------------------------------------------------------
@@ -87,7 +95,17 @@ PAPER_TABLE1_NOTES = {
 
 TABLE1 = Table(
     "Table 1 COMP6",
-    columns=("subset", "n_train", "quantity", "metric", "mean", "sem", "n_seeds", "paper"),
+    columns=(
+        "subset",
+        "n_train",
+        "quantity",
+        "metric",
+        "mean",
+        "sem",
+        "n_seeds",
+        "paper",
+        *CONVERGENCE_COLUMNS,
+    ),
     comments=(
         "Table 1: errors of ANI-1x pre-trained models on COMP6 v1; n_train = ANI-1x training "
         "structures; subset comp6 pools all conformers of all subsets",
@@ -97,9 +115,11 @@ TABLE1 = Table(
         "NaN when n_seeds = 1",
         f"paper: {PAPER_TABLE1_SOURCE} (NaN where none); DrugBank force at 4194304 as printed "
         "(MAE > RMSE, impossible)",
+        f"{CONVERGENCE_COMMENT} (the pre-trainings)",
     ),
     keys=("subset", "n_train", "quantity", "metric"),
     text=("subset", "quantity", "metric"),
+    optional=CONVERGENCE_COLUMNS,
 )
 """``results/ani/table1_comp6.csv``: one row per (subset, n_train, quantity, metric)."""
 
@@ -108,16 +128,25 @@ FIG5_METRICS = ("energy_rmse", "energy_mae")
 
 FIG5 = Table(
     "Fig. 5 ANI-1ccx learning curves",
-    columns=("setting", "n_pretrain", "n_train", "n_seeds", *stat_columns(FIG5_METRICS)),
+    columns=(
+        "setting",
+        "n_pretrain",
+        "n_train",
+        "n_seeds",
+        *stat_columns(FIG5_METRICS),
+        *CONVERGENCE_COLUMNS,
+    ),
     comments=(
         "Fig. 5: ANI-1ccx (CCSD(T)*/CBS) test errors of total energies by setting (scratch_E: "
         "from scratch; finetune_E: fine-tuned from an ANI-1x model pre-trained on n_pretrain "
         "structures, empty for scratch) and training-set size n_train",
         *STATISTICS_COMMENT,
+        CONVERGENCE_COMMENT,
     ),
     keys=("setting", "n_pretrain", "n_train"),
     text=("setting",),
     blank=("n_pretrain",),
+    optional=CONVERGENCE_COLUMNS,
 )
 """``results/ani/fig5_learning_curves.csv``: one row per (setting, n_pretrain, n_train)."""
 
@@ -133,6 +162,7 @@ FIG6 = Table(
         "n_train",
         "n_seeds",
         *stat_columns(),
+        *CONVERGENCE_COLUMNS,
     ),
     comments=(
         "Fig. 6: MD17 coupled-cluster test errors against the ANI-1x pre-training set size "
@@ -141,10 +171,12 @@ FIG6 = Table(
         "pretrained (the ANI-1x model itself, energies shifted by a constant fitted on the "
         "n_train training structures)",
         *STATISTICS_COMMENT,
+        f"{CONVERGENCE_COMMENT} (role pretrained: the pre-trainings)",
     ),
     keys=("role", "molecule", "setting", "n_pretrain", "n_train"),
     text=("role", "molecule", "setting"),
     blank=("n_pretrain",),
+    optional=CONVERGENCE_COLUMNS,
 )
 """``results/ani/fig6_pretrain_size.csv``: one row per (role, molecule, setting,
 n_pretrain, n_train)."""
@@ -320,6 +352,7 @@ def table1(records: Iterable[Mapping], paper: bool = False) -> pd.DataFrame:
                 f"(also in {seen[model_key]})"
             )
         seen[model_key] = where
+        run = convergence(record.get("training"))
         entries = {**record["subsets"], POOLED: record[POOLED]}
         for subset, entry in entries.items():
             for quantity in ("energy", "force"):
@@ -335,6 +368,7 @@ def table1(records: Iterable[Mapping], paper: bool = False) -> pd.DataFrame:
                             "metric": metric,
                             "seed": model_key[1],
                             "value": float(value),
+                            **run,
                         }
                     )
     keys = ["subset", "n_train", "quantity", "metric"]
