@@ -18,7 +18,8 @@ def tiny_config(
             "cc": {"train_sizes": [4, 8], "n_valid": cc_valid},
             "seeds": [0],
         },
-        "training": {"epochs": 2, "batch_size": 8},
+        # steps: null undoes the preset's training by steps (presets/embedded.yaml)
+        "training": {"epochs": 2, "steps": None, "batch_size": 8},
         "model": {"hidden": [16, 16]},
         "embedded_data": {
             "dft": {"n_structures": structures[0]},

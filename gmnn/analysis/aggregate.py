@@ -8,6 +8,12 @@ over seeds and the standard error of the mean, SEM = std(ddof=1) / sqrt(n_seeds)
 seed the SEM is undefined and reported as NaN; a metric missing (NaN) in one run makes its
 group's mean and SEM NaN.
 
+Every table of trained models also says how converged the runs behind each row are
+(:data:`CONVERGENCE_COLUMNS`, from each record's ``training`` summary: :func:`convergence`):
+``best_step_mean`` and ``steps_run_mean`` over seeds, ``still_improving``, the number of
+seeds whose best validation came at their last validation, and ``late_gain_max``, the
+largest gain of a seed's validation loss in the last quarter of its run.
+
 The tables (:data:`LEARNING_CURVES`, :data:`DFT_REFERENCE`, :data:`PRETRAIN_SIZE`) are
 :class:`~gmnn.analysis.tables.Table` descriptions: write and read them with their
 ``write``/``read`` methods (CSV with ``#`` comment lines stating the units).
@@ -18,7 +24,7 @@ from __future__ import annotations
 import json
 import logging
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +45,23 @@ STATISTICS_COMMENT = (
 )
 """Header comment lines of a table of per-seed statistics: units and what mean/sem are."""
 
+CONVERGENCE_COLUMNS = ("best_step_mean", "steps_run_mean", "still_improving", "late_gain_max")
+"""Columns of every table of trained models that say how converged its runs are
+(:func:`convergence`; NaN where a record has no training summary)."""
+
+_RUN_CONVERGENCE = ("best_step", "steps_run", "still_improving", "late_gain")  # per run
+
+CONVERGENCE_COMMENT = (
+    "best_step_mean: mean over seeds of the optimiser step of the best validation (the "
+    "model kept); steps_run_mean: of the steps run; still_improving: seeds whose best "
+    "validation was their last one (best_step == steps_run, or best_epoch == epochs_run "
+    "where steps are not recorded), i.e. runs still improving at their end; late_gain_max: "
+    "over seeds, the largest relative drop of the best validation loss in the last quarter "
+    "of a run's steps (1 - best / best before; 0: the run had reached its plateau, "
+    "gmnn.train.api.late_gain); NaN where a run has no training record"
+)
+"""Header comment line of the :data:`CONVERGENCE_COLUMNS`: the rules behind them."""
+
 CURVE_KEYS = ("molecule", "setting", "n_train")
 REFERENCE_KEYS = ("molecule", "test_set", "n_train")
 PRETRAIN_SIZE_KEYS = ("molecule", "setting", "n_train", "n_pretrain")
@@ -52,10 +75,11 @@ def stat_columns(metrics: Sequence[str] = METRICS) -> list[str]:
 def _statistics_table(name: str, keys: Sequence[str], what: str) -> Table:
     return Table(
         name,
-        columns=(*keys, "n_seeds", *stat_columns()),
-        comments=(what, *STATISTICS_COMMENT),
+        columns=(*keys, "n_seeds", *stat_columns(), *CONVERGENCE_COLUMNS),
+        comments=(what, *STATISTICS_COMMENT, CONVERGENCE_COMMENT),
         keys=keys,
         text=tuple(k for k in keys if k in ("molecule", "setting", "test_set")),
+        optional=CONVERGENCE_COLUMNS,
     )
 
 
@@ -116,10 +140,13 @@ def aggregate(
 ) -> pd.DataFrame:
     """Group ``records`` by the keys ``by`` and reduce every metric to mean and SEM.
 
-    Each output row holds the ``by`` keys, ``n_seeds`` (records in the group) and
-    ``<metric>_mean``/``<metric>_sem`` for every metric (NaN where a record lacks it).
-    Rows are sorted by the ``by`` keys. Two records of one group with the same
-    ``replicate`` value (seed) are an error: the same model would be counted twice.
+    Each output row holds the ``by`` keys, ``n_seeds`` (records in the group),
+    ``<metric>_mean``/``<metric>_sem`` for every metric (NaN where a record lacks it) and
+    the :data:`CONVERGENCE_COLUMNS` of the group's runs (from each record's ``training``
+    summary, :func:`convergence`; a DataFrame of records may instead hold the per-run
+    ``best_step``, ``steps_run`` and ``still_improving`` columns; NaN for a group where a
+    run lacks them). Rows are sorted by the ``by`` keys. Two records of one group with the
+    same ``replicate`` value (seed) are an error: the same model would be counted twice.
     """
     df = _records_frame(records, [*by, replicate], metrics)
     repeated = df.duplicated([*by, replicate], keep=False)
@@ -129,7 +156,56 @@ def aggregate(
         seeds = sorted(set(group[replicate].tolist()))
         key = {k: _plain(first[k]) for k in by}
         raise ValueError(f"{key}: {replicate} {seeds} occurs more than once")
-    return mean_sem(df, by, metrics, count="n_seeds")
+    table = mean_sem(df, by, metrics, count="n_seeds")
+    runs = df[list(_RUN_CONVERGENCE)].astype(float)
+    keys = [df[k] for k in by]
+    grouped = runs.groupby(keys, sort=True, dropna=False)
+    missing = runs.isna().groupby(keys, sort=True, dropna=False).any()
+    summary = pd.concat(
+        [
+            grouped[["best_step", "steps_run"]].mean(),
+            grouped[["still_improving"]].sum(),
+            grouped[["late_gain"]].max(),
+        ],
+        axis=1,
+    ).mask(missing)
+    for run_column, column in zip(_RUN_CONVERGENCE, CONVERGENCE_COLUMNS, strict=True):
+        table[column] = summary[run_column].to_numpy()
+    return table
+
+
+def convergence(training: Mapping | None) -> dict:
+    """How far one run got (its ``training`` summary, :data:`TRAINING_SUMMARY`):
+    ``best_step``, ``steps_run`` and ``late_gain`` (:func:`gmnn.train.api.late_gain`; NaN
+    where not recorded) and ``still_improving``: 1.0 if its best validation was its last
+    one (best_step == steps_run; where steps are not recorded best_epoch == epochs_run),
+    else 0.0; NaN without either pair.
+
+    The trainer validates a fixed number of times per run (or once per epoch) and keeps
+    the best validation's weights, so a best at the last validation means the run was cut
+    off while still improving: it had not reached its plateau.
+    """
+    training = training or {}
+
+    def number(key):
+        value = training.get(key)
+        ok = isinstance(value, (int, float, np.number)) and not isinstance(value, bool)
+        return float(value) if ok else np.nan
+
+    best_step, steps_run = number("best_step"), number("steps_run")
+    best_epoch, epochs_run = number("best_epoch"), number("epochs_run")
+    if not (np.isnan(best_step) or np.isnan(steps_run)):
+        still = float(best_step >= steps_run)
+    elif not (np.isnan(best_epoch) or np.isnan(epochs_run)):
+        still = float(best_epoch >= epochs_run)
+    else:
+        still = np.nan
+    return {
+        "best_step": best_step,
+        "steps_run": steps_run,
+        "still_improving": still,
+        "late_gain": number("late_gain"),
+    }
 
 
 def learning_curves(records, metrics: Sequence[str] = METRICS) -> pd.DataFrame:
@@ -167,14 +243,22 @@ def load_records(paths: Iterable[str | Path]) -> list[dict]:
     return records
 
 
-TRAINING_SUMMARY = ("epochs_run", "best_epoch", "n_valid", "steps_run", "best_step")
+TRAINING_SUMMARY = ("epochs_run", "best_epoch", "n_valid", "steps_run", "best_step", "late_gain")
 """The training summary of a model evaluated on its own test set (``training`` in the
 pipeline's metrics.json: the record's ``n_train`` is checked against the model's)."""
 
-PRETRAINED_SUMMARY = ("n_train", "epochs_run", "best_epoch", "n_valid")
+PRETRAINED_SUMMARY = (
+    "n_train",
+    "epochs_run",
+    "best_epoch",
+    "n_valid",
+    "steps_run",
+    "best_step",
+    "late_gain",
+)
 """The training summary of a pre-trained model evaluated on other data (COMP6, MD17: the
 records under results/ani/comp6 and results/ani/md17/.../pretrained), with the size of its
-training set and without the step counts, as those records have always had it."""
+training set."""
 
 
 def training_summary(model, keys: Sequence[str] = TRAINING_SUMMARY) -> dict:
@@ -231,16 +315,17 @@ def fig3_table(runs: Iterable, n_pretrain: Iterable[int]) -> pd.DataFrame:
 
 
 def _records_frame(records, keys: Sequence[str], metrics: Sequence[str]) -> pd.DataFrame:
-    """A DataFrame of ``keys`` and ``metrics`` (NaN where a record lacks a metric)."""
+    """A DataFrame of ``keys``, ``metrics`` (NaN where a record lacks a metric) and the
+    per-run convergence of :func:`convergence` (from a record's ``training``)."""
     if isinstance(records, pd.DataFrame):
         missing = [k for k in keys if k not in records.columns]
         if missing:
             raise KeyError(f"records lack column(s) {missing}")
         df = records.copy()
-        for m in metrics:
+        for m in (*metrics, *_RUN_CONVERGENCE):
             if m not in df.columns:
                 df[m] = np.nan
-        return df[[*keys, *metrics]]
+        return df[[*keys, *metrics, *_RUN_CONVERGENCE]]
     rows = []
     for record in records:
         missing = [k for k in keys if k not in record]
@@ -260,10 +345,13 @@ def _records_frame(records, keys: Sequence[str], metrics: Sequence[str]) -> pd.D
                 raise ValueError(
                     f"record {_describe(record)}: {m} is {value!r}, not a number"
                 ) from None
+        training = record.get("training")
+        row.update(convergence(training if isinstance(training, Mapping) else None))
         rows.append(row)
+    columns = [*keys, *metrics, *_RUN_CONVERGENCE]
     if not rows:
-        return pd.DataFrame({c: pd.Series(dtype=float) for c in (*keys, *metrics)})
-    return pd.DataFrame.from_records(rows, columns=[*keys, *metrics])
+        return pd.DataFrame({c: pd.Series(dtype=float) for c in columns})
+    return pd.DataFrame.from_records(rows, columns=columns)
 
 
 def _warn_single_seed(*tables: pd.DataFrame) -> None:
@@ -280,6 +368,8 @@ def _describe(record: dict) -> str:
 
 
 __all__ = [
+    "CONVERGENCE_COLUMNS",
+    "CONVERGENCE_COMMENT",
     "DFT_REFERENCE",
     "LEARNING_CURVES",
     "METRICS",
@@ -289,6 +379,7 @@ __all__ = [
     "TRAINING_SUMMARY",
     "UNITS",
     "aggregate",
+    "convergence",
     "fig2_tables",
     "fig3_table",
     "learning_curves",

@@ -29,7 +29,15 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from gmnn.analysis.aggregate import STATISTICS_COMMENT, aggregate, load_records, stat_columns
+from gmnn.analysis.aggregate import (
+    CONVERGENCE_COLUMNS,
+    CONVERGENCE_COMMENT,
+    STATISTICS_COMMENT,
+    aggregate,
+    convergence,
+    load_records,
+    stat_columns,
+)
 from gmnn.analysis.names import ANI_NAMES, AniNames
 from gmnn.analysis.tables import Table
 
@@ -106,14 +114,26 @@ _TABLE1_COMMENTS = (
     "NaN when n_seeds = 1",
     f"paper: {PAPER_TABLE1_SOURCE} (NaN where none); DrugBank force at 4194304 as printed "
     "(MAE > RMSE, impossible)",
+    f"{CONVERGENCE_COMMENT} (the pre-trainings)",
 )
 
 TABLE1 = Table(
     "Table 1 COMP6",
-    columns=("subset", "n_train", "quantity", "metric", "mean", "sem", "n_seeds", "paper"),
+    columns=(
+        "subset",
+        "n_train",
+        "quantity",
+        "metric",
+        "mean",
+        "sem",
+        "n_seeds",
+        "paper",
+        *CONVERGENCE_COLUMNS,
+    ),
     comments=_table1_comments(ANI_NAMES["ani"]),
     keys=("subset", "n_train", "quantity", "metric"),
     text=("subset", "quantity", "metric"),
+    optional=CONVERGENCE_COLUMNS,
 )
 """``results/ani/table1_comp6.csv``: one row per (subset, n_train, quantity, metric)."""
 
@@ -128,16 +148,25 @@ def _fig5_comments(names: AniNames) -> tuple[str, ...]:
         f"fine-tuned from a model pre-trained on n_pretrain {names.pretraining} structures, "
         "empty for scratch) and training-set size n_train",
         *STATISTICS_COMMENT,
+        CONVERGENCE_COMMENT,
     )
 
 
 FIG5 = Table(
     "Fig. 5 ANI-1ccx learning curves",
-    columns=("setting", "n_pretrain", "n_train", "n_seeds", *stat_columns(FIG5_METRICS)),
+    columns=(
+        "setting",
+        "n_pretrain",
+        "n_train",
+        "n_seeds",
+        *stat_columns(FIG5_METRICS),
+        *CONVERGENCE_COLUMNS,
+    ),
     comments=_fig5_comments(ANI_NAMES["ani"]),
     keys=("setting", "n_pretrain", "n_train"),
     text=("setting",),
     blank=("n_pretrain",),
+    optional=CONVERGENCE_COLUMNS,
 )
 """``results/ani/fig5_learning_curves.csv``: one row per (setting, n_pretrain, n_train)."""
 
@@ -152,6 +181,7 @@ def _fig6_comments(names: AniNames) -> tuple[str, ...]:
         "from-scratch models, n_pretrain empty), pretrained (the pre-trained model itself, "
         "energies shifted by a constant fitted on the n_train training structures)",
         *STATISTICS_COMMENT,
+        f"{CONVERGENCE_COMMENT} (role pretrained: the pre-trainings)",
     )
 
 
@@ -165,11 +195,13 @@ FIG6 = Table(
         "n_train",
         "n_seeds",
         *stat_columns(),
+        *CONVERGENCE_COLUMNS,
     ),
     comments=_fig6_comments(ANI_NAMES["ani"]),
     keys=("role", "molecule", "setting", "n_pretrain", "n_train"),
     text=("role", "molecule", "setting"),
     blank=("n_pretrain",),
+    optional=CONVERGENCE_COLUMNS,
 )
 """``results/ani/fig6_pretrain_size.csv``: one row per (role, molecule, setting,
 n_pretrain, n_train)."""
@@ -368,6 +400,7 @@ def table1(records: Iterable[Mapping], paper: bool = False) -> pd.DataFrame:
                 f"(also in {seen[model_key]})"
             )
         seen[model_key] = where
+        run = convergence(record.get("training"))
         entries = {**record["subsets"], POOLED: record[POOLED]}
         for subset, entry in entries.items():
             for quantity in ("energy", "force"):
@@ -383,6 +416,7 @@ def table1(records: Iterable[Mapping], paper: bool = False) -> pd.DataFrame:
                             "metric": metric,
                             "seed": model_key[1],
                             "value": float(value),
+                            **run,
                         }
                     )
     keys = ["subset", "n_train", "quantity", "metric"]

@@ -86,6 +86,10 @@ class Table:
             with two rows of one key is not written.
         text: the columns that hold text; every other column is numeric.
         blank: numeric columns whose missing value is written as an empty field.
+        optional: numeric columns a table may lack: a frame, row set or file without
+            them gets them as NaN (the convergence summary of
+            :data:`gmnn.analysis.aggregate.CONVERGENCE_COLUMNS`, which tables of
+            hand-made rows and files written before it existed do not have).
     """
 
     name: str
@@ -94,19 +98,22 @@ class Table:
     keys: tuple[str, ...] = ()
     text: tuple[str, ...] = ()
     blank: tuple[str, ...] = ()
+    optional: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        for field in ("columns", "comments", "keys", "text", "blank"):
+        for field in ("columns", "comments", "keys", "text", "blank", "optional"):
             object.__setattr__(self, field, tuple(getattr(self, field)))
         repeated = sorted({c for c in self.columns if self.columns.count(c) > 1})
         if repeated:
             raise ValueError(f"{self.name} table: column(s) {repeated} listed twice")
-        for field in ("keys", "text", "blank"):
+        for field in ("keys", "text", "blank", "optional"):
             unknown = [c for c in getattr(self, field) if c not in self.columns]
             if unknown:
                 raise ValueError(f"{self.name} table: {field} {unknown} are not columns")
         if set(self.text) & set(self.blank):
             raise ValueError(f"{self.name} table: a column cannot be both text and blank")
+        if set(self.optional) & (set(self.text) | set(self.keys)):
+            raise ValueError(f"{self.name} table: an optional column must be numeric, not a key")
         bad = [line for line in self.comments if "\n" in line]
         if bad:
             raise ValueError(f"{self.name} table: comment lines must not contain newlines")
@@ -143,10 +150,10 @@ class Table:
         df = table if isinstance(table, pd.DataFrame) else pd.DataFrame.from_records(list(table))
         if df.empty and len(df.columns) == 0:
             return self._empty()
-        missing = [c for c in self.columns if c not in df.columns]
+        missing = [c for c in self.columns if c not in df.columns and c not in self.optional]
         if missing:
             raise ValueError(f"{self.source(table)}: missing column(s) {missing}")
-        return df
+        return self._with_optional(df)
 
     def source(self, table) -> str:
         """How messages name ``table``: its path, or "the <name> table"."""
@@ -213,7 +220,15 @@ class Table:
             {c: pd.Series(dtype=str if c in self.text else float) for c in self.columns}
         )
 
+    def _with_optional(self, df: pd.DataFrame) -> pd.DataFrame:
+        """``df`` with every :attr:`optional` column it lacks added as NaN."""
+        absent = [c for c in self.optional if c not in df.columns]
+        if not absent:
+            return df
+        return df.assign(**{c: float("nan") for c in absent})
+
     def _exact(self, df: pd.DataFrame, source: str) -> pd.DataFrame:
+        df = self._with_optional(df)
         columns = [str(c) for c in df.columns]
         missing = [c for c in self.columns if c not in columns]
         if missing:

@@ -26,6 +26,31 @@ def _versions() -> dict:
     }
 
 
+LATE_FRACTION = 0.25
+"""The last part of a run (a fraction of its steps) that :func:`late_gain` looks at."""
+
+
+def late_gain(history, fraction: float = LATE_FRACTION) -> float | None:
+    """How much a run still gained at its end: the relative drop of the best validation
+    loss over the last ``fraction`` of its steps, 1 - best(all) / best(before), where
+    "before" are the validations at steps <= (1 - fraction) x the last step. 0 for a run
+    that had reached its plateau (no better validation in its last quarter), near 1 for
+    one cut off while falling steeply; None without a validation before the last quarter
+    (or a non-positive loss there).
+
+    A best validation at the last step alone (``best_step == steps_run``) does not tell a
+    converged run from an unfinished one: as the rates decay linearly to zero the
+    validation loss of a converged run keeps creeping down to the end."""
+    if not history:
+        return None
+    cut = (1.0 - fraction) * history[-1]["step"]
+    before = [h["valid_loss"] for h in history if h["step"] <= cut]
+    if not before or min(before) <= 0:
+        return None
+    best = min(h["valid_loss"] for h in history)
+    return float(1.0 - best / min(before))
+
+
 def build_model(train, valid=None, model_config=None, seed: int = 0):
     """A fresh GM-NN for ``train`` (species from the data, plus ``species`` if given),
     with scale and shift initialised from the training energies.
@@ -101,6 +126,7 @@ def fit(
         "best_valid": {k: v for k, v in best[-1].items() if k.startswith("valid")}
         if best
         else None,
+        "late_gain": late_gain(history),
         "wall_seconds_this_call": time.time() - t0,
         "versions": _versions(),
         **(provenance or {}),

@@ -13,6 +13,7 @@ import pytest
 from _records import error_record
 
 from gmnn.analysis.aggregate import (
+    CONVERGENCE_COMMENT,
     DFT_REFERENCE,
     LEARNING_CURVES,
     STATISTICS_COMMENT,
@@ -84,7 +85,7 @@ def test_records_table_round_trip(tmp_path):
     assert "# energy_* in kcal/mol" in text and "kcal/mol/Angstrom" in text
     back = DFT_REFERENCE.read(out)
     assert back.attrs["comments"] == list(DFT_REFERENCE.comments)
-    assert back.attrs["comments"][1:] == list(STATISTICS_COMMENT)
+    assert back.attrs["comments"][1:] == [*STATISTICS_COMMENT, CONVERGENCE_COMMENT]
     assert list(back.columns) == list(DFT_REFERENCE.columns)
     assert back["n_train"].iloc[0] == 512 and back["test_set"].iloc[0] == "cc"
     assert back["energy_rmse_sem"].iloc[0] == pytest.approx(rows["energy_rmse_sem"].iloc[0])

@@ -173,7 +173,12 @@ def pipeline_training_params(config: dict, seed: int) -> dict:
         pattern = r"^def training_params\(.*?(?=^\S|\Z)"
         found += re.findall(pattern, path.read_text(), flags=re.S | re.M)
     assert len(found) == 1, f"{len(found)} definitions of training_params in rules/*.smk"
-    namespace = {"config": config}
+    from gmnn.workflow.design import Design
+
+    # the names rules/common.smk defines at start-up that the function reads (the design
+    # of ``config`` over config.yaml, section by section)
+    full = {**yaml.safe_load((REPO / "config.yaml").read_text()), **config}
+    namespace = {"config": full, "GRID": Design.from_config(full).grid}
     exec(found[0], namespace)
 
     class Wildcards:

@@ -99,6 +99,11 @@ def test_fit_by_steps_records_steps_in_the_provenance(tmp_path, data):
     assert info["steps_run"] == 5 and info["validations_run"] == 3
     assert info["epochs_run"] == pytest.approx(1.25)
     assert info["best_step"] in (2, 4, 5)
+    # the gain of the last quarter (steps > 3.75: the validation at 4 and 5 against 2)
+    rows = list(csv.DictReader(open(tmp_path / "metrics.csv")))
+    losses = {int(r["step"]): float(r["valid_loss"]) for r in rows}
+    before = losses[2]
+    assert info["late_gain"] == pytest.approx(1 - min(before, *losses.values()) / before)
 
 
 def test_early_stopping_counts_validations(tmp_path, data):
