@@ -354,6 +354,17 @@ def _fig6_row(df, molecule, setting) -> pd.Series:
     return rows.sort_values("n_pretrain").iloc[-1]
 
 
+def _below(a, b, quantity: str = "force") -> bool:
+    """Row ``a``'s RMSE of ``quantity`` below row ``b``'s, resolved from the seed scatter."""
+    q = f"{quantity}_rmse"
+    return resolved(b[f"{q}_mean"], b[f"{q}_sem"], a[f"{q}_mean"], a[f"{q}_sem"])
+
+
+def _ef(row) -> str:
+    """``E <energy RMSE> F <force RMSE>`` of a row (means)."""
+    return f"E {fmt(row['energy_rmse_mean'])} F {fmt(row['force_rmse_mean'])}"
+
+
 def _fig6_molecules(df) -> list[str]:
     return sorted(df["molecule"].unique())
 
@@ -461,14 +472,8 @@ def c29(t: Tables) -> Outcome:
     -> partly; none -> does not hold."""
 
     def rule(df, m):
-        f, s, p = (
-            _fig6_row(df, m, "finetune_EF"),
-            _fig6_row(df, m, "scratch_EF"),
-            _fig6_row(df, m, "pretrained"),
-        )
-        a = not resolved(
-            s["force_rmse_mean"], s["force_rmse_sem"], f["force_rmse_mean"], f["force_rmse_sem"]
-        )
+        f, s, p = (_fig6_row(df, m, k) for k in ("finetune_EF", "scratch_EF", "pretrained"))
+        a = not _below(f, s)
         b = s["force_rmse_mean"] < p["force_rmse_mean"]
         value = f"F fine-tuned E+F {fmt(f['force_rmse_mean'])}, scratch E+F {fmt(s['force_rmse_mean'])}, pre-trained {fmt(p['force_rmse_mean'])}"
         return (
@@ -502,13 +507,7 @@ def c30(t: Tables) -> Outcome:
         }
         force_wins = sum(wins[(k, "force")] for k in refs)
         v = HOLDS if all(wins.values()) else PARTLY if force_wins else FAILS
-        value = (
-            f"non-disc. E {fmt(nd['energy_rmse_mean'])} F {fmt(nd['force_rmse_mean'])}; "
-            + "; ".join(
-                f"{k} E {fmt(r['energy_rmse_mean'])} F {fmt(r['force_rmse_mean'])}"
-                for k, r in refs.items()
-            )
-        )
+        value = f"non-disc. {_ef(nd)}; " + "; ".join(f"{k} {_ef(r)}" for k, r in refs.items())
         return v, value, f"{sum(wins.values())}/4 comparisons won"
 
     return _fig6_check(t, rule)
@@ -527,11 +526,8 @@ def c31(t: Tables) -> Outcome:
 
     def rule(df, m):
         d, nd = _fig6_row(df, m, "finetune_E"), _fig6_row(df, m, "finetune_nd_E")
-        a = resolved(
-            nd["force_rmse_mean"], nd["force_rmse_sem"], d["force_rmse_mean"], d["force_rmse_sem"]
-        )
-        b = d["energy_rmse_mean"] < nd["energy_rmse_mean"]
-        value = f"disc. E {fmt(d['energy_rmse_mean'])} F {fmt(d['force_rmse_mean'])}; non-disc. E {fmt(nd['energy_rmse_mean'])} F {fmt(nd['force_rmse_mean'])}"
+        a, b = _below(d, nd), d["energy_rmse_mean"] < nd["energy_rmse_mean"]
+        value = f"disc. {_ef(d)}; non-disc. {_ef(nd)}"
         return (
             count_verdict([a, b]),
             value,

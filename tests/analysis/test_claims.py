@@ -115,24 +115,34 @@ PEAK_MODELS = {  # (setting, n): (O-H, C-H) centres in cm^-1
 }
 
 
+def run_row(setting, n_train, temp, **columns):
+    """One row of an aspirin MD table (seed 0)."""
+    return {
+        "molecule": "aspirin",
+        "setting": setting,
+        "n_train": n_train,
+        "temperature_K": temp,
+        "seed": 0,
+        **columns,
+    }
+
+
 def peaks(models=None):
     rows = []
     for (s, n), (oh, ch) in (models or PEAK_MODELS).items():
         for temp in (100, 300):
             for band, c in (("O-H", oh), ("C-H", ch)):
                 rows.append(
-                    {
-                        "molecule": "aspirin",
-                        "setting": s,
-                        "n_train": n,
-                        "temperature_K": temp,
-                        "seed": 0,
-                        "band": band,
-                        "center_cm1": c,
-                        "fwhm_cm1": 50.0,
-                        "method": "lorentzian",
-                        "production_ps": 100.0,
-                    }
+                    run_row(
+                        s,
+                        n,
+                        temp,
+                        band=band,
+                        center_cm1=c,
+                        fwhm_cm1=50.0,
+                        method="lorentzian",
+                        production_ps=100.0,
+                    )
                 )
     return pd.DataFrame(rows)
 
@@ -144,16 +154,9 @@ def md_runs(ends=None, length=110.0):
         for temp in (100, 300):
             end = ends.get(s, length)
             rows.append(
-                {
-                    "molecule": "aspirin",
-                    "setting": s,
-                    "n_train": n,
-                    "temperature_K": temp,
-                    "seed": 0,
-                    "time_ps": end,
-                    "diverged": int(end < length),
-                    "production_ps": length - 10,
-                }
+                run_row(
+                    s, n, temp, time_ps=end, diverged=int(end < length), production_ps=length - 10
+                )
             )
     return pd.DataFrame(rows)
 
