@@ -46,6 +46,7 @@ __all__ = [
     "capped_ala_formula",
     "embedded_ala10_helix",
     "hbond_distances",
+    "helical_hbond_fraction",
     "helix_hbond_pairs",
     "relax_xtb",
 ]
@@ -295,6 +296,17 @@ def hbond_distances(positions: np.ndarray, pairs: np.ndarray) -> np.ndarray:
     """O ... H distances (Å) of ``pairs`` in one (N, 3) or many (F, N, 3) structures."""
     positions = np.asarray(positions, dtype=float)
     return np.linalg.norm(positions[..., pairs[:, 0], :] - positions[..., pairs[:, 1], :], axis=-1)
+
+
+def helical_hbond_fraction(
+    positions: np.ndarray, pairs: np.ndarray, cutoff_A: float = 2.5
+) -> float:
+    """Fraction of the frames (F, N, 3) that keep at least one of the hydrogen bonds
+    ``pairs`` (:func:`helix_hbond_pairs`) with O ... H below ``cutoff_A`` Å."""
+    distances = hbond_distances(
+        np.asarray(positions, dtype=float).reshape(-1, *np.shape(positions)[-2:]), pairs
+    )
+    return float(np.mean((distances < cutoff_A).any(axis=1)))
 
 
 # --------------------------------------------------------------------------- relaxation

@@ -437,13 +437,13 @@ def gpu_rules(profile) -> frozenset[str]:
 
 
 # Walltime limits of the embedded ANI-like data (rules/embedded_ani.smk): about 4x the
-# costs measured on one core (GFN2-xTB MD step 1-22 ms for 6-42 atoms, up to about 0.1 s
-# for the 60-72-atom helices and water clusters under load, plus the relaxation; wB97X/6-31G*
-# energy 2.5-7 s for 6-9 atoms, 18 s for nma and up to about 90 s for the 22-atom
-# Ace-Ala-NMe of accurate.extra_systems under load).
+# costs measured on one core (GFN2-xTB MD step 1-22 ms for 6-42 atoms and 27-117 ms of CPU
+# for the 48-72-atom water clusters and helices, plus the relaxation; wB97X/6-31G* energy
+# 2.5-7 s for 6-9 atoms, 10-60 s of CPU for the 12-22 atoms of accurate.extra_systems),
+# with room for a machine shared with other jobs.
 EMBEDDED_ANI_SECONDS_PER_STEP = 0.4
 EMBEDDED_ANI_MINUTES_PER_ENERGY = 0.5
-EMBEDDED_ANI_MINUTES_PER_EXTRA_ENERGY = 6
+EMBEDDED_ANI_MINUTES_PER_EXTRA_ENERGY = 4
 
 
 def embedded_ani_sample_minutes(config: Mapping, system: Mapping) -> int:

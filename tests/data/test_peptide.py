@@ -32,6 +32,7 @@ from gmnn.refdata.peptide import (
     capped_ala_formula,
     embedded_ala10_helix,
     hbond_distances,
+    helical_hbond_fraction,
     helix_hbond_pairs,
     relax_xtb,
 )
@@ -266,9 +267,11 @@ def test_capped_helix_holds_its_backbone_hydrogen_bonds(n):
     assert np.all((distance > 1.8) & (distance < 2.4)), distance
     extended = build_capped_ala_helix(n, phi=-150.0, psi=150.0)
     assert hbond_distances(extended.positions, pairs).min() > 6.0
-    # many frames at once
+    # many frames at once: one of two keeps a hydrogen bond below 2.5 Å
     frames = np.stack([atoms.positions, extended.positions])
     assert hbond_distances(frames, pairs).shape == (2, n - 2)
+    assert helical_hbond_fraction(frames, pairs) == 0.5
+    assert helical_hbond_fraction(frames, pairs, cutoff_A=1.5) == 0.0
 
 
 def test_capped_helix_rejects_bad_lengths():
