@@ -176,14 +176,19 @@ def build_system(name: str, seed: int = 0) -> ase.Atoms:
 def relax_xtb(
     atoms: ase.Atoms, method: str = "GFN2-xTB", fmax: float = 0.05, steps: int = 500
 ) -> ase.Atoms:
-    """A copy of ``atoms`` relaxed on the GFN2-xTB surface (tblite, BFGS, ``fmax`` eV/Å)."""
+    """A copy of ``atoms`` relaxed on the GFN2-xTB surface (tblite, BFGS, ``fmax`` eV/Å),
+    on one OpenMP thread (:func:`gmnn.refdata.qc.one_openmp_thread`) so that the relaxed
+    geometry, and the MD sampled from it, are bitwise reproducible."""
     from ase.optimize import BFGS
     from tblite.ase import TBLite
+
+    from gmnn.refdata.qc import one_openmp_thread
 
     relaxed = ase.Atoms(atoms.numbers, atoms.positions)
     relaxed.info.update(atoms.info)
     relaxed.calc = TBLite(method=method, verbosity=0)
-    BFGS(relaxed, logfile=None).run(fmax=fmax, steps=steps)
-    relaxed.info["relaxed_fmax_eV_A"] = float(np.abs(relaxed.get_forces()).max())
+    with one_openmp_thread():
+        BFGS(relaxed, logfile=None).run(fmax=fmax, steps=steps)
+        relaxed.info["relaxed_fmax_eV_A"] = float(np.abs(relaxed.get_forces()).max())
     relaxed.calc = None
     return relaxed

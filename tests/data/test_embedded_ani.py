@@ -331,6 +331,48 @@ def test_extra_systems_are_labelled_whatever_their_size(monkeypatch):
     assert embedded_ani.accurate_systems(config) == ["H2O", "C6H6"]
 
 
+def _regenerated() -> bool:
+    path = EMBEDDED / "ani_xtb.h5"
+    return path.exists() and "ace_ala5_nme_helix" in read_h5(path).group_names
+
+
+@pytest.mark.skipif(
+    not _regenerated(),
+    reason="data/embedded/ani_xtb.h5 predates the issue-20 systems (regenerate: "
+    "docs/embedded_data.md)",
+)
+def test_committed_data_follow_the_config():
+    """The committed files hold every system of the config, in config order, with its
+    frames (ids 0, 1, ... over the systems), the wB97X-role subset the small systems and
+    accurate.extra_systems, and the helix frames mostly keep a helical hydrogen bond."""
+    from gmnn.refdata.peptide import (
+        build_capped_ala_helix,
+        helical_hbond_fraction,
+        helix_hbond_pairs,
+    )
+
+    cat = embedded_ani.catalogue(CONFIG)
+    train_names = [n for n, s in cat.items() if s["role"] == "train"]
+    train = read_h5(EMBEDDED / "ani_xtb.h5")
+    assert list(train.group_names) == train_names
+    counts = np.bincount(train.groups, minlength=len(train_names))
+    assert counts.tolist() == [cat[n]["frames"] for n in train_names]
+    np.testing.assert_array_equal(train.ids, np.arange(len(train)))
+    accurate = read_h5(EMBEDDED / "ani_wb97x.h5")
+    extra = embedded_ani.extra_accurate_systems(CONFIG)
+    size = {n: int(train.n_atoms[train.groups == g][0]) for g, n in enumerate(train_names)}
+    expected = [n for n in train_names if n in extra or size[n] <= CONFIG["accurate"]["max_atoms"]]
+    assert list(accurate.group_names) == expected
+    for g, name in enumerate(expected):
+        wanted = extra.get(name, CONFIG["accurate"]["frames"])
+        assert wanted - 2 <= (accurate.groups == g).sum() <= wanted  # a failed SCF is dropped
+    for name in ("ace_ala5_nme_helix", "ace_ala6_nme_helix"):
+        rows = np.flatnonzero(train.groups == train_names.index(name))
+        positions = np.stack([train.atoms(int(i)).positions for i in rows])
+        pairs = helix_hbond_pairs(build_capped_ala_helix(systems.HELICES[name]))
+        assert helical_hbond_fraction(positions, pairs) >= 0.5, name
+
+
 def test_systems_above_max_atoms_get_no_accurate_labels():
     """Such systems get an empty label file (so the rules need not build systems)."""
     sample = _fake_sample("C6H6", 4, np.random.default_rng(1))
