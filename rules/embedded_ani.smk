@@ -38,8 +38,9 @@ rule embedded_ani_sample:
 
 
 rule embedded_ani_label:
-    """wB97X/6-31G* energies (no forces) of evenly spaced frames of one small system
-    (an empty file for a system above embedded_ani.accurate.max_atoms)."""
+    """wB97X/6-31G* energies (no forces) of evenly spaced frames of one small system or
+    one of embedded_ani.accurate.extra_systems (an empty file for any other system above
+    embedded_ani.accurate.max_atoms)."""
     input:
         EMBEDDED_ANI_SAMPLE,
     output:
@@ -55,7 +56,9 @@ rule embedded_ani_label:
     threads: 1
     resources:
         mem_mb=2000,
-        runtime=gmnn_resources.embedded_ani_label_minutes(EMBEDDED_ANI_CONFIG),
+        runtime=lambda wc: gmnn_resources.embedded_ani_label_minutes(
+            EMBEDDED_ANI_CONFIG, wc.system
+        ),
     params:
         config=EMBEDDED_ANI_CONFIG,
     script:

@@ -12,7 +12,9 @@ from gmnn.workflow import job
 log = job(snakemake)
 with np.load(snakemake.input[0]) as npz:
     sample = {k: npz[k] for k in npz.files}
-labels = embedded_ani.label_accurate(sample, snakemake.params.config, snakemake.threads)
+labels = embedded_ani.label_accurate(
+    snakemake.wildcards.system, sample, snakemake.params.config, snakemake.threads
+)
 atomic_save_npz(
     snakemake.output[0],
     {

@@ -10,13 +10,17 @@ role            embedded level               structures
 =============== ============================ ============================================
 ANI-1x          GFN2-xTB (tblite), E and F   Langevin MD frames of the ``train`` systems
 ANI-1ccx        ωB97X/6-31G* (PySCF), E only  evenly spaced frames of the small train
-                                             systems (at most ``max_atoms`` atoms)
+                                             systems (at most ``max_atoms`` atoms) and
+                                             of ``extra_systems`` (peptides, water)
 COMP6           GFN2-xTB, E and F            MD frames of held-out systems, by subset
 =============== ============================ ============================================
 
 The accurate level is the paper's pre-training level, ωB97X/6-31G* with Cartesian d
 functions as in ANI-1x, with density fitting; energies cost 2.5 s (methanol) to 51 s (a
-22-atom capped dipeptide) on two threads, which is why only the small systems get them.
+22-atom capped dipeptide) on two threads, which is why only the small systems get them,
+and a few larger ones named in ``accurate.extra_systems`` (the peptide backbone and
+water environments of the deca-alanine MD). docs/embedded_data.md lists what the data
+hold and what generating them costs.
 
 Generation (rules/embedded_ani.smk) runs one job per system (:func:`sample_system`) and
 one per system's accurate labels (:func:`label_accurate`); :func:`merge` writes the final
@@ -50,13 +54,20 @@ def catalogue(config: Mapping) -> dict[str, dict[str, Any]]:
     """Every system of the ``embedded_ani`` config: name -> role, group, T, frames.
 
     ``config["train"]`` and ``config["heldout"]`` map group names to ``{systems: [...],
-    temperature_K, frames}``; held-out groups are the COMP6-like subsets. A system in two
-    groups is an error naming both.
+    temperature_K, frames}``; held-out groups are the COMP6-like subsets. Errors (each
+    naming the config key at fault): an unknown system name
+    (:func:`gmnn.refdata.systems.check_system_name`), a system in two groups, and an
+    ``accurate.extra_systems`` entry that is not a train system or asks for more
+    accurate frames than the system has.
     """
     out: dict[str, dict[str, Any]] = {}
     for role in ROLES:
         for group, spec in config[role].items():
             for name in spec["systems"]:
+                try:
+                    systems.check_system_name(name)
+                except ValueError as err:
+                    raise ValueError(f"embedded_ani.{role}.{group}.systems: {err}") from None
                 if name in out:
                     raise ValueError(
                         f"embedded_ani: system {name!r} is in {out[name]['role']}."
@@ -68,7 +79,24 @@ def catalogue(config: Mapping) -> dict[str, dict[str, Any]]:
                     "temperature_K": float(spec["temperature_K"]),
                     "frames": int(spec["frames"]),
                 }
+    for name, frames in extra_accurate_systems(config).items():
+        if out.get(name, {}).get("role") != "train":
+            where = f"in {out[name]['role']}.{out[name]['group']}" if name in out else "unknown"
+            raise ValueError(
+                f"embedded_ani.accurate.extra_systems: {name!r} is not a train system ({where})"
+            )
+        if frames > out[name]["frames"]:
+            raise ValueError(
+                f"embedded_ani.accurate.extra_systems.{name}: {frames} accurate frames of "
+                f"{out[name]['frames']} sampled"
+            )
     return out
+
+
+def extra_accurate_systems(config: Mapping) -> dict[str, int]:
+    """``accurate.extra_systems``: train systems labelled whatever their size, each with
+    its number of accurate frames (name -> frames)."""
+    return {n: int(f) for n, f in config.get("accurate", {}).get("extra_systems", {}).items()}
 
 
 def sample_system(
@@ -110,10 +138,12 @@ def sample_system(
 
 
 def accurate_systems(config: Mapping) -> list[str]:
-    """The train systems that get accurate labels: at most ``accurate.max_atoms`` atoms."""
+    """The train systems that get accurate labels: those with at most
+    ``accurate.max_atoms`` atoms and those of ``accurate.extra_systems``."""
     limit = int(config["accurate"]["max_atoms"])
+    extra = set(extra_accurate_systems(config))
     names = [n for n, s in catalogue(config).items() if s["role"] == "train"]
-    return [n for n in names if len(systems.build_system(n)) <= limit]
+    return [n for n in names if n in extra or len(systems.build_system(n)) <= limit]
 
 
 def accurate_frames(n_frames: int, n_accurate: int) -> np.ndarray:
@@ -123,15 +153,20 @@ def accurate_frames(n_frames: int, n_accurate: int) -> np.ndarray:
     return np.floor((np.arange(n_accurate) + 0.5) * n_frames / n_accurate).astype(np.int64)
 
 
-def label_accurate(sample: Mapping, config: Mapping, n_threads: int | None = None) -> dict:
-    """Accurate-level energies (no forces) of the :func:`accurate_frames` of one sample;
-    none (empty arrays) for a system with more than ``accurate.max_atoms`` atoms."""
+def label_accurate(
+    name: str, sample: Mapping, config: Mapping, n_threads: int | None = None
+) -> dict:
+    """Accurate-level energies (no forces) of the :func:`accurate_frames` of the sample of
+    system ``name``; none (empty arrays) for a system with more than
+    ``accurate.max_atoms`` atoms that is not in ``accurate.extra_systems``. The number of
+    frames is ``accurate.frames``, or the system's own in ``accurate.extra_systems``."""
     level = config["accurate"]
-    if len(sample["numbers"]) > int(level["max_atoms"]):
+    extra = extra_accurate_systems(config)
+    if len(sample["numbers"]) > int(level["max_atoms"]) and name not in extra:
         info = {"skipped": f"more than accurate.max_atoms = {level['max_atoms']} atoms"}
         info.update(wall_s=[], failures=[], code_versions=qc.provenance())
         return {"frames": np.zeros(0, np.int64), "energy": np.zeros(0), "info": info}
-    frames = accurate_frames(len(sample["energy"]), int(level["frames"]))
+    frames = accurate_frames(len(sample["energy"]), extra.get(name, int(level["frames"])))
     atoms_list = []
     for f in frames:
         atoms = ase.Atoms(sample["numbers"], sample["positions"][f])

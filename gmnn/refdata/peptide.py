@@ -42,7 +42,12 @@ from gmnn.refdata.qc import one_openmp_thread
 __all__ = [
     "EMBEDDED_HELIX_BUILD",
     "build_ala10_helix",
+    "build_capped_ala_helix",
+    "capped_ala_formula",
     "embedded_ala10_helix",
+    "hbond_distances",
+    "helical_hbond_fraction",
+    "helix_hbond_pairs",
     "relax_xtb",
 ]
 
@@ -52,46 +57,85 @@ _log = logging.getLogger(__name__)
 # ------------------------------------------------------------------------------ building
 
 
-def _heavy_atoms(phi: float, psi: float, omega: float) -> list[tuple[int, str, str, np.ndarray]]:
-    """Heavy atoms of Ala10-NH2 from PeptideBuilder, as ``(residue, name, element, xyz)``.
+def _heavy_atoms(
+    phi: float, psi: float, omega: float, n_residues: int = N_RESIDUES, capped: bool = False
+) -> list[tuple[int, str, str, np.ndarray]]:
+    """Heavy atoms of an oligo-alanine from PeptideBuilder, as ``(residue, name, element, xyz)``.
 
-    PeptideBuilder (Engh-Huber bond lengths and angles) builds Ala11 with every residue at
-    (``phi``, ``psi``, ``omega``) in degrees; the N of the 11th residue becomes the amide
-    nitrogen ``NT`` of residue 10, so ψ of residue 10 (N-CA-C-NT) is set too.
+    PeptideBuilder (Engh-Huber bond lengths and angles) builds a poly-alanine with every
+    residue at (``phi``, ``psi``, ``omega``) in degrees. Uncapped (the paper's Ala10-NH2):
+    ``n_residues + 1`` residues, the N of the last one becomes the amide nitrogen ``NT`` of
+    residue ``n_residues`` (so its ψ is set too). ``capped`` (Ace-Ala_n-NMe):
+    ``n_residues + 2`` residues; residue 0 keeps CA, C, O as the acetyl cap (``CH3``,
+    ``C``, ``O``), residue ``n_residues + 1`` keeps N, CA as the N-methylamide cap (``N``,
+    ``CH3``), so both caps sit on the helix too and their C=O and N-H take part in its
+    i -> i+4 hydrogen bonds.
     """
     from PeptideBuilder import make_structure
 
-    n = N_RESIDUES + 1
+    n = n_residues + (2 if capped else 1)
     structure = make_structure("A" * n, [phi] * (n - 1), [psi] * (n - 1), [omega] * (n - 1))
     residues = list(structure[0]["A"])
     records = []
-    for number, residue in enumerate(residues[:N_RESIDUES], start=1):
+
+    def xyz(residue, name):
+        return residue[name].get_coord().astype(float)
+
+    if capped:
+        ace, residues, nme = residues[0], residues[1:-1], residues[-1]
+        records += [(0, "CH3", "C", xyz(ace, "CA")), (0, "C", "C", xyz(ace, "C"))]
+        records.append((0, "O", "O", xyz(ace, "O")))
+    for number, residue in enumerate(residues[:n_residues], start=1):
         for name in HEAVY_NAMES:
-            records.append((number, name, name[0], residue[name].get_coord().astype(float)))
-    records.append((N_RESIDUES, "NT", "N", residues[N_RESIDUES]["N"].get_coord().astype(float)))
+            records.append((number, name, name[0], xyz(residue, name)))
+    if capped:
+        end = n_residues + 1
+        records += [(end, "N", "N", xyz(nme, "N")), (end, "CH3", "C", xyz(nme, "CA"))]
+    else:
+        records.append((n_residues, "NT", "N", xyz(residues[n_residues], "N")))
     return records
 
 
-def _hydrogen_name(heavy_residue: int, heavy_name: str, k: int) -> str:
+def _hydrogen_name(heavy_residue: int, heavy_name: str, k: int, free_n_terminus: bool) -> str:
     """Name of the ``k``-th (0-based) hydrogen on heavy atom ``heavy_name``."""
     if heavy_name == "N":
-        return f"H{k + 1}" if heavy_residue == 1 else "H"
+        return f"H{k + 1}" if heavy_residue == 1 and free_n_terminus else "H"
     if heavy_name == "CA":
         return "HA"
     if heavy_name == "CB":
         return f"HB{k + 1}"
     if heavy_name == "NT":
         return f"HT{k + 1}"
+    if heavy_name == "CH3":
+        return f"HH3{k + 1}"
     raise AssertionError(f"no hydrogens expected on {heavy_name} of residue {heavy_residue}")
+
+
+def _bonds(index: dict[tuple[int, str], int]) -> list[tuple[tuple[int, str], tuple[int, str], int]]:
+    """Bonds (atom keys, bond order) of the heavy atoms of an (optionally capped) oligo-alanine."""
+    ala = sorted({r for r, name in index if name == "CA"})
+    bonds = []
+    if (0, "CH3") in index:  # acetyl cap
+        bonds += [((0, "CH3"), (0, "C"), 1), ((0, "C"), (0, "O"), 2), ((0, "C"), (1, "N"), 1)]
+    for r in ala:
+        bonds += [((r, "N"), (r, "CA"), 1), ((r, "CA"), (r, "CB"), 1), ((r, "CA"), (r, "C"), 1)]
+        bonds.append(((r, "C"), (r, "O"), 2))
+        following = (r + 1, "N") if (r + 1, "N") in index else (r, "NT")
+        bonds.append(((r, "C"), following, 1))
+    end = ala[-1] + 1
+    if (end, "CH3") in index:  # N-methylamide cap
+        bonds.append(((end, "N"), (end, "CH3"), 1))
+    return bonds
 
 
 def _rdkit_molecule(heavy: list[tuple[int, str, str, np.ndarray]], relax_hydrogens: bool):
     """RDKit molecule with explicit hydrogens from the heavy atoms (bonds set by hand).
 
     Bonds and bond orders are known from the sequence, so they are set explicitly (no
-    perception from distances): N-CA, CA-CB, CA-C, C=O, C(i)-N(i+1), C(10)-NT; all formal
-    charges zero (neutral termini). Hydrogens come from ``Chem.AddHs(addCoords=True)``;
-    with ``relax_hydrogens`` they are then minimised with MMFF94 with every heavy atom fixed.
+    perception from distances, :func:`_bonds`): N-CA, CA-CB, CA-C, C=O, C(i)-N(i+1), the
+    C-terminal C-NT, and the caps' CH3-C(=O)-N(1) and C(n)-N-CH3; all formal charges zero
+    (neutral termini). Hydrogens come from ``Chem.AddHs(addCoords=True)``; with
+    ``relax_hydrogens`` they are then minimised with MMFF94 with every heavy atom fixed.
     Returns the molecule (atom ``i < len(heavy)`` is ``heavy[i]``).
     """
     from rdkit import Chem
@@ -105,14 +149,9 @@ def _rdkit_molecule(heavy: list[tuple[int, str, str, np.ndarray]], relax_hydroge
         atom.SetFormalCharge(0)
         index[(residue, name)] = mol.AddAtom(atom)
         assert index[(residue, name)] == i
-    single, double = Chem.BondType.SINGLE, Chem.BondType.DOUBLE
-    for r in range(1, N_RESIDUES + 1):
-        mol.AddBond(index[(r, "N")], index[(r, "CA")], single)
-        mol.AddBond(index[(r, "CA")], index[(r, "CB")], single)
-        mol.AddBond(index[(r, "CA")], index[(r, "C")], single)
-        mol.AddBond(index[(r, "C")], index[(r, "O")], double)
-        following = (r + 1, "N") if r < N_RESIDUES else (r, "NT")
-        mol.AddBond(index[(r, "C")], index[following], single)
+    order = {1: Chem.BondType.SINGLE, 2: Chem.BondType.DOUBLE}
+    for a, b, bond_order in _bonds(index):
+        mol.AddBond(index[a], index[b], order[bond_order])
     conformer = Chem.Conformer(len(heavy))
     for i, record in enumerate(heavy):
         conformer.SetAtomPosition(i, Point3D(*map(float, record[3])))
@@ -123,13 +162,35 @@ def _rdkit_molecule(heavy: list[tuple[int, str, str, np.ndarray]], relax_hydroge
     if relax_hydrogens:
         props = AllChem.MMFFGetMoleculeProperties(mol)
         if props is None:
-            raise RuntimeError("RDKit has no MMFF94 parameters for the Ala10 molecule")
+            raise RuntimeError("RDKit has no MMFF94 parameters for the peptide")
         field = AllChem.MMFFGetMoleculeForceField(mol, props)
         for i in range(len(heavy)):
             field.AddFixedPoint(i)
         if field.Minimize(maxIts=5000) != 0:
-            warnings.warn("MMFF hydrogen relaxation of Ala10 did not converge", stacklevel=3)
+            warnings.warn("MMFF hydrogen relaxation of the peptide did not converge", stacklevel=3)
     return mol
+
+
+def _records(
+    phi: float, psi: float, omega: float, relax_hydrogens: bool, n_residues: int, capped: bool
+) -> list[tuple[int, str, str, np.ndarray]]:
+    """``(residue, name, element, xyz)`` of every atom: heavy atoms, then the hydrogens."""
+    for label, value in (("phi", phi), ("psi", psi), ("omega", omega)):
+        if not np.isfinite(value):
+            raise ValueError(f"helix builder: {label}={value!r} is not a finite angle")
+    heavy = _heavy_atoms(float(phi), float(psi), float(omega), n_residues, capped)
+    mol = _rdkit_molecule(heavy, relax_hydrogens)
+    xyz = mol.GetConformer().GetPositions()
+    records = [(r, name, el, xyz[i]) for i, (r, name, el, _) in enumerate(heavy)]
+    seen: Counter[int] = Counter()
+    for atom in list(mol.GetAtoms())[len(heavy) :]:
+        (neighbour,) = atom.GetNeighbors()
+        residue, heavy_name = heavy[neighbour.GetIdx()][:2]
+        k = seen[neighbour.GetIdx()]
+        seen[neighbour.GetIdx()] += 1
+        name = _hydrogen_name(residue, heavy_name, k, free_n_terminus=not capped)
+        records.append((residue, name, "H", xyz[atom.GetIdx()]))
+    return records
 
 
 def build_ala10_helix(
@@ -154,25 +215,98 @@ def build_ala10_helix(
         ``ase.Atoms`` (Å, no cell) in canonical order with the name/residue arrays of
         :mod:`gmnn.data.ala10`.
     """
-    for label, value in (("phi", phi), ("psi", psi), ("omega", omega)):
-        if not np.isfinite(value):
-            raise ValueError(f"build_ala10_helix: {label}={value!r} is not a finite angle")
-    heavy = _heavy_atoms(float(phi), float(psi), float(omega))
-    mol = _rdkit_molecule(heavy, relax_hydrogens)
-    xyz = mol.GetConformer().GetPositions()
-    records = [(r, name, el, xyz[i]) for i, (r, name, el, _) in enumerate(heavy)]
-    seen: Counter[int] = Counter()
-    for atom in list(mol.GetAtoms())[len(heavy) :]:
-        (neighbour,) = atom.GetNeighbors()
-        residue, heavy_name = heavy[neighbour.GetIdx()][:2]
-        k = seen[neighbour.GetIdx()]
-        seen[neighbour.GetIdx()] += 1
-        name = _hydrogen_name(residue, heavy_name, k)
-        records.append((residue, name, "H", xyz[atom.GetIdx()]))
+    records = _records(phi, psi, omega, relax_hydrogens, N_RESIDUES, capped=False)
     atoms = ala10_atoms(records)
     if atoms.get_chemical_formula() != ALA10_FORMULA:
         raise RuntimeError(f"built Ala10 is {atoms.get_chemical_formula()}, not {ALA10_FORMULA}")
     return atoms
+
+
+#: Order of the atom names within a residue of a capped oligo-alanine (Amber-like names:
+#: the caps' methyl carbon ``CH3`` with hydrogens ``HH31``-``HH33``).
+_CAPPED_ORDER = ("N", "H", "CH3", "HH31", "HH32", "HH33", "CA", "HA", "CB")
+_CAPPED_ORDER += ("HB1", "HB2", "HB3", "C", "O")
+
+
+def capped_ala_formula(n_residues: int) -> str:
+    """Hill formula of Ace-Ala_n-NMe: C(3n+3) H(5n+7) N(n+1) O(n+1)."""
+    n = int(n_residues)
+    return f"C{3 * n + 3}H{5 * n + 7}N{n + 1}O{n + 1}"
+
+
+def build_capped_ala_helix(
+    n_residues: int,
+    phi: float = -57.0,
+    psi: float = -47.0,
+    omega: float = 180.0,
+    relax_hydrogens: bool = True,
+) -> ase.Atoms:
+    """Ace-(Ala)_n-NMe as an ideal helix, built as :func:`build_ala10_helix` builds Ala10.
+
+    Heavy atoms from PeptideBuilder with every residue, caps included, at the given
+    backbone dihedrals (default α-helix), hydrogens from RDKit on explicit bonds, then
+    (``relax_hydrogens``) MMFF94 on the hydrogens only. The acetyl C=O (residue 0) and the
+    N-methylamide N-H (residue ``n + 1``) are on the helix, so it holds the ``n - 2``
+    backbone hydrogen bonds C=O(i) ... H-N(i+4), i = 0 .. n - 3 (:func:`helix_hbond_pairs`).
+
+    Returns:
+        ``ase.Atoms`` (Å, no cell) in residue order (0: ``ACE``, 1..n: ``ALA``, n + 1:
+        ``NME``), with the names and residue numbers in ``arrays`` as in
+        :mod:`gmnn.data.ala10` (:data:`~gmnn.data.ala10.NAME_KEY`,
+        :data:`~gmnn.data.ala10.RESIDUE_KEY`, ``"residuenames"``).
+    """
+    if isinstance(n_residues, bool) or not isinstance(n_residues, (int, np.integer)):
+        raise ValueError(f"build_capped_ala_helix: n_residues={n_residues!r} is not an integer")
+    if n_residues < 1:
+        raise ValueError(f"build_capped_ala_helix: n_residues={n_residues} must be >= 1")
+    records = _records(phi, psi, omega, relax_hydrogens, int(n_residues), capped=True)
+    records.sort(key=lambda r: (r[0], _CAPPED_ORDER.index(r[1])))
+    atoms = ase.Atoms(
+        symbols=[r[2] for r in records], positions=np.array([r[3] for r in records]), pbc=False
+    )
+    residue = np.array([r[0] for r in records], dtype=np.int64)
+    resname = np.where(residue == 0, "ACE", np.where(residue > n_residues, "NME", "ALA"))
+    atoms.new_array(NAME_KEY, np.array([r[1] for r in records], dtype="<U4"))
+    atoms.new_array(RESIDUE_KEY, residue)
+    atoms.new_array("residuenames", resname.astype("<U4"))
+    formula = capped_ala_formula(n_residues)
+    if atoms.get_chemical_formula() != formula:
+        raise RuntimeError(f"built Ace-Ala{n_residues}-NMe is {atoms.get_chemical_formula()}")
+    return atoms
+
+
+def helix_hbond_pairs(atoms: ase.Atoms) -> np.ndarray:
+    """``(k, 2)`` atom indices ``(O, H)`` of the α-helical hydrogen bonds C=O(i) ... H-N(i+4)
+    of a named peptide (:func:`build_capped_ala_helix`; the amide H is named ``H``)."""
+    index = {
+        (int(r), str(n)): i
+        for i, (r, n) in enumerate(
+            zip(atoms.arrays[RESIDUE_KEY], atoms.arrays[NAME_KEY], strict=True)
+        )
+    }
+    pairs = [
+        (i, index[(r + 4, "H")])
+        for (r, name), i in index.items()
+        if name == "O" and (r + 4, "H") in index
+    ]
+    return np.array(sorted(pairs), dtype=np.int64).reshape(-1, 2)
+
+
+def hbond_distances(positions: np.ndarray, pairs: np.ndarray) -> np.ndarray:
+    """O ... H distances (Å) of ``pairs`` in one (N, 3) or many (F, N, 3) structures."""
+    positions = np.asarray(positions, dtype=float)
+    return np.linalg.norm(positions[..., pairs[:, 0], :] - positions[..., pairs[:, 1], :], axis=-1)
+
+
+def helical_hbond_fraction(
+    positions: np.ndarray, pairs: np.ndarray, cutoff_A: float = 2.5
+) -> float:
+    """Fraction of the frames (F, N, 3) that keep at least one of the hydrogen bonds
+    ``pairs`` (:func:`helix_hbond_pairs`) with O ... H below ``cutoff_A`` Å."""
+    distances = hbond_distances(
+        np.asarray(positions, dtype=float).reshape(-1, *np.shape(positions)[-2:]), pairs
+    )
+    return float(np.mean((distances < cutoff_A).any(axis=1)))
 
 
 # --------------------------------------------------------------------------- relaxation

@@ -8,8 +8,13 @@ starting geometry:
 * **small molecules** come from ASE's G2 collection (:func:`ase.build.molecule`);
 * **peptides and drug-like molecules** from SMILES (:data:`SMILES`) with RDKit: ETKDG
   embedding from a fixed seed, hydrogens added by RDKit, MMFF94 relaxation;
-* **clusters** (``water2`` ... ``water8``, dimers such as ``dimer_water_methanol``) from
-  their monomers (:data:`CLUSTERS`), placed one after another at contact in random
+* **helices** (:data:`HELICES`, e.g. ``ace_ala5_nme_helix``): capped oligo-alanines
+  Ace-(Ala)_n-NMe built as ideal α-helices with the builder of the paper's Ala10 helix
+  (:func:`gmnn.refdata.peptide.build_capped_ala_helix`: PeptideBuilder, RDKit hydrogens),
+  holding n - 2 backbone hydrogen bonds C=O(i) ... H-N(i+4);
+* **clusters** (``water2`` ... ``water8``, the bulk-like ``water16`` and ``water20``,
+  dimers such as ``dimer_water_methanol``, the solvated peptide ``ace_ala_nme_water10``)
+  from their monomers (:data:`CLUSTERS`), placed one after another at contact in random
   orientations from a fixed seed (:func:`molecular_cluster`).
 
 Every geometry is then relaxed on the GFN2-xTB surface (tblite; :func:`relax_xtb`) by the
@@ -51,8 +56,13 @@ SMILES = {
 }
 """Systems built from SMILES with RDKit (hydrogens added)."""
 
+HELICES = {"ace_ala5_nme_helix": 5, "ace_ala6_nme_helix": 6}
+"""Capped oligo-alanines built as α-helices: name -> number of alanines."""
+
 CLUSTERS = {
-    **{f"water{n}": ["H2O"] * n for n in range(2, 9)},
+    **{f"water{n}": ["H2O"] * n for n in (*range(2, 9), 16, 20)},
+    # Ace-Ala-NMe with 10 waters at contact: its amide groups in water
+    "ace_ala_nme_water10": ["ace_ala_nme"] + ["H2O"] * 10,
     "dimer_water_methanol": ["H2O", "CH3OH"],
     "dimer_methanol": ["CH3OH", "CH3OH"],
     "dimer_formamide": ["formamide", "formamide"],
@@ -73,7 +83,18 @@ ELEMENTS = frozenset({1, 6, 7, 8})
 
 def known_systems() -> list[str]:
     """Names accepted by :func:`build_system` besides any :func:`ase.build.molecule` name."""
-    return sorted({*SMILES, *CLUSTERS})
+    return sorted({*SMILES, *CLUSTERS, *HELICES})
+
+
+def check_system_name(name: str) -> None:
+    """Raise ValueError for a name :func:`build_system` does not know (without building it)."""
+    from ase.collections import g2
+
+    if name not in {*known_systems(), *g2.names}:
+        raise ValueError(
+            f"unknown system {name!r}: use an ase.build.molecule name (G2, e.g. "
+            f"'CH3OH') or one of {known_systems()}"
+        )
 
 
 def from_smiles(smiles: str, seed: int = 0) -> ase.Atoms:
@@ -133,16 +154,15 @@ def build_system(name: str, seed: int = 0) -> ase.Atoms:
     """
     if name in SMILES:
         atoms = from_smiles(SMILES[name], seed)
+    elif name in HELICES:
+        from gmnn.refdata.peptide import build_capped_ala_helix
+
+        atoms = build_capped_ala_helix(HELICES[name])
     elif name in CLUSTERS:
         atoms = molecular_cluster([build_system(m, seed) for m in CLUSTERS[name]], seed)
     else:
-        try:
-            atoms = ase.build.molecule(name)
-        except KeyError:
-            raise ValueError(
-                f"unknown system {name!r}: use an ase.build.molecule name (G2, e.g. "
-                f"'CH3OH') or one of {known_systems()}"
-            ) from None
+        check_system_name(name)
+        atoms = ase.build.molecule(name)
     atoms = ase.Atoms(atoms.numbers, atoms.positions)
     atoms.info["name"] = name
     extra = sorted(set(atoms.numbers.tolist()) - ELEMENTS)
@@ -156,14 +176,19 @@ def build_system(name: str, seed: int = 0) -> ase.Atoms:
 def relax_xtb(
     atoms: ase.Atoms, method: str = "GFN2-xTB", fmax: float = 0.05, steps: int = 500
 ) -> ase.Atoms:
-    """A copy of ``atoms`` relaxed on the GFN2-xTB surface (tblite, BFGS, ``fmax`` eV/Å)."""
+    """A copy of ``atoms`` relaxed on the GFN2-xTB surface (tblite, BFGS, ``fmax`` eV/Å),
+    on one OpenMP thread (:func:`gmnn.refdata.qc.one_openmp_thread`) so that the relaxed
+    geometry, and the MD sampled from it, are bitwise reproducible."""
     from ase.optimize import BFGS
     from tblite.ase import TBLite
+
+    from gmnn.refdata.qc import one_openmp_thread
 
     relaxed = ase.Atoms(atoms.numbers, atoms.positions)
     relaxed.info.update(atoms.info)
     relaxed.calc = TBLite(method=method, verbosity=0)
-    BFGS(relaxed, logfile=None).run(fmax=fmax, steps=steps)
-    relaxed.info["relaxed_fmax_eV_A"] = float(np.abs(relaxed.get_forces()).max())
+    with one_openmp_thread():
+        BFGS(relaxed, logfile=None).run(fmax=fmax, steps=steps)
+        relaxed.info["relaxed_fmax_eV_A"] = float(np.abs(relaxed.get_forces()).max())
     relaxed.calc = None
     return relaxed

@@ -437,10 +437,13 @@ def gpu_rules(profile) -> frozenset[str]:
 
 
 # Walltime limits of the embedded ANI-like data (rules/embedded_ani.smk): about 4x the
-# costs measured on one core (GFN2-xTB MD step 1-22 ms for 6-42 atoms, plus the
-# relaxation; wB97X/6-31G* energy 2.5-7 s for 6-9 atoms).
-EMBEDDED_ANI_SECONDS_PER_STEP = 0.1
+# costs measured on one core (GFN2-xTB MD step 1-22 ms for 6-42 atoms and 27-117 ms of CPU
+# for the 48-72-atom water clusters and helices, plus the relaxation; wB97X/6-31G* energy
+# 2.5-7 s for 6-9 atoms, 10-60 s of CPU for the 12-22 atoms of accurate.extra_systems),
+# with room for a machine shared with other jobs.
+EMBEDDED_ANI_SECONDS_PER_STEP = 0.4
 EMBEDDED_ANI_MINUTES_PER_ENERGY = 0.5
+EMBEDDED_ANI_MINUTES_PER_EXTRA_ENERGY = 4
 
 
 def embedded_ani_sample_minutes(config: Mapping, system: Mapping) -> int:
@@ -451,9 +454,14 @@ def embedded_ani_sample_minutes(config: Mapping, system: Mapping) -> int:
     return 5 + math.ceil(EMBEDDED_ANI_SECONDS_PER_STEP * steps / 60)
 
 
-def embedded_ani_label_minutes(config: Mapping) -> int:
-    """``runtime`` of the wB97X/6-31G* energies of one system's frames."""
-    return 5 + math.ceil(EMBEDDED_ANI_MINUTES_PER_ENERGY * config["accurate"]["frames"])
+def embedded_ani_label_minutes(config: Mapping, name: str) -> int:
+    """``runtime`` of the wB97X/6-31G* energies of the frames of system ``name``
+    (longer for the larger systems of ``accurate.extra_systems``)."""
+    accurate = config["accurate"]
+    extra = accurate.get("extra_systems", {})
+    if name in extra:
+        return 5 + math.ceil(EMBEDDED_ANI_MINUTES_PER_EXTRA_ENERGY * extra[name])
+    return 5 + math.ceil(EMBEDDED_ANI_MINUTES_PER_ENERGY * accurate["frames"])
 
 
 # ------------------------------------------------------------------------------------------

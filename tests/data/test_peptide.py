@@ -28,7 +28,12 @@ from gmnn.refdata.peptide import (
     _heavy_atoms,
     _rdkit_molecule,
     build_ala10_helix,
+    build_capped_ala_helix,
+    capped_ala_formula,
     embedded_ala10_helix,
+    hbond_distances,
+    helical_hbond_fraction,
+    helix_hbond_pairs,
     relax_xtb,
 )
 
@@ -195,6 +200,85 @@ def test_rmsd_errors(helix):
         heavy_atom_rmsd(helix, fewer)
     with pytest.raises(ValueError, match="phi=nan"):
         build_ala10_helix(phi=float("nan"))
+
+
+# ------------------------------------------------------------- capped oligo-alanine helices
+
+
+def _bond_graph(atoms: ase.Atoms) -> tuple[int, int]:
+    """(number of covalent bonds within 1.1 x the covalent radii, atoms reachable from 0)."""
+    i, j = neighbor_list("ij", atoms, natural_cutoffs(atoms, mult=1.1))
+    seen, todo = {0}, [0]
+    while todo:
+        k = todo.pop()
+        for m in j[i == k]:
+            if m not in seen:
+                seen.add(int(m))
+                todo.append(int(m))
+    return len(i) // 2, len(seen)
+
+
+@pytest.mark.parametrize("n", [1, 5, 6])
+def test_capped_helix_chemistry(n):
+    """Ace-(Ala)_n-NMe: formula, closed shell, one acyclic molecule, no clashes, caps named."""
+    from rdkit import Chem
+    from rdkit.Chem.rdMolDescriptors import CalcMolFormula
+
+    atoms = build_capped_ala_helix(n)
+    assert atoms.get_chemical_formula() == capped_ala_formula(n)
+    assert len(atoms) == 10 * n + 12
+    mol = _rdkit_molecule(_heavy_atoms(-57.0, -47.0, 180.0, n, capped=True), False)
+    assert CalcMolFormula(mol) == capped_ala_formula(n) and Chem.GetFormalCharge(mol) == 0
+    # the acetyl cap is CH3-C(=O)-, the N-methylamide cap -NH-CH3, both on the chain
+    assert mol.HasSubstructMatch(Chem.MolFromSmarts("[CH3]C(=O)N[CH1]"))
+    assert mol.HasSubstructMatch(Chem.MolFromSmarts("[CH1]C(=O)[NH1][CH3]"))
+    bonds, reachable = _bond_graph(atoms)
+    assert bonds == len(atoms) - 1 and reachable == len(atoms)
+    d = atoms.get_all_distances()
+    np.fill_diagonal(d, np.inf)
+    assert d.min() > 0.9
+    heavy = atoms.numbers > 1
+    assert d[np.ix_(heavy, heavy)][~np.eye(heavy.sum(), dtype=bool)].min() > 1.2
+    names = list(zip(atoms.arrays[RESIDUE_KEY], atoms.arrays[NAME_KEY], strict=True))
+    assert names[:6] == [(0, "CH3"), (0, "HH31"), (0, "HH32"), (0, "HH33"), (0, "C"), (0, "O")]
+    assert names[-6:] == [(n + 1, x) for x in ("N", "H", "CH3", "HH31", "HH32", "HH33")]
+    assert set(atoms.arrays["residuenames"]) == {"ACE", "ALA", "NME"}
+
+
+def test_capped_ala1_is_ace_ala_nme():
+    from gmnn.refdata.systems import build_system
+
+    assert capped_ala_formula(1) == build_system("ace_ala_nme").get_chemical_formula()
+
+
+@pytest.mark.parametrize("n", [4, 5, 6])
+def test_capped_helix_holds_its_backbone_hydrogen_bonds(n):
+    """Every C=O(i) ... H-N(i+4) of the built helix, caps included, at about 2 Å; no
+    i -> i+4 contact in the extended chain."""
+    atoms = build_capped_ala_helix(n)
+    pairs = helix_hbond_pairs(atoms)
+    assert len(pairs) == n - 2
+    assert all(atoms.arrays[NAME_KEY][pairs[:, 0]] == "O")
+    assert all(atoms.arrays[NAME_KEY][pairs[:, 1]] == "H")
+    np.testing.assert_array_equal(
+        atoms.arrays[RESIDUE_KEY][pairs[:, 1]] - atoms.arrays[RESIDUE_KEY][pairs[:, 0]], 4
+    )
+    distance = hbond_distances(atoms.positions, pairs)
+    assert np.all((distance > 1.8) & (distance < 2.4)), distance
+    extended = build_capped_ala_helix(n, phi=-150.0, psi=150.0)
+    assert hbond_distances(extended.positions, pairs).min() > 6.0
+    # many frames at once: one of two keeps a hydrogen bond below 2.5 Å
+    frames = np.stack([atoms.positions, extended.positions])
+    assert hbond_distances(frames, pairs).shape == (2, n - 2)
+    assert helical_hbond_fraction(frames, pairs) == 0.5
+    assert helical_hbond_fraction(frames, pairs, cutoff_A=1.5) == 0.0
+
+
+def test_capped_helix_rejects_bad_lengths():
+    with pytest.raises(ValueError, match="n_residues=0 must be >= 1"):
+        build_capped_ala_helix(0)
+    with pytest.raises(ValueError, match="not an integer"):
+        build_capped_ala_helix(2.5)
 
 
 # ---------------------------------------------------------------------- xTB relaxation
