@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import numpy as np
@@ -40,7 +41,7 @@ def test_catalogue_rejects_a_system_in_two_groups():
 
 def _with(**accurate_or_train) -> dict:
     """The config's embedded_ani section with ``accurate`` keys and train groups replaced."""
-    config = yaml.safe_load(yaml.safe_dump(CONFIG))
+    config = copy.deepcopy(CONFIG)
     for key, value in accurate_or_train.items():
         if key in config["accurate"] or key == "extra_systems":
             config["accurate"][key] = value
@@ -49,22 +50,28 @@ def _with(**accurate_or_train) -> dict:
     return config
 
 
+NEW_GROUPS = {  # the groups of issue 20 (docs/embedded_data.md: not yet generated)
+    "helices": {
+        "temperature_K": 350,
+        "frames": 256,
+        "systems": ["ace_ala5_nme_helix", "ace_ala6_nme_helix"],
+    },
+    "water_bulk": {"temperature_K": 300, "frames": 160, "systems": ["water16", "water20"]},
+    "solvated": {"temperature_K": 300, "frames": 192, "systems": ["ace_ala_nme_water10"]},
+}
+NEW_EXTRA = {"nma": 22, "ace_ala_nme": 20, "water4": 16, "water5": 16, "water6": 16}
+
+
 def test_new_groups_are_appended_after_the_existing_ones():
-    """Structure ids run over the systems in config order: the groups of issue 20 come
-    last, so every id of the earlier systems is kept."""
-    train = [n for n, s in embedded_ani.catalogue(CONFIG).items() if s["role"] == "train"]
-    assert train[-5:] == [
-        "ace_ala5_nme_helix",
-        "ace_ala6_nme_helix",
-        "water16",
-        "water20",
-        "ace_ala_nme_water10",
-    ]
-    assert train[:4] == ["H2O", "NH3", "CH4", "formaldehyde"]
-    assert train.index("ace_ala3_nme") == len(train) - 6
-    extra = embedded_ani.extra_accurate_systems(CONFIG)
-    assert {"nma", "ace_ala_nme", "water4", "water5", "water6"} <= set(extra)
-    assert CONFIG["accurate"]["max_atoms"] == 9  # the labels of the small systems unchanged
+    """Structure ids run over the systems in config order: groups appended come last, so
+    every id of the earlier systems is kept."""
+    before = [n for n, s in embedded_ani.catalogue(CONFIG).items() if s["role"] == "train"]
+    config = _with(**NEW_GROUPS, extra_systems=NEW_EXTRA)
+    train = [n for n, s in embedded_ani.catalogue(config).items() if s["role"] == "train"]
+    assert train[: len(before)] == before
+    assert train[len(before) :] == [n for g in NEW_GROUPS.values() for n in g["systems"]]
+    assert set(embedded_ani.extra_accurate_systems(config)) == set(NEW_EXTRA)
+    assert config["accurate"]["max_atoms"] == 9  # the labels of the small systems unchanged
 
 
 @pytest.mark.parametrize(
@@ -97,9 +104,8 @@ def test_config_errors_name_the_key(change, message):
 
 def test_the_design_reports_embedded_ani_errors_by_key():
     """The pipeline's config check (schema, then gmnn.workflow.Design) names the key."""
-    from snakemake.utils import validate
-
     from gmnn.workflow import ConfigError, Design
+    from gmnn.workflow.schema import validate_config as validate
 
     config = yaml.safe_load((REPO / "config.yaml").read_text())
     config["embedded_ani"]["accurate"]["extra_systems"] = {"water7": 8}
