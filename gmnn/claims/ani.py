@@ -476,11 +476,8 @@ def c29(t: Tables) -> Outcome:
         a = not _below(f, s)
         b = s["force_rmse_mean"] < p["force_rmse_mean"]
         value = f"F fine-tuned E+F {fmt(f['force_rmse_mean'])}, scratch E+F {fmt(s['force_rmse_mean'])}, pre-trained {fmt(p['force_rmse_mean'])}"
-        return (
-            count_verdict([a, b]),
-            value,
-            f"fine-tuned E+F not below scratch E+F: {a}; scratch E+F below pre-trained: {b}",
-        )
+        why = f"fine-tuned E+F not below scratch E+F: {a}; scratch E+F below pre-trained: {b}"
+        return count_verdict([a, b]), value, why
 
     return _fig6_check(t, rule)
 
@@ -528,11 +525,9 @@ def c31(t: Tables) -> Outcome:
         d, nd = _fig6_row(df, m, "finetune_E"), _fig6_row(df, m, "finetune_nd_E")
         a, b = _below(d, nd), d["energy_rmse_mean"] < nd["energy_rmse_mean"]
         value = f"disc. {_ef(d)}; non-disc. {_ef(nd)}"
-        return (
-            count_verdict([a, b]),
-            value,
-            f"disc. force lower, resolved: {a} ({fmt(d['force_rmse_mean'])} vs {fmt(nd['force_rmse_mean'])}); energy lower: {b}",
-        )
+        forces = f"{fmt(d['force_rmse_mean'])} vs {fmt(nd['force_rmse_mean'])}"
+        why = f"disc. force lower, resolved: {a} ({forces}); energy lower: {b}"
+        return count_verdict([a, b]), value, why
 
     return _fig6_check(t, rule)
 

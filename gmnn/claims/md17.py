@@ -596,6 +596,13 @@ def _delta(df, model, ref, temp, band) -> float:
     return _peak(df, *model, temp, band) - _peak(df, *ref, temp, band)
 
 
+def _worst(df, model, ref, temp: float) -> float:
+    """The largest |peak difference| of ``model`` from ``ref`` over the O-H and C-H bands
+    (infinite where a band is missing)."""
+    d = [abs(_delta(df, model, ref, temp, b)) for b in ("O-H", "C-H")]
+    return max(math.inf if math.isnan(x) else x for x in d)
+
+
 def _temps(df) -> list:
     return sorted(df["temperature_K"].unique())
 
@@ -631,7 +638,7 @@ def c13(t: Tables) -> Outcome:
     if ref is None or not sizes:
         return untestable("the MD models lack from-scratch or fine-tuned E+F")
     model, temp = ("finetune_EF", sizes[0]), _main_temp(df)
-    worst = max(abs(_delta(df, model, ref, temp, b)) for b in ("O-H", "C-H"))
+    worst = _worst(df, model, ref, temp)
     v = HOLDS if worst <= NEGLIGIBLE_CM1 else PARTLY if worst < SHIFT_CM1 else FAILS
     return Outcome(
         v,
@@ -657,11 +664,10 @@ def c14(t: Tables) -> Outcome:
     if ref is None or not sizes:
         return untestable("the MD models lack from-scratch E or E+F")
     model, temp = ("scratch_E", sizes[-1]), _main_temp(df)
-    d = [_delta(df, model, ref, temp, b) for b in ("O-H", "C-H")]
     diverged = runs[(runs["setting"] == "scratch_E") & (runs["n_train"] == model[1])][
         "diverged"
     ].sum()
-    worst = max(abs(x) if not math.isnan(x) else math.inf for x in d)
+    worst = _worst(df, model, ref, temp)
     v = HOLDS if worst >= SHIFT_CM1 or diverged else PARTLY if worst > NEGLIGIBLE_CM1 else FAILS
     return Outcome(
         v,
@@ -692,8 +698,7 @@ def c15(t: Tables) -> Outcome:
         ("scratch_E", _sizes(df, "scratch_E")[-1]),
     )
     ch = abs(_delta(df, ft, ref, temp, "C-H"))
-    worst_ft = max(abs(_delta(df, ft, ref, temp, b)) for b in ("O-H", "C-H"))
-    worst_sc = max(abs(_delta(df, sc, ref, temp, b)) for b in ("O-H", "C-H"))
+    worst_ft, worst_sc = _worst(df, ft, ref, temp), _worst(df, sc, ref, temp)
     v = count_verdict([ch <= NEGLIGIBLE_CM1, worst_ft < worst_sc])
     return Outcome(
         v,
