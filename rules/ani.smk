@@ -440,6 +440,7 @@ rule export_ani:
         runtime=10,
     params:
         card=lambda wc: ANI_EXPORTS[wc.name]["card"],
+        names=ANI_NAMES,  # for the caption of the Table 1 it reads (gmnn.analysis.names)
     script:
         "../workflow_scripts/export_models.py"
 

@@ -43,5 +43,6 @@ rule claims:
         runtime=10,
     params:
         atoms={m: gmnn_resources.molecule_atoms(m) for m in MOLECULES},
+        names=ANI_NAMES,  # for the captions of the ANI tables it reads (gmnn.analysis.names)
     script:
         "../workflow_scripts/claims.py"

@@ -279,8 +279,8 @@ ANI_CC_SIZES = DESIGN.ani.cc_sizes if ANI else []
 
 
 def ani_model_config():
-    """The model section of every ANI run: `model`, then `ani.model` over it."""
-    return DESIGN.ani.model_config
+    """The model section of every ANI run: `model`, then `ani.model` over it (or None)."""
+    return DESIGN.ani.model_config if DESIGN.ani else None
 
 
 def ani_training(wildcards):

@@ -207,7 +207,7 @@ def test_cost_of_the_embedded_preset():
     figures = ["fig2", "fig3", "fig4", "figS1", "figS2", "figS3", "figS4", "figS5"]
     expected = [f"figures/{f}.pdf" for f in figures]
     expected += ["figures/table1.md", "figures/fig5.pdf", "figures/fig6.pdf"]
-    expected += ["figures/fig7.pdf", "figures/fig8.pdf"]
+    expected += ["figures/fig7.pdf", "figures/fig8.pdf", "figures/claims.md"]
     assert sorted(data["targets"]) == sorted(expected)
     for target, (jobs, core_h, gpu_h) in data["targets"].items():
         assert jobs > 0 and core_h + gpu_h > 0, target

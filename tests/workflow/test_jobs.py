@@ -17,7 +17,7 @@ REPO = Path(__file__).resolve().parents[2]
 COMMITTED = {
     "train_cc": "results/md17/methanol/scratch_EF/n16/seed0/metrics.json",
     "evaluate_pretrain": "results/md17/methanol/pretrain/seed0/metrics_cc.json",
-    "evaluate_comp6": "results/ani/comp6/n1024/seed0.json",
+    "evaluate_comp6": "results/ani/comp6/n960/seed0.json",
     "evaluate_ani_md17": "results/ani/md17/methanol/pre7680/pretrained/n128/seed0/metrics.json",
 }
 N_TRAIN = 8
