@@ -16,6 +16,10 @@
 # limit resumes from its checkpoint. Depends on rules/common.smk (paths, md17 helpers),
 # rules/data.smk (data and splits of MD17) and rules/experiments.smk (the training rules
 # pretrain and train_cc, which the training rules here reuse).
+#
+# The embedded default's pre-trained models and splits are committed (docs/models.md):
+# with ani.source `embedded`, the inputs of split_ani and pretrain_ani are ancient, so
+# file times in a fresh clone never plan them; `--forcerun pretrain_ani` regenerates them.
 
 
 rule split_ani:
@@ -25,11 +29,11 @@ rule split_ani:
     input:
         unpack(
             lambda wc: {
-                "data": ani_data(wc.name),
+                "data": committed(ani_data(wc.name)),
                 **(
                     {
-                        "exclude_split": ani_split("ani1ccx", wc.seed),
-                        "exclude_data": ani_data("ani1ccx"),
+                        "exclude_split": committed(ani_split("ani1ccx", wc.seed)),
+                        "exclude_data": committed(ani_data("ani1ccx")),
                     }
                     if wc.name == "ani1x" and ANI["ani1x"]["exclude_ani1ccx_test"]
                     else {}
@@ -63,8 +67,8 @@ use rule pretrain as pretrain_ani with:
     """Pre-train one GM-NN on the first N ANI-1x structures (energies and forces, cutoff
     ani.model.cutoff, the mixed-size loss)."""
     input:
-        data=ani_data("ani1x"),
-        split=ani_split("ani1x", "{seed}"),
+        data=committed(ani_data("ani1x")),
+        split=committed(ani_split("ani1x", "{seed}")),
     output:
         model_json=f"{MODEL_ANI}/model.json",
         weights=f"{MODEL_ANI}/weights.npz",
@@ -75,8 +79,8 @@ use rule pretrain as pretrain_ani with:
     wildcard_constraints:
         npre=r"\d+",
     params:
-        training=ani_training,
-        model=ani_model_config(),
+        training=ani_training("ani1x"),
+        model=ANI_MODEL_CONFIG,
 
 
 rule evaluate_comp6:
@@ -129,6 +133,7 @@ use rule pretrain_ani as train_ani1ccx with:
         n=r"\d+",
     priority: 0
     params:
+        training=ani_training("ani1ccx"),
         record=ani1ccx_record,
 
 
@@ -177,7 +182,7 @@ use rule train_cc as finetune_ani_md17 with:
         npre=r"\d+",
     params:
         # the pre-trained model's architecture (cutoff 5.0 A), which fine-tuning keeps
-        model=ani_model_config(),
+        model=ANI_MODEL_CONFIG,
         record=lambda wc: {
             "molecule": wc.molecule,
             "setting": wc.setting,

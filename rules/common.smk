@@ -181,10 +181,6 @@ def comp6_data(subset):
     return DATA_ANI.format(name=f"comp6_{subset}")
 
 
-def embedded_data_file(molecule, level):
-    return DATA_EMBEDDED.format(molecule=molecule, level=level)
-
-
 # --------------------------------------------------------------------------------------------
 # The MD17 design of Figs. 3, 4, S1-S5 (gmnn.workflow.md17).
 
@@ -278,14 +274,18 @@ ANI_SIZES = DESIGN.ani.pretrain_sizes if ANI else []
 ANI_CC_SIZES = DESIGN.ani.cc_sizes if ANI else []
 
 
-def ani_model_config():
-    """The model section of every ANI run: `model`, then `ani.model` over it (or None)."""
-    return DESIGN.ani.model_config if DESIGN.ani else None
+# the model section of every ANI run: `model`, then `ani.model` over it
+ANI_MODEL_CONFIG = DESIGN.ani.model_config if DESIGN.ani else None
 
 
-def ani_training(wildcards):
-    """TrainConfig of the ANI-1x and ANI-1ccx runs: `training`, `ani.training` over it."""
-    return DESIGN.ani.training_params(wildcards.seed)
+def committed(path):
+    """An input of the committed embedded splits and models (rules/ani.smk): ancient."""
+    return ancient(path) if ANI_SOURCE == "embedded" else path
+
+
+def ani_training(name):
+    """TrainConfig of the runs on `name` (`ani.ani1x.training` over `ani.training`)."""
+    return lambda wildcards: DESIGN.ani.training_params(wildcards.seed, name)
 
 
 SPLIT_ANI = "data/splits/ani/{name}_seed{seed}.json"

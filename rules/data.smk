@@ -96,7 +96,7 @@ rule convert_md17:
     input:
         # the staged raw files of the molecule, or the embedded data set
         raw=lambda wc: (
-            embedded_data_file(wc.molecule, wc.level)
+            DATA_EMBEDDED.format(molecule=wc.molecule, level=wc.level)
             if MD17[wc.level]["source"] == "embedded"
             else SOURCES.raw(MD17[wc.level]["source"], wc.molecule)
         ),

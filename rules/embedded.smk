@@ -12,7 +12,7 @@
 # reruns everything downstream; add `--until embedded_merge` to stop at the data files.
 # Labelling runs one job per chunk of `chunk_size` structures, so a cluster parallelises it.
 #
-# Depends on rules/common.smk (embedded_data_file, LEVELS) and on the `level` wildcard
+# Depends on rules/common.smk (DATA_EMBEDDED, LEVELS) and on the `level` wildcard
 # constraint of rules/data.smk.
 
 import math
@@ -98,7 +98,7 @@ rule embedded_merge:
             EMBEDDED_CHUNK, level=wc.level, chunk=range(EMBEDDED_N_CHUNKS[wc.level])
         ),
     output:
-        embedded_data_file(EMBEDDED["molecule"], "{level}"),
+        DATA_EMBEDDED.format(molecule=EMBEDDED["molecule"], level="{level}"),
     log:
         "logs/embedded/merge/{level}.log",
     benchmark:

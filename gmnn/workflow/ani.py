@@ -90,9 +90,12 @@ class AniDesign:
     def figures(self) -> list[str]:
         return ["figures/table1.md", "figures/fig5.pdf", "figures/fig6.pdf"]
 
-    def training_params(self, seed) -> dict:
-        """TrainConfig of the ANI-1x and ANI-1ccx runs with a job's seed."""
-        return {**self.training, "seed": int(seed), "progress": False}
+    def training_params(self, seed, name: str = "ani1ccx") -> dict:
+        """TrainConfig of the runs on ``name`` with a job's seed: ``training``, then
+        ``ani.training`` over it, then (pre-training, ``name`` ani1x) ``ani.ani1x.training``,
+        which gives the pre-training a length of its own."""
+        own = (self.section.get(name) or {}).get("training") or {} if name == "ani1x" else {}
+        return {**self.training, **own, "seed": int(seed), "progress": False}
 
     def fig5_runs(self) -> list[AniModel]:
         """The ANI-1ccx runs of Fig. 5 (every setting, size and pre-training size)."""
@@ -168,6 +171,10 @@ class AniDesign:
         try:
             ModelConfig.from_dict(self.model_config, where="model + ani.model")
             TrainConfig.from_dict(self.training_params(0), where="training + ani.training")
+            TrainConfig.from_dict(
+                self.training_params(0, "ani1x"),
+                where="training + ani.training + ani.ani1x.training",
+            )
         except ValueError as err:
             problems.append(str(err))
         fig6 = self.section["fig6"]

@@ -503,7 +503,7 @@ def training_job(design, rule: str, wildcards: Mapping):
     if rule in _ANI_TRAINING:
         name, ani = _ANI_TRAINING[rule], design.ani
         held, n_test = ani.structures(name)
-        params = ani.training_params(wildcards["seed"])
+        params = ani.training_params(wildcards["seed"], name)
         loss = "EF" if name == "ani1x" else "E"
         n_train = wildcards["npre"] if name == "ani1x" else wildcards["n"]
         return TrainConfig.from_dict({**params, "loss": loss}), {

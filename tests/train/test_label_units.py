@@ -194,13 +194,23 @@ def test_pipeline_passes_no_loss_weight_unless_the_user_sets_one():
     for path in (REPO / "config.yaml", *sorted((REPO / "presets").glob("*.yaml"))):
         document = yaml.safe_load(path.read_text())
         # the training section and the ANI runs' overrides of it
-        for section in (document.get("training"), (document.get("ani") or {}).get("training")):
+        ani = document.get("ani") or {}
+        for section in (
+            document.get("training"),
+            ani.get("training"),
+            (ani.get("ani1x") or {}).get("training"),
+        ):
             section = section or {}
             assert "force_weight" not in section and "energy_weight" not in section, path
     for path in sorted((REPO / "rules").glob("*.smk")):
         for value in re.findall(r"^\s+training=(.*?),?$", path.read_text(), flags=re.M):
-            # ani_training: the same section with ani.training over it (rules/common.smk)
-            assert value in ("training_params", "ani_training"), f"{path.name}: training={value}"
+            # ani_training: the same section with ani.training (and, for the pre-training,
+            # ani.ani1x.training) over it (rules/common.smk)
+            assert value in (
+                "training_params",
+                'ani_training("ani1x")',
+                'ani_training("ani1ccx")',
+            ), f"{path.name}: training={value}"
     params = pipeline_training_params(config_yaml, seed=3)
     assert params == {**(config_yaml.get("training") or {}), "seed": 3, "progress": False}
     assert "force_weight" not in params and "energy_weight" not in params

@@ -63,6 +63,27 @@ def test_ani_exports_and_cards(paper, embedded):
     assert off.ani.exports == {}
 
 
+def test_the_pretraining_has_a_length_of_its_own():
+    ani = Design.from_config(
+        pipeline_config(
+            EMBEDDED,
+            {
+                "ani": {
+                    "training": {"steps": 300},
+                    "ani1x": {"training": {"steps": None, "epochs": 40}},
+                }
+            },
+        )
+    ).ani
+    pretraining, finetuning = ani.training_params(1, "ani1x"), ani.training_params(1)
+    assert pretraining["epochs"] == 40 and pretraining["steps"] is None
+    # the ANI-1ccx runs keep ani.training; everything else is shared
+    assert finetuning["steps"] == 300 and finetuning["epochs"] != 40
+    other = {k: v for k, v in pretraining.items() if k not in ("epochs", "steps")}
+    assert other == {k: v for k, v in finetuning.items() if k not in ("epochs", "steps")}
+    assert other["seed"] == 1
+
+
 def test_ala10_ensembles(paper):
     ala10, ani = paper.ala10, paper.ani
     assert ala10.n_pretrain == max(ani.section["table1"]["sizes"])
@@ -221,6 +242,10 @@ def test_empty_test_sets_and_checkpoints_are_named(empty, what):
         ("ani:\n  fig6: {n_train: 17}\n", "ani.fig6.n_train=17 is not in md17.cc.train_sizes"),
         ("ani:\n  model: {cutof: 5.0}\n", "model + ani.model.cutof: unknown"),
         ("ani:\n  training: {epoch: 5}\n", "training + ani.training.epoch: unknown"),
+        (
+            "ani:\n  ani1x: {training: {steps: 0}}\n",
+            "training + ani.training + ani.ani1x.training.steps",
+        ),
     ],
 )
 def test_one_bad_value_names_the_key(bad, named):
