@@ -283,25 +283,59 @@ def cmd_finetune(args):
 
 def _finetune_ensemble(args, train, valid, finetune_config, provenance, loss) -> Path:
     """Fine-tune the members of the exported ensemble ``args.pretrained`` (all, or
-    ``--member``; member k with seed ``--seed`` + k) and export the result."""
+    ``--member``; member k with seed ``--seed`` + k) and export the result. Everything
+    the export checks (the members' agreement, the parent's card, the new card) is
+    checked before the first member trains."""
     from dataclasses import replace
 
-    from gmnn.export import export_ensemble, read_card, read_ensemble
+    from gmnn.export import CARD_FILE, ModelCard, export_ensemble, read_card, read_ensemble
+    from gmnn.io import FileError
     from gmnn.transfer import finetune
 
     source = Path(args.pretrained)
-    meta = read_ensemble(source)
+    meta = read_ensemble(source)  # verified, the members checked to agree
     n = len(meta["members"])
     if args.member is not None and not 0 <= args.member < n:
         raise UsageError(f"--member {args.member}: {source} has members 0 to {n - 1}")
     picked = [args.member] if args.member is not None else list(range(n))
     parent = read_card(source)
+    pretraining = (parent.get("data") or {}).get("pretraining")
+    if not isinstance(pretraining, dict):
+        raise FileError(source / CARD_FILE, "key 'data.pretraining' is missing or not a mapping")
     base = _train_config(args)
+    seeds = [base.seed + k for k in picked]
     out = Path(args.out)
-    model_dirs, seeds = [], []
-    for k in picked:
+    level = args.level_of_theory or (train.meta or {}).get("level_of_theory") or "not given"
+    name = args.name or f"{parent.get('name', source.name)}, fine-tuned on {Path(args.data).name}"
+    card = {
+        "name": name,
+        "description": (
+            f"The exported ensemble {parent.get('name', source)} ({source}), members "
+            f"{', '.join(map(str, picked))}, fine-tuned ({finetune_config.mode}) on "
+            f"{len(train)} structures of {args.data} ({'energies' if loss == 'E' else 'energies and forces'}; "
+            f"{len(valid)} for validation)."
+        ),
+        "pretraining": pretraining,
+        "finetuning": {
+            "data": str(args.data),
+            "level_of_theory": str(level),
+            "n_train": len(train),
+            "labels": loss,
+        },
+        "seeds": seeds,
+        "n_train": len(train),
+        "parent": {**parent, "exported_from": str(source), "members_used": picked},
+    }
+    try:
+        ModelCard.from_dict(dict(card))  # a bad card fails now, not after the training
+    except ValueError as err:
+        if "card.pretraining" in str(err) or "card.parent" in str(err):
+            raise FileError(source / CARD_FILE, f"the parent's card: {err}") from err
+        raise
+    model_dirs = []
+    for k, seed in zip(picked, seeds, strict=True):
         member = meta["members"][k]
-        config = replace(base, seed=base.seed + k)
+        config = replace(base, seed=seed)
         record = {
             "ensemble": str(source),
             "name": meta.get("name"),
@@ -320,28 +354,6 @@ def _finetune_ensemble(args, train, valid, finetune_config, provenance, loss) ->
             on_mismatch="restart" if args.restart else "error",
         )
         model_dirs.append(out / "runs" / f"member{k}" / "model")
-        seeds.append(config.seed)
-    level = args.level_of_theory or (train.meta or {}).get("level_of_theory") or "not given"
-    name = args.name or f"{parent.get('name', source.name)}, fine-tuned on {Path(args.data).name}"
-    card = {
-        "name": name,
-        "description": (
-            f"The exported ensemble {parent.get('name', source)} ({source}), members "
-            f"{', '.join(map(str, picked))}, fine-tuned ({finetune_config.mode}) on "
-            f"{len(train)} structures of {args.data} ({'energies' if loss == 'E' else 'energies and forces'}; "
-            f"{len(valid)} for validation)."
-        ),
-        "pretraining": parent["data"]["pretraining"],
-        "finetuning": {
-            "data": str(args.data),
-            "level_of_theory": str(level),
-            "n_train": len(train),
-            "labels": loss,
-        },
-        "seeds": seeds,
-        "n_train": len(train),
-        "parent": {**parent, "exported_from": str(source), "members_used": picked},
-    }
     return export_ensemble(model_dirs, out / "ensemble", card)
 
 
@@ -456,7 +468,12 @@ def cmd_info(args):
     from gmnn.io import read_model_meta
 
     if is_ensemble(args.model) and not (Path(args.model) / "model.json").is_file():
-        print(json.dumps(read_ensemble(args.model), indent=2))
+        meta = read_ensemble(args.model)  # verified, the members checked to agree
+        for member in meta["members"]:  # what each member holds, from its model.json
+            member_meta = read_model_meta(Path(args.model) / member["path"])
+            member["config"] = member_meta["config"]
+            member["provenance"] = member_meta.get("provenance", {})
+        print(json.dumps(meta, indent=2))
         return
     print(json.dumps(read_model_meta(args.model), indent=2))
 
