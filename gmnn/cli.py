@@ -230,13 +230,15 @@ def _check_elements(data_path, sets, species, model_path) -> None:
 
 def _check_labels(args, sets) -> str:
     """The loss of the run; ``EF`` needs forces in the data (the error names the file)."""
+    from gmnn.data.structures import forces_missing
     from gmnn.train import TrainConfig
 
     loss = args.loss or TrainConfig().loss
-    if loss == "EF" and any(s.forces is None for s in sets):
+    lacking = [s for s in sets if s.forces is None]
+    if loss == "EF" and lacking:
         raise UsageError(
-            f"{args.data}: no forces in the fine-tuning data; fine-tune on energies "
-            "alone with --loss E"
+            f"{args.data}: no forces in the fine-tuning data{forces_missing(lacking[0])}; "
+            "fine-tune on energies alone with --loss E"
         )
     return loss
 

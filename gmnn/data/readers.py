@@ -32,7 +32,13 @@ from gmnn import units
 from gmnn.data.ani import ani_leaves, read_ani, scalar_str, scan_ani
 from gmnn.data.errors import DataError, check_data_file
 from gmnn.data.h5 import read_h5
-from gmnn.data.structures import Structures, check_finite, format_shape
+from gmnn.data.structures import (
+    Structures,
+    check_energies_plausible,
+    check_finite,
+    check_not_empty,
+    format_shape,
+)
 from gmnn.io import read_npz, reading
 
 FORMATS = ("sgdml", "rmd17", "ani", "gmnn-h5", "ase")
@@ -229,9 +235,12 @@ def read_rmd17_npz(path: str | os.PathLike[str], labels: str = "new") -> Structu
 def _build(path: Path, **kwargs: Any) -> Structures:
     """Construct Structures, re-raising validation errors with ``path`` as the source."""
     try:
-        return Structures(**kwargs)
+        structures = Structures(**kwargs)
     except DataError as err:
         raise DataError(path, err.problem) from err
+    check_not_empty(structures)
+    check_energies_plausible(structures)
+    return structures
 
 
 # ---------------------------------------------------------------------- ANI HDF5
@@ -344,9 +353,14 @@ def read_ase(
         "original_length_unit": "Angstrom",
     }
     try:
-        return Structures.from_ase(frames, energy=energy, forces=forces, meta=meta)
+        structures = Structures.from_ase(frames, energy=energy, forces=forces, meta=meta)
     except DataError as err:
         raise DataError(path, err.problem) from err
+    check_not_empty(
+        structures, f"index {index!r} selects none of {len(ids)} frames" if len(frames) == 0 else ""
+    )
+    check_energies_plausible(structures)
+    return structures
 
 
 def sniff_format(path: str | os.PathLike[str]) -> str:
