@@ -430,22 +430,38 @@ def _md_config(args):
     return MDConfig.from_dict(_given(args, _md_options()), where="")
 
 
-def cmd_md(args):
-    from ase.io import read as ase_read
+def _check_output_path(option: str, path) -> None:
+    """An output file of a command must be writable where it is asked for: no existing
+    directory in its place and no regular file among its parent folders (a UsageError
+    naming the option and the file in the way)."""
+    if path is None:
+        return
+    path = Path(path)
+    if path.is_dir():
+        raise UsageError(f"{option} {path}: is a directory, not a file")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise UsageError(f"{option} {path}: {parent} is a file, not a directory")
+            break
 
+
+def cmd_md(args):
     from gmnn.calculator import EnsembleCalculator, GMNNCalculator
-    from gmnn.io import FileError, atomic_write_json, reading
+    from gmnn.data import read_structure
+    from gmnn.export import model_paths
+    from gmnn.io import atomic_write_json
     from gmnn.md import MDInterrupted, MDRun
+    from gmnn.md.checks import check_start_structure
 
     config = _md_config(args)
-    with reading(args.structure, "structure file (ASE)"):
-        atoms = ase_read(args.structure)
-    if len(atoms) == 0:
-        raise FileError(args.structure, "holds no atoms")
-    from gmnn.export import model_paths
-
-    paths = model_paths(args.model)  # an exported ensemble: the mean of its members
+    for option in ("trajectory", "checkpoint", "summary"):
+        _check_output_path(f"--{option}", getattr(args, option))
+    atoms = read_structure(args.structure)  # the data readers' checks (elements, NaN, overlaps)
+    paths = model_paths(args.model)  # an exported ensemble: its members, verified
     calc = GMNNCalculator(paths[0]) if len(paths) == 1 else EnsembleCalculator(paths)
+    model = calc.models[0]
+    check_start_structure(atoms, model.cutoff, source=args.structure, species=model.species)
     run = MDRun(
         atoms,
         calc,
@@ -637,15 +653,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _failure(command: str, exc: Exception) -> tuple[int, str]:
-    """Exit code and the line on stderr for an error of ``gmnn <command>``."""
+def _flag(key: str, options=()) -> str:
+    """The option as the user types it for the setting ``key`` (``--cutoff``, ``--lr nn``);
+    a setting that is no option of the command is named as a setting."""
+    if not key:
+        return "settings"
+    if key.startswith("learning_rates."):
+        return "--lr " + key.split(".", 1)[1]
+    flag = "--" + key.replace("_", "-")
+    if not options or flag in options:
+        return flag
+    return f"setting {key!r}"
+
+
+def _failure(command: str, exc: Exception, options=()) -> tuple[int, str]:
+    """Exit code and the line on stderr for an error of ``gmnn <command>`` (``options``:
+    the command's option strings, to name a setting as the user types it)."""
     from gmnn.io import describe_error
     from gmnn.settings import SettingsError
 
     trainer = sys.modules.get("gmnn.train.trainer")  # (not imported: not a training error)
     if isinstance(exc, SettingsError):
-        flag = "--" + exc.key.replace("_", "-") if exc.key else "settings"
-        return 2, f"gmnn {command}: error: {flag}: {exc.problem}"
+        return 2, f"gmnn {command}: error: {_flag(exc.key, options)}: {exc.problem}"
     if trainer is not None and isinstance(exc, trainer.TrainingInterrupted):
         return 3, f"gmnn {command}: {exc}"
     if isinstance(exc, (ValueError, KeyError, OSError, EOFError)):
@@ -656,10 +685,19 @@ def _failure(command: str, exc: Exception) -> tuple[int, str]:
     )
 
 
+def _options(parser, command: str) -> set[str]:
+    """The option strings of ``gmnn <command>``."""
+    for action in parser._subparsers._group_actions:  # noqa: SLF001 - argparse's own
+        if command in getattr(action, "choices", {}) or {}:
+            return set(action.choices[command]._option_string_actions)  # noqa: SLF001
+    return set()
+
+
 def main(argv=None) -> int:
     """Run one command; every error ends here as one line on stderr and an exit code
     (see the module docstring), or, with ``--debug``, as the traceback."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     debug = args.debug or os.environ.get("GMNN_DEBUG", "") not in ("", "0")
     try:
         return args.func(args) or 0
@@ -671,7 +709,7 @@ def main(argv=None) -> int:
     except Exception as exc:
         if debug:
             raise
-        code, message = _failure(args.command, exc)
+        code, message = _failure(args.command, exc, _options(parser, args.command))
         print(message, file=sys.stderr)
         return code
 

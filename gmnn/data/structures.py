@@ -881,6 +881,16 @@ def _collect_label(
         else:
             values.append(atoms.arrays.get("forces"))
     missing = [i for i, v in enumerate(values) if v is None]
+    for i, value in enumerate(values):
+        if value is None:
+            continue
+        try:
+            np.asarray(value, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise DataError(
+                source,
+                f"structure {i}: {label} {str(value)[:40]!r} is not a number",
+            ) from None
     if not missing:
         return values
     if mode is None and len(missing) == len(values):

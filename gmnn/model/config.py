@@ -27,7 +27,9 @@ class ModelConfig(Settings):
     def check(self) -> None:
         if self.r_min >= self.cutoff:
             raise SettingsError(
-                "r_min", f"must be below the cutoff {self.cutoff}, got {self.r_min!r}"
+                "cutoff",
+                f"{self.cutoff!r} must be above r_min {self.r_min!r} (the centre of the first "
+                "Gaussian; r_min must be below the cutoff)",
             )
         if not self.hidden:
             raise SettingsError("hidden", "needs at least one hidden layer")

@@ -409,6 +409,16 @@ class Trainer:
             self.checkpoint_path, self.identity, on_mismatch, companions=[metrics_log]
         ):
             state = self._load_checkpoint()
+            print(
+                f"{self.checkpoint_path}: "
+                + (
+                    "this run finished already; its best weights are taken"
+                    if state["finished"]
+                    else f"resuming the training at step {state['step']} of {self.max_steps} "
+                    f"(epoch {state['step'] // self.steps_per_epoch})"
+                ),
+                file=sys.stderr,
+            )
         if state["finished"]:
             self.model.set_weights(state["best_weights"])
             return state["history"]
