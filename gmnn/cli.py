@@ -663,6 +663,9 @@ def _flag(key: str, options=()) -> str:
     flag = "--" + key.replace("_", "-")
     if not options or flag in options:
         return flag
+    last = "--" + key.rsplit(".", 1)[-1].replace("_", "-")  # card.name: --name
+    if "." in key and last in options:
+        return last
     return f"setting {key!r}"
 
 

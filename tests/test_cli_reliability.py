@@ -201,7 +201,7 @@ def test_finetune_checks_the_parents_card_before_training(d, tmp_path, capsys):
     assert not (tmp_path / "ft").exists()
     argv[2] = d / "ens"  # a good parent, a bad name for the new card
     code, _, err = run(capsys, *argv, "--name", " ")
-    assert code == 2 and "name" in one_line(err)
+    assert code == 2 and "gmnn finetune: error: --name: must not be empty" == one_line(err)
     assert not (tmp_path / "ft").exists()
 
 
@@ -337,7 +337,10 @@ def test_units_in_a_cli_read_are_named(d, tmp_path, capsys):
 @pytest.mark.parametrize(
     ("extra", "names"),
     [
-        (["--cutoff", "0.1"], "--cutoff: 0.1 must be above r_min 0.5"),
+        (
+            ["--cutoff", "0.1"],
+            "--cutoff: must be above r_min 0.5 (the centre of the first Gaussian), got 0.1",
+        ),
         (["--lr", "nn=-1"], "--lr nn: must be >= 0, got -1.0"),
     ],
 )

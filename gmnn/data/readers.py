@@ -394,8 +394,6 @@ def sniff_format(path: str | os.PathLike[str]) -> str:
     if path.suffix.lower() in (".h5", ".hdf5", ".hdf", ".he5"):
         kind = "a text file" if _looks_like_text(head) else f"first bytes {head!r}"
         raise DataError(path, f"not an HDF5 file, though named {path.suffix} ({kind})")
-    if path.suffix.lower() == ".npz":
-        raise DataError(path, f"not an .npz (zip) file, though named .npz (first bytes {head!r})")
     return "ase"
 
 
@@ -487,10 +485,8 @@ def read_structure(
 
     path = Path(path)
     _check_file(path)
-    try:
+    with reading(path, "structure file (ASE)", DataError):
         atoms = ase.io.read(path, index=index, format=format)
-    except Exception as err:  # ASE raises many exception types for unreadable files
-        raise DataError(path, f"ASE cannot read this file: {type(err).__name__}: {err}") from err
     if isinstance(atoms, list):  # (an index that selects several frames)
         raise DataError(path, f"index {index!r} selects {len(atoms)} frames, not one")
     if len(atoms) == 0:
