@@ -390,3 +390,25 @@ def test_a_resumed_training_says_so(d, tmp_path, capsys):
     code, _, err = run(capsys, *argv)
     assert code == 0
     assert "checkpoint" in err and ("resuming" in err or "finished already" in err), err
+
+
+@pytest.mark.parametrize("keep", [0.5, 0.98, 0.05])
+def test_a_truncated_trajectory_read_downstream_names_the_file(d, tmp_path, keep):
+    from ase.io import Trajectory, read
+
+    from gmnn.analysis.spectra import read_trajectory
+    from gmnn.md.protocol import stage_start
+
+    atoms = read(d / "start.xyz")
+    atoms.set_momenta(np.full((len(atoms), 3), 0.01))
+    with Trajectory(str(tmp_path / "md.traj"), "w") as traj:
+        for _ in range(10):
+            atoms.positions += 0.001
+            traj.write(atoms)
+    data = (tmp_path / "md.traj").read_bytes()
+    cut = tmp_path / "cut.traj"
+    cut.write_bytes(data[: int(len(data) * keep)])
+    for reader in (stage_start, read_trajectory):  # the next Ala10 stage, the spectrum job
+        with pytest.raises(FileError, match="truncated or damaged trajectory") as info:
+            reader(cut)
+        assert str(info.value).startswith(f"{cut}: ")
