@@ -48,12 +48,12 @@ from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
-from ase.io import Trajectory
 from numpy.typing import ArrayLike
 from scipy import fft as sfft
 from scipy.optimize import OptimizeWarning, curve_fit
 from scipy.signal import find_peaks, peak_widths
 
+from gmnn.io import TrajectoryFrames
 from gmnn.settings import Settings, option
 
 SPEED_OF_LIGHT_CM_PER_FS: float = 2.99792458e-5
@@ -414,7 +414,7 @@ def read_trajectory(
     ValueError
         If a selected frame has no momenta.
     """
-    with Trajectory(str(path), "r") as traj:
+    with TrajectoryFrames(path) as traj:
         if len(traj) == 0:
             return np.zeros((0, 0, 3)), np.zeros(0)
         frames = range(len(traj))[start_frame:stop_frame]
