@@ -272,6 +272,13 @@ def test_one_bad_value_names_the_key(bad, named):
             "ala10.gas.stages[0].time_ps",
         ),
         ({"n_pretrain": 1000}, "ala10.n_pretrain=1000"),
+        # issue 22, tried as a hostile user: a running average longer than what is
+        # analysed, and a misspelt ala10.dynamics key (named there, not in each stage)
+        ({"gas": {"window_ps": 1000.5}}, "ala10.gas.window_ps=1000.5: the running average"),
+        (
+            {"dynamics": {"temprature_K": 300}},
+            "ala10.dynamics.temprature_K: unknown setting(s) ala10.dynamics.temprature_K",
+        ),
         ({"n_train": 1000}, "ala10.n_train=1000 is not in ani.ani1ccx.train_sizes"),
         (
             {"gas": {"stages": [{"integrator": "npt_mtk", "time_ps": 1}]}},
