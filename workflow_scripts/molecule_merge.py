@@ -1,8 +1,9 @@
-"""Rule `embedded_merge`: the labelled chunks of one level -> the final gmnn HDF5 file.
+"""Rules `embedded_merge` and `molecule_merge`: the labelled chunks of one level -> the
+final gmnn HDF5 file.
 
 Structures dropped while labelling (NaN labels) are left out and listed in
-`meta["dropped"]`; `ids` are the frame indices in the sampled trajectory
-(gmnn.refdata.qc.merge_chunks).
+`meta["dropped"]`; `ids` are the frame indices in the sampled trajectory; the cost of
+every label is in `meta["label_cost"]` (gmnn.refdata.qc.merge_chunks).
 """
 
 import json
