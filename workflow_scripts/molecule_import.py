@@ -9,4 +9,4 @@ from gmnn.workflow import job
 job(snakemake)
 spec = molecules.MoleculeSpec.from_dict(snakemake.params.spec)
 out = snakemake.output[0]
-write_h5(molecules.import_labels(spec, snakemake.wildcards.level, out), out)
+write_h5(molecules.import_labels(spec, snakemake.params.level, out), out)

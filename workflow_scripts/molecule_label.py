@@ -19,26 +19,27 @@ from gmnn.workflow import job
 log = job(snakemake)
 p, wc = snakemake.params, snakemake.wildcards
 spec = molecules.MoleculeSpec.from_dict(p.spec)
+level = getattr(wc, "mlevel", None) or wc.level  # molecule_label or embedded_label
 chunk = int(wc.chunk)
 with open(snakemake.input.frames) as fh:
     record = json.load(fh)
 trajectory = ase.io.read(snakemake.input.trajectory, index=":", format="extxyz")
 try:
-    atoms_list = molecules.chunk_atoms(trajectory, record, wc.level, chunk, spec.chunk_size)
+    atoms_list = molecules.chunk_atoms(trajectory, record, level, chunk, spec.chunk_size)
 except ValueError as err:
     raise SystemExit(f"{snakemake.input.trajectory}: {err}") from None
 log.info(
     "%s chunk %d: frames %d..%d with %s (threads %d, OMP_NUM_THREADS=%s)",
-    wc.level,
+    level,
     chunk,
     atoms_list[0].info["frame"],
     atoms_list[-1].info["frame"],
-    spec.levels[wc.level],
+    spec.levels[level],
     snakemake.threads,
     os.environ.get("OMP_NUM_THREADS"),
 )
 arrays = molecules.label_chunk(
-    spec, wc.level, atoms_list, max_memory_mb=p.max_memory_mb, n_threads=snakemake.threads
+    spec, level, atoms_list, max_memory_mb=p.max_memory_mb, n_threads=snakemake.threads
 )
 atomic_save_npz(snakemake.output[0], arrays)
 info = json.loads(str(arrays["info"]))

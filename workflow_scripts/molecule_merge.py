@@ -16,4 +16,6 @@ job(snakemake)
 with open(snakemake.input.frames) as fh:
     record = json.load(fh)
 out = snakemake.output[0]
-write_h5(merge_chunks(snakemake.input.chunks, record, snakemake.wildcards.level, out), out)
+# molecule_merge names the level in params, embedded_merge in its wildcard
+level = getattr(getattr(snakemake, "params", None), "level", None) or snakemake.wildcards.level
+write_h5(merge_chunks(snakemake.input.chunks, record, level, out), out)

@@ -20,10 +20,11 @@ Data paths (rules/molecules.smk)::
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from gmnn.refdata.molecules import MoleculeSpec, describe
+from gmnn.refdata.molecules import MoleculeSpec, build, describe
 
 DATA = "data/molecules/{name}/{level}.h5"
 WORK = "data/molecules_work/{name}"
@@ -125,6 +126,59 @@ class MoleculesDesign:
     def data_targets(self) -> list[str]:
         """The data files of every study (both levels; an imported one too)."""
         return [study.data(level) for study in self.studies.values() for level in study.spec.levels]
+
+    # ------------------------------------------------------------------ rules/molecules.smk
+
+    def spec_data(self, name: str) -> dict:
+        """The spec of molecule ``name`` (or of dataset ``<name>/<level>``) as plain data,
+        the ``spec`` param of the jobs (:meth:`MoleculeSpec.from_dict` inverts it)."""
+        return self.spec(name.split("/")[0]).to_dict()
+
+    def sampled_names(self) -> list[str]:
+        """The studies with a level computed on sampled frames."""
+        return [n for n, s in self.studies.items() if s.spec.computed_levels]
+
+    def datasets(self, computed: bool) -> list[str]:
+        """``<name>/<level>`` of every computed (or every imported) level."""
+        return [
+            f"{name}/{key}"
+            for name, study in self.studies.items()
+            for key, level in study.spec.levels.items()
+            if level.computed == computed
+        ]
+
+    def chunk_files(self, dataset: str, template: str) -> list[str]:
+        """The chunk files of a computed level ``<name>/<level>``."""
+        name, level = dataset.split("/")
+        return [
+            template.format(name=name, mlevel=level, chunk=c)
+            for c in range(self.n_chunks(name, level))
+        ]
+
+    def labels_file(self, dataset: str) -> str:
+        name, level = dataset.split("/")
+        return self.spec(name).levels[level].labels_file
+
+    def sample_minutes(self, name: str) -> int:
+        """``runtime`` of the sampling: about four times GFN2-xTB's 0.01 s per MD step of
+        a 6-atom molecule on one core, linear in the atoms (rough, for a scheduler)."""
+        spec = self.spec(name)
+        s = spec.sampling
+        steps = len(s.temperatures) * s.n_equil + s.stride * spec.n_frames
+        atoms = len(build(spec, relax=False, check=False))
+        return 5 + math.ceil(0.04 * steps * max(atoms, 6) / 6 / 60) + (5 if s.relax else 0)
+
+    def label_minutes(self, name: str, level: str) -> int:
+        """``runtime`` of one labelling chunk: about four times methanol/6-31G's measured
+        2 s (DFT, HF) or 3 s (MP2, CC) per label, scaled by the atoms to the 3rd (SCF) or
+        5th (correlated) power (rough, for a scheduler; the measured costs are in the data
+        files' meta["label_cost"])."""
+        spec = self.spec(name)
+        lv = spec.levels[level]
+        correlated = lv.method.upper() in ("MP2", "CCSD", "CCSD(T)")
+        atoms = len(build(spec, relax=False, check=False))
+        per_label_s = 4 * (3 if correlated else 2) * (atoms / 6) ** (5 if correlated else 3)
+        return 5 + math.ceil(per_label_s * spec.chunk_size / 60)
 
     def n_chunks(self, name: str, level: str) -> int:
         from gmnn.refdata.molecules import n_chunks
