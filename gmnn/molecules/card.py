@@ -165,7 +165,7 @@ def card_errors(table: pd.DataFrame, setting: str, n_train: int, name: str) -> l
                 "quantity": quantity,
                 "metric": stat,
                 "mean": float(mean),
-                "sem": _float(row[f"{metric}_sem"]),
+                "sem": float(row[f"{metric}_sem"]),  # NaN for one seed
                 "n_train": int(n_train),
                 "n_seeds": int(row["n_seeds"]),
             }
@@ -224,6 +224,11 @@ def export_finetuned(
             "level_of_theory": str(meta.get("level_of_theory")),
             "labels": "EF",
         }
+    if pre.get("n_train") is None:  # the pre-trained model's size, from the members
+        from gmnn.io import read_model_meta
+
+        finetuned = (read_model_meta(members[0]).get("provenance") or {}).get("finetune") or {}
+        pre["n_train"] = (finetuned.get("pretrained_provenance") or {}).get("n_train")
     pre = {k: pre[k] for k in ("data", "level_of_theory", "labels", "n_train") if k in pre}
     card = {
         "name": f"{name}_finetuned",

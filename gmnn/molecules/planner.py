@@ -73,12 +73,14 @@ class PowerLawFit:
         return _model(np.asarray(n, dtype=float), *self.params)
 
     def labels_for(self, target: float, params: np.ndarray | None = None) -> float:
-        """The label count at which the fitted curve reaches ``target`` (inf if never)."""
+        """The label count at which the fitted curve reaches ``target`` (inf if never,
+        or beyond any count a float holds)."""
         a, b, *rest = self.params if params is None else params
         c = rest[0] if rest else 0.0
         if not (a > 0 and b > 0) or target <= c:
             return math.inf
-        return float((a / (target - c)) ** (1.0 / b))
+        log_n = (math.log(a) - math.log(target - c)) / b
+        return math.exp(log_n) if log_n < 700 else math.inf
 
     def labels_range(self, target: float, seed: int = 0) -> tuple[float, float]:
         """16th and 84th percentile of :meth:`labels_for` over parameters drawn from the
@@ -195,11 +197,19 @@ def plan_setting(
     out = {"fit": fit.describe()}
     limit = max_extrapolation * fit.n_max
     need = fit.labels_for(target)
-    if not math.isfinite(need):
+    if fit.offset and target <= fit.c:
         return {
             **out,
             "status": "unreachable",
             "reason": f"the fitted curve levels off at {fit.c:.3g}, above the target {target:g}",
+        }
+    if not math.isfinite(need):
+        return {
+            **out,
+            "status": "refused",
+            "reason": f"the fitted curve barely falls (b = {fit.b:.2g}): no label count within "
+            f"{max_extrapolation:g} times the largest measured one ({fit.n_max}) reaches "
+            f"{target:g}",
         }
     if need > limit:
         return {

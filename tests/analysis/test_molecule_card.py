@@ -106,3 +106,36 @@ def test_a_card_needs_trained_results():
         card.error_table([])
     with pytest.raises(ValueError, match="no fine-tuned or from-scratch results"):
         card.recommend(card.error_table(records()[-3:]))
+
+
+def test_errors_table_and_the_planner_on_the_card(tmp_path):
+    """The tidy errors.csv (the pre-trained model used as it is: n_train 0; energies-only
+    labels: empty force fields) and the card's planner, whose answer agrees with the
+    curves: finetune_EF reaches 0.5 kcal/mol/A within 4x the largest measured count,
+    scratch_EF would need more than that (refused)."""
+    rows = records()
+    for r in rows:
+        if r["setting"] == "pretrained":
+            r.pop("n_train")
+    rows.append({"setting": "scratch_E", "n_train": 8, "seed": 0, "energy_mae": 2.0})
+    df = card.errors_frame(rows)
+    path = card.ERRORS.write(df, tmp_path / "errors.csv")
+    back = card.ERRORS.read(path)
+    assert len(back) == len(rows)
+    assert (back.loc[back["setting"] == "pretrained", "n_train"] == 0).all()
+    assert back.loc[back["setting"] == "scratch_E", "force_mae"].isna().all()
+    assert "\nscratch_E,8,0,2,nan,,\n" in path.read_text()  # no forces: empty fields
+
+    from gmnn.molecules.planner import plan
+
+    budget = plan(back.to_dict("records"), metric="force_mae", target=0.5, cpu_s_per_label=3600.0)
+    answers = budget["settings"]
+    assert "pretrained" not in answers and "scratch_E" not in answers  # no curve
+    assert answers["finetune_EF"]["status"] == "ok"
+    assert 32 < answers["finetune_EF"]["n_labels"] <= 4 * 32
+    assert answers["finetune_EF"]["cpu_hours"] == answers["finetune_EF"]["n_labels"]
+    assert answers["scratch_EF"]["status"] == "refused"
+    record = card.card_record("water", rows, LEVELS, planner=budget)
+    text = card.card_markdown(record)
+    assert "| finetune_EF | ok |" in text and "| scratch_EF | refused |" in text
+    assert "No answer beyond 4 times the largest measured label count" in text

@@ -95,3 +95,9 @@ def test_plan_over_records_skips_direct_use_and_missing_errors():
     assert out["metric"] == "force_mae" and out["max_extrapolation"] == planner.MAX_EXTRAPOLATION
     again = planner.plan(records, metric="force_mae", target=3.0, cpu_s_per_label=10.0)
     assert again == out  # seeded: the same results give the same card
+
+
+def test_a_flat_curve_is_refused_not_called_a_floor():
+    n, err = curve(a=30.0, b=0.0, noise=0.001)  # no learning at all
+    flat = planner.plan_setting(n, err, target=5.0)
+    assert flat["status"] == "refused" and "barely falls" in flat["reason"], flat
