@@ -177,11 +177,15 @@ class MoleculeStudy:
                 out.append(
                     ("settings", f"{name} needs accurate forces, but accurate.forces is false")
                 )
+        from gmnn.settings import SettingsError
+
         for key, cls in (("training", TrainConfig), ("model", ModelConfig)):
             try:
                 cls.from_dict(dict(getattr(self, key)), where=key)
+            except SettingsError as err:  # its key: training.<setting>
+                out.append((err.key or key, err.problem))
             except ValueError as err:
-                out.append((key, str(err).removeprefix(f"{key}.").removeprefix(f"{key}: ")))
+                out.append((key, str(err)))
         planner = self.planner_config
         if planner["metric"] not in ("force_mae", "energy_mae", "force_rmse", "energy_rmse"):
             out.append(("planner.metric", f"{planner['metric']!r}: force_mae, energy_mae, ..."))

@@ -84,3 +84,45 @@ def test_bad_entry_stops_the_dry_run(tmp_path):
     assert code != 0 and "Invalid configuration:\n" in text, text[-3000:]
     assert "molecules.radical.spin: 0: CH3 with charge 0 has 9 electrons, an odd number" in text
     assert "Traceback" not in text and "Job stats" not in text
+
+
+def test_comparison_jobs_of_a_study(tmp_path):
+    """The card of water plans the whole comparison: per seed a split of each level and a
+    pre-training; energies-only accurate labels, so the E settings of every kind (scratch,
+    discriminative, non-discriminative, linear probe) at each count and seed; the
+    pre-trained model as it is and with its offset at each count; one errors table, one
+    export and one card."""
+    code, text = dry_run(tmp_path, {"water": WATER}, "results/molecules/water/card.md")
+    assert code == 0, text[-3000:]
+    stats = text[text.index("Job stats") :].split("total")[0]
+    counts = {
+        k: int(v) for k, v in (line.split() for line in stats.splitlines()[3:] if line.strip())
+    }
+    sizes, seeds = len(WATER["train_sizes"]), len(WATER["seeds"])
+    assert counts == {
+        "molecule_sample": 1,
+        "molecule_label": 6,
+        "molecule_merge": 2,
+        "molecule_split": 2 * seeds,
+        "molecule_pretrain": seeds,
+        "molecule_train": 4 * sizes * seeds,
+        "molecule_evaluate_pretrained": (1 + sizes) * seeds,
+        "molecule_errors": 1,
+        "molecule_export": 1,
+        "molecule_card": 1,
+    }
+    for setting in ("scratch_E", "finetune_E", "finetune_nd_E", "finetune_lp_E"):
+        assert f"models/molecules/water/{setting}/n8/seed1/model/model.json" in text
+    assert "finetune_EF" not in text  # no accurate forces: no E+F settings
+    assert "results/molecules/water/pretrained_offset/n4/seed0/metrics.json" in text
+    assert "models/export/molecules/water" in text
+
+
+def test_a_setting_that_needs_forces_stops_the_dry_run(tmp_path):
+    code, text = dry_run(tmp_path, {"water": {**WATER, "settings": ["finetune_EF"]}})
+    assert code != 0 and "Invalid configuration:\n" in text, text[-3000:]
+    assert (
+        "molecules.water.settings: finetune_EF needs accurate forces, but accurate.forces is false"
+        in text
+    )
+    assert "Traceback" not in text

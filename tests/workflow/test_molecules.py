@@ -188,6 +188,23 @@ TRUNCATED_XYZ = "3\n\nO 0 0 0\nH 0 0.76 0.58\n"
         ),
         ({"train_sizes": [4, 2]}, "molecules.m.train_sizes: [4, 2]: list them in increasing order"),
         ({"sampling": None}, "molecules.m.sampling: missing: computed labels need sampled frames"),
+        # the comparison (rules/molecules.smk)
+        ({"settings": ["finetune_xx_E"]}, "molecules.m.settings: unknown setting 'finetune_xx_E'"),
+        ({"settings": ["pretrain"]}, "molecules.m.settings: pretrain: the pre-training runs"),
+        (
+            {"settings": ["scratch_E", "finetune_lp_EF"]},
+            "molecules.m.settings: finetune_lp_EF needs accurate forces, but accurate.forces is false",
+        ),
+        (
+            {"training": {"epoch": 2}},
+            "molecules.m.training.epoch: unknown setting(s) training.epoch",
+        ),
+        ({"model": {"hidden": [0]}}, "molecules.m.model.hidden: "),
+        ({"planner": {"metric": "force_mae"}}, "molecules.m.planner.metric: force errors need"),
+        (
+            {"n_valid": 2, "pretraining": {"method": "HF", "basis": "sto-3g", "n_structures": 2}},
+            "molecules.m.pretraining.n_structures: 2: pre-training needs more than n_valid=2",
+        ),
     ],
 )
 def test_bad_entry_names_molecule_and_key(tmp_path, changes, expected):
@@ -276,3 +293,70 @@ def test_schema_names_the_key(bad, expected):
     with pytest.raises(ConfigSchemaError) as err:
         pipeline_config({"molecules": bad})
     assert expected in str(err.value), str(err.value)
+
+
+def test_comparison_of_a_study_for_the_rules():
+    """What rules/molecules.smk asks the design: the settings (E only without accurate
+    forces), training and model (the study's over the config's), the splits, the
+    pre-trained model of each seed (here, or an exported ensemble's member), the
+    records of the pre-trained model used directly and the files of the comparison."""
+    config = pipeline_config(
+        {
+            "training": {"epochs": 100, "batch_size": 32},
+            "model": {"hidden": [64, 64]},
+            "molecules": {
+                "w": entry(training={"epochs": 2}, model={"hidden": [16, 16]}),
+                "wf": entry(
+                    accurate={"method": "MP2", "basis": "sto-3g", "n_structures": 12},
+                    pretraining=None,
+                    pretrained="no/such/ensemble",
+                    seeds=[3, 5],
+                    planner={"target": 0.5},
+                ),
+            },
+        }
+    )
+    d = Design.from_config(config).molecules
+    w, wf = d.study("w"), d.study("wf")
+    assert w.comparison_settings == ["scratch_E", "finetune_E", "finetune_nd_E", "finetune_lp_E"]
+    assert len(wf.comparison_settings) == 8 and "finetune_lp_EF" in wf.comparison_settings
+    assert wf.finetuned_settings == [s for s in wf.comparison_settings if s.startswith("fine")]
+    assert d.training_params("w", 1) == {
+        "epochs": 2,
+        "batch_size": 32,
+        "seed": 1,
+        "progress": False,
+    }
+    assert d.model_params("w")["hidden"] == [16, 16]
+    assert d.model_params("wf")["hidden"] == [64, 64]  # no ensemble yet: the configured one
+    assert w.planner_config == {"metric": "energy_mae", "target": 1.0, "max_extrapolation": 4.0}
+    assert wf.planner_config["metric"] == "force_mae" and wf.planner_config["target"] == 0.5
+    assert d.split_params("w", "accurate") == {"train_sizes": [2, 4], "n_valid": 2, "n_test": 2}
+    assert d.split_params("w", "pretraining")["train_sizes"] is None
+    assert d.pretrained_input("w", 0) == [
+        "models/molecules/w/pretrain/seed0/model/model.json",
+        "models/molecules/w/pretrain/seed0/model/weights.npz",
+    ]
+    assert d.pretrained_member("w", 0) is None
+    assert d.pretrained_input("wf", 5) == ["no/such/ensemble"]
+    assert d.pretrained_member("wf", 5) == 1  # the seed's place in seeds
+    assert d.direct_evaluation("w", "pretrained", 0) == {
+        "n_offset": None,
+        "record": {"molecule": "w", "setting": "pretrained", "seed": 0, "test_set": "accurate"},
+    }
+    offset = d.direct_evaluation("w", "pretrained_offset/n4", 0)
+    assert offset["n_offset"] == 4 and offset["record"]["n_train"] == 4
+    files = d.metrics_files("w")
+    assert len(files) == 4 * 2 + 1 + 2 and len(set(files)) == len(files)
+    assert d.export_models("w") == [
+        f"models/molecules/w/{s}/n4/seed0/model/model.json" for s in w.finetuned_settings
+    ]
+    assert d.card_targets() == ["results/molecules/w/card.md", "results/molecules/wf/card.md"]
+    config_, sizes = d.training_job(
+        "molecule_train", {"name": "w", "setting": "scratch_E", "n": "4", "seed": "0"}
+    )
+    assert (config_.loss, config_.epochs, sizes["n_train"], sizes["atoms"]) == ("E", 2, 4, 3)
+    assert sizes["n_test"] == 2 and sizes["held"] == 12
+    config_, sizes = d.training_job("molecule_pretrain", {"name": "w", "seed": "0"})
+    assert config_.loss == "EF" and sizes["n_train"] == 10 - 2 and sizes["n_test"] == 0
+    assert d.training_job("train_cc", {}) is None
