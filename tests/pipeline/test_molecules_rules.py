@@ -126,3 +126,24 @@ def test_a_setting_that_needs_forces_stops_the_dry_run(tmp_path):
         in text
     )
     assert "Traceback" not in text
+
+
+def test_the_worked_example_plans(tmp_path):
+    """examples/molecules/formic_acid.yaml, as docs/molecules.md runs it, plans its study:
+    one sampling, 8 + 4 labelling chunks, the E settings of every kind over 3 counts and 2
+    seeds, and the card (nothing runs here: the integrator runs the example)."""
+    example = REPO / "examples/molecules/formic_acid.yaml"
+    configs = [REPO / "config.yaml", REPO / "presets/embedded.yaml", example]
+    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "-n"]
+    cmd += ["--configfile", *map(str, configs), "--", "results/molecules/formic_acid/card.md"]
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    result = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300, env=env)
+    text = result.stdout + result.stderr
+    assert result.returncode == 0, text[-3000:]
+    stats = text[text.index("Job stats") :].split("total")[0]
+    counts = {
+        k: int(v) for k, v in (line.split() for line in stats.splitlines()[3:] if line.strip())
+    }
+    assert counts["molecule_label"] == 160 // 20 + 80 // 20
+    assert counts["molecule_train"] == 4 * 3 * 2 and counts["molecule_pretrain"] == 2
+    assert counts["molecule_card"] == 1
