@@ -196,7 +196,6 @@ def export_finetuned(
     from pathlib import Path as _Path
 
     from gmnn.export import export_ensemble, read_card
-    from gmnn.workflow.grid import Setting
 
     df = ERRORS.load(errors) if not isinstance(errors, pd.DataFrame) else errors
     dirs = [_Path(m).parent if _Path(m).name == "model.json" else _Path(m) for m in models]
@@ -213,7 +212,7 @@ def export_finetuned(
     )
     seeds = [int(d.parts[-2].removeprefix("seed")) for d in members]
     accurate = levels["accurate"]
-    labels = Setting.parse(setting).loss
+    labels = setting.rpartition("_")[2]  # the loss of a setting name: E or EF
     if pretrained is not None:
         parent = read_card(pretrained)
         pre = dict(parent.get("finetuning") or parent["pretraining"])
