@@ -38,6 +38,24 @@ def _as_model(model, dtype=None):
     return model
 
 
+def _model_dirs(models) -> list:
+    """``models`` with each exported-ensemble directory replaced by its members, read,
+    verified and checked by the one ensemble reader (:func:`gmnn.export.read_ensemble`);
+    models given as directories must share species, cutoff, architecture and dtype
+    (:func:`gmnn.export.check_consistent`: the error names the member's model.json)."""
+    from gmnn.export import check_consistent, model_paths
+
+    if isinstance(models, (str, Path)):
+        models = [models]
+    models = list(models)
+    if not all(isinstance(m, (str, Path)) for m in models):
+        return models
+    paths = model_paths(models)
+    if len(paths) > 1:
+        check_consistent(paths)
+    return paths
+
+
 def model_fingerprint(model) -> dict:
     """What determines a model's predictions: its settings and a sha256 of its weights."""
     from gmnn.fingerprints import arrays_fingerprint
@@ -120,7 +138,10 @@ class GMNNCalculator(_PredictorCalculator):
 
 
 class EnsembleCalculator(_PredictorCalculator):
-    """Mean of K GM-NN models, evaluated together; their spread is an uncertainty."""
+    """Mean of K GM-NN models, evaluated together; their spread is an uncertainty.
+
+    ``models``: model objects, model directories, or exported ensembles (a directory
+    stands for its members, verified against their checksums)."""
 
     implemented_properties = [
         "energy",
@@ -134,7 +155,7 @@ class EnsembleCalculator(_PredictorCalculator):
 
     def __init__(self, models, dtype: str | None = None, jit="auto", **kwargs):
         # the Predictor refuses members that disagree (cutoff, species, architecture)
-        super().__init__(list(models), dtype=dtype, jit=jit, **kwargs)
+        super().__init__(_model_dirs(models), dtype=dtype, jit=jit, **kwargs)
 
     def fingerprint(self) -> dict:
         """Each member's settings and weights hash, in order (the mean's rounding

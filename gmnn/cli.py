@@ -230,13 +230,15 @@ def _check_elements(data_path, sets, species, model_path) -> None:
 
 def _check_labels(args, sets) -> str:
     """The loss of the run; ``EF`` needs forces in the data (the error names the file)."""
+    from gmnn.data.structures import forces_missing
     from gmnn.train import TrainConfig
 
     loss = args.loss or TrainConfig().loss
-    if loss == "EF" and any(s.forces is None for s in sets):
+    lacking = [s for s in sets if s.forces is None]
+    if loss == "EF" and lacking:
         raise UsageError(
-            f"{args.data}: no forces in the fine-tuning data; fine-tune on energies "
-            "alone with --loss E"
+            f"{args.data}: no forces in the fine-tuning data{forces_missing(lacking[0])}; "
+            "fine-tune on energies alone with --loss E"
         )
     return loss
 
@@ -283,25 +285,59 @@ def cmd_finetune(args):
 
 def _finetune_ensemble(args, train, valid, finetune_config, provenance, loss) -> Path:
     """Fine-tune the members of the exported ensemble ``args.pretrained`` (all, or
-    ``--member``; member k with seed ``--seed`` + k) and export the result."""
+    ``--member``; member k with seed ``--seed`` + k) and export the result. Everything
+    the export checks (the members' agreement, the parent's card, the new card) is
+    checked before the first member trains."""
     from dataclasses import replace
 
-    from gmnn.export import export_ensemble, read_card, read_ensemble
+    from gmnn.export import CARD_FILE, ModelCard, export_ensemble, read_card, read_ensemble
+    from gmnn.io import FileError
     from gmnn.transfer import finetune
 
     source = Path(args.pretrained)
-    meta = read_ensemble(source)
+    meta = read_ensemble(source)  # verified, the members checked to agree
     n = len(meta["members"])
     if args.member is not None and not 0 <= args.member < n:
         raise UsageError(f"--member {args.member}: {source} has members 0 to {n - 1}")
     picked = [args.member] if args.member is not None else list(range(n))
     parent = read_card(source)
+    pretraining = (parent.get("data") or {}).get("pretraining")
+    if not isinstance(pretraining, dict):
+        raise FileError(source / CARD_FILE, "key 'data.pretraining' is missing or not a mapping")
     base = _train_config(args)
+    seeds = [base.seed + k for k in picked]
     out = Path(args.out)
-    model_dirs, seeds = [], []
-    for k in picked:
+    level = args.level_of_theory or (train.meta or {}).get("level_of_theory") or "not given"
+    name = args.name or f"{parent.get('name', source.name)}, fine-tuned on {Path(args.data).name}"
+    card = {
+        "name": name,
+        "description": (
+            f"The exported ensemble {parent.get('name', source)} ({source}), members "
+            f"{', '.join(map(str, picked))}, fine-tuned ({finetune_config.mode}) on "
+            f"{len(train)} structures of {args.data} ({'energies' if loss == 'E' else 'energies and forces'}; "
+            f"{len(valid)} for validation)."
+        ),
+        "pretraining": pretraining,
+        "finetuning": {
+            "data": str(args.data),
+            "level_of_theory": str(level),
+            "n_train": len(train),
+            "labels": loss,
+        },
+        "seeds": seeds,
+        "n_train": len(train),
+        "parent": {**parent, "exported_from": str(source), "members_used": picked},
+    }
+    try:
+        ModelCard.from_dict(dict(card))  # a bad card fails now, not after the training
+    except ValueError as err:
+        if "card.pretraining" in str(err) or "card.parent" in str(err):
+            raise FileError(source / CARD_FILE, f"the parent's card: {err}") from err
+        raise
+    model_dirs = []
+    for k, seed in zip(picked, seeds, strict=True):
         member = meta["members"][k]
-        config = replace(base, seed=base.seed + k)
+        config = replace(base, seed=seed)
         record = {
             "ensemble": str(source),
             "name": meta.get("name"),
@@ -320,28 +356,6 @@ def _finetune_ensemble(args, train, valid, finetune_config, provenance, loss) ->
             on_mismatch="restart" if args.restart else "error",
         )
         model_dirs.append(out / "runs" / f"member{k}" / "model")
-        seeds.append(config.seed)
-    level = args.level_of_theory or (train.meta or {}).get("level_of_theory") or "not given"
-    name = args.name or f"{parent.get('name', source.name)}, fine-tuned on {Path(args.data).name}"
-    card = {
-        "name": name,
-        "description": (
-            f"The exported ensemble {parent.get('name', source)} ({source}), members "
-            f"{', '.join(map(str, picked))}, fine-tuned ({finetune_config.mode}) on "
-            f"{len(train)} structures of {args.data} ({'energies' if loss == 'E' else 'energies and forces'}; "
-            f"{len(valid)} for validation)."
-        ),
-        "pretraining": parent["data"]["pretraining"],
-        "finetuning": {
-            "data": str(args.data),
-            "level_of_theory": str(level),
-            "n_train": len(train),
-            "labels": loss,
-        },
-        "seeds": seeds,
-        "n_train": len(train),
-        "parent": {**parent, "exported_from": str(source), "members_used": picked},
-    }
     return export_ensemble(model_dirs, out / "ensemble", card)
 
 
@@ -416,22 +430,38 @@ def _md_config(args):
     return MDConfig.from_dict(_given(args, _md_options()), where="")
 
 
-def cmd_md(args):
-    from ase.io import read as ase_read
+def _check_output_path(option: str, path) -> None:
+    """An output file of a command must be writable where it is asked for: no existing
+    directory in its place and no regular file among its parent folders (a UsageError
+    naming the option and the file in the way)."""
+    if path is None:
+        return
+    path = Path(path)
+    if path.is_dir():
+        raise UsageError(f"{option} {path}: is a directory, not a file")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise UsageError(f"{option} {path}: {parent} is a file, not a directory")
+            break
 
+
+def cmd_md(args):
     from gmnn.calculator import EnsembleCalculator, GMNNCalculator
-    from gmnn.io import FileError, atomic_write_json, reading
+    from gmnn.data import read_structure
+    from gmnn.export import model_paths
+    from gmnn.io import atomic_write_json
     from gmnn.md import MDInterrupted, MDRun
+    from gmnn.md.checks import check_start_structure
 
     config = _md_config(args)
-    with reading(args.structure, "structure file (ASE)"):
-        atoms = ase_read(args.structure)
-    if len(atoms) == 0:
-        raise FileError(args.structure, "holds no atoms")
-    from gmnn.export import model_paths
-
-    paths = model_paths(args.model)  # an exported ensemble: the mean of its members
+    for option in ("trajectory", "checkpoint", "summary"):
+        _check_output_path(f"--{option}", getattr(args, option))
+    atoms = read_structure(args.structure)  # the data readers' checks (elements, NaN, overlaps)
+    paths = model_paths(args.model)  # an exported ensemble: its members, verified
     calc = GMNNCalculator(paths[0]) if len(paths) == 1 else EnsembleCalculator(paths)
+    model = calc.models[0]
+    check_start_structure(atoms, model.cutoff, source=args.structure, species=model.species)
     run = MDRun(
         atoms,
         calc,
@@ -456,7 +486,12 @@ def cmd_info(args):
     from gmnn.io import read_model_meta
 
     if is_ensemble(args.model) and not (Path(args.model) / "model.json").is_file():
-        print(json.dumps(read_ensemble(args.model), indent=2))
+        meta = read_ensemble(args.model)  # verified, the members checked to agree
+        for member in meta["members"]:  # what each member holds, from its model.json
+            member_meta = read_model_meta(Path(args.model) / member["path"])
+            member["config"] = member_meta["config"]
+            member["provenance"] = member_meta.get("provenance", {})
+        print(json.dumps(meta, indent=2))
         return
     print(json.dumps(read_model_meta(args.model), indent=2))
 
@@ -618,15 +653,31 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _failure(command: str, exc: Exception) -> tuple[int, str]:
-    """Exit code and the line on stderr for an error of ``gmnn <command>``."""
+def _flag(key: str, options=()) -> str:
+    """The option as the user types it for the setting ``key`` (``--cutoff``, ``--lr nn``);
+    a setting that is no option of the command is named as a setting."""
+    if not key:
+        return "settings"
+    if key.startswith("learning_rates."):
+        return "--lr " + key.split(".", 1)[1]
+    flag = "--" + key.replace("_", "-")
+    if not options or flag in options:
+        return flag
+    last = "--" + key.rsplit(".", 1)[-1].replace("_", "-")  # card.name: --name
+    if "." in key and last in options:
+        return last
+    return f"setting {key!r}"
+
+
+def _failure(command: str, exc: Exception, options=()) -> tuple[int, str]:
+    """Exit code and the line on stderr for an error of ``gmnn <command>`` (``options``:
+    the command's option strings, to name a setting as the user types it)."""
     from gmnn.io import describe_error
     from gmnn.settings import SettingsError
 
     trainer = sys.modules.get("gmnn.train.trainer")  # (not imported: not a training error)
     if isinstance(exc, SettingsError):
-        flag = "--" + exc.key.replace("_", "-") if exc.key else "settings"
-        return 2, f"gmnn {command}: error: {flag}: {exc.problem}"
+        return 2, f"gmnn {command}: error: {_flag(exc.key, options)}: {exc.problem}"
     if trainer is not None and isinstance(exc, trainer.TrainingInterrupted):
         return 3, f"gmnn {command}: {exc}"
     if isinstance(exc, (ValueError, KeyError, OSError, EOFError)):
@@ -637,10 +688,19 @@ def _failure(command: str, exc: Exception) -> tuple[int, str]:
     )
 
 
+def _options(parser, command: str) -> set[str]:
+    """The option strings of ``gmnn <command>``."""
+    for action in parser._subparsers._group_actions:  # noqa: SLF001 - argparse's own
+        if command in getattr(action, "choices", {}) or {}:
+            return set(action.choices[command]._option_string_actions)  # noqa: SLF001
+    return set()
+
+
 def main(argv=None) -> int:
     """Run one command; every error ends here as one line on stderr and an exit code
     (see the module docstring), or, with ``--debug``, as the traceback."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     debug = args.debug or os.environ.get("GMNN_DEBUG", "") not in ("", "0")
     try:
         return args.func(args) or 0
@@ -652,7 +712,7 @@ def main(argv=None) -> int:
     except Exception as exc:
         if debug:
             raise
-        code, message = _failure(args.command, exc)
+        code, message = _failure(args.command, exc, _options(parser, args.command))
         print(message, file=sys.stderr)
         return code
 

@@ -48,10 +48,12 @@ __all__ = [
     "ModelCard",
     "TrainingData",
     "card_record",
+    "check_consistent",
     "error_rows",
     "export_ensemble",
     "is_ensemble",
     "load_ensemble",
+    "member_conflict",
     "member_dirs",
     "model_paths",
     "read_card",
@@ -161,13 +163,53 @@ def is_ensemble(path) -> bool:
     return (Path(path) / ENSEMBLE_FILE).is_file()
 
 
-def read_ensemble(path, verify: bool = True) -> dict:
-    """The checked ``ensemble.json`` of the exported ensemble ``path``.
+def member_conflict(configs: Sequence[dict]) -> tuple[int, str] | None:
+    """The first member whose model settings differ from member 0's: ``(k, key)``, or
+    None when every member shares species, cutoff, architecture and dtype."""
+    keys = ("species", "cutoff", *ARCHITECTURE_KEYS, "dtype")
+    for k, config in enumerate(configs[1:], start=1):
+        for key in keys:
+            if _plain(configs[0].get(key)) != _plain(config.get(key)):
+                return k, key
+    return None
 
-    With ``verify`` every member's ``weights.npz`` and ``model.json`` must still have the
-    sha256 recorded at export (a changed or damaged member is a :class:`FileError` naming
-    its file). A missing directory or file is a :class:`MissingFile`; a file of another
-    format, a newer version or without members a :class:`FileError` naming the key.
+
+def _plain(value):
+    return list(value) if isinstance(value, (list, tuple)) else value
+
+
+def check_consistent(model_dirs: Sequence) -> list[dict]:
+    """The metadata (``model.json``) of the models ``model_dirs`` that are to be
+    evaluated together (an ensemble mean), checked to share species, cutoff,
+    architecture and dtype: a member that differs is a :class:`FileError` naming its
+    ``model.json``, the key and both values."""
+    metas = [read_model_meta(p) for p in model_dirs]
+    conflict = member_conflict([m["config"] for m in metas])
+    if conflict is not None:
+        k, key = conflict
+        a, b = metas[0]["config"].get(key), metas[k]["config"].get(key)
+        raise FileError(
+            Path(model_dirs[k]) / "model.json",
+            f"member {k} has {key} = {_plain(b)!r}, but member 0 ({model_dirs[0]}) has "
+            f"{key} = {_plain(a)!r}; the members of an ensemble must share species, cutoff, "
+            "architecture and dtype",
+        )
+    return metas
+
+
+def read_ensemble(path, verify: bool = True) -> dict:
+    """The checked ``ensemble.json`` of the exported ensemble ``path``: the one reader of
+    exported ensembles (``gmnn md``, ``evaluate``, ``info``, ``finetune --pretrained``
+    and the ASE calculators all come here before any work).
+
+    Every member's ``model.json`` must load and the members must share species, cutoff,
+    architecture and dtype with each other and with what ``ensemble.json`` says (a
+    member that differs is a :class:`FileError` naming its file, the key and both
+    values). With ``verify`` every member's ``weights.npz`` and ``model.json`` must
+    still have the sha256 recorded at export (a changed, swapped or damaged member, or a
+    member without its checksums, is a :class:`FileError` naming its file). A missing
+    directory or file is a :class:`MissingFile`; a file of another format, a newer
+    version or without members a :class:`FileError` naming the key.
     """
     from gmnn.fingerprints import file_sha256
 
@@ -187,32 +229,71 @@ def read_ensemble(path, verify: bool = True) -> dict:
     members = meta.get("members")
     if not isinstance(members, list) or not members:
         raise FileError(meta_file, "key 'members' must be a non-empty list")
+    dirs, seen = [], {}
     for k, member in enumerate(members):
         if not isinstance(member, dict) or not isinstance(member.get("path"), str):
             raise FileError(meta_file, f"members[{k}] lacks its 'path'")
         member_dir = path / member["path"]
         if Path(member["path"]).is_absolute() or ".." in Path(member["path"]).parts:
             raise FileError(meta_file, f"members[{k}].path {member['path']!r} leaves the ensemble")
-        read_model_meta(member_dir)
+        if member_dir.resolve() in seen:
+            raise FileError(
+                meta_file,
+                f"members[{k}].path {member['path']!r} is also members[{seen[member_dir.resolve()]}]"
+                ": the same model twice",
+            )
+        seen[member_dir.resolve()] = k
+        dirs.append(member_dir)
         if not verify:
             continue
+        same = [
+            j for j in range(k) if members[j].get("weights_sha256") == member.get("weights_sha256")
+        ]
+        if same and member.get("weights_sha256"):
+            raise FileError(
+                meta_file,
+                f"members[{k}] has the weights_sha256 of members[{same[0]}]: the same model twice",
+            )
         for name, key in (("weights.npz", "weights_sha256"), ("model.json", "model_json_sha256")):
             file = member_dir / name
+            if not member_dir.exists():
+                raise MissingFile(
+                    member_dir, f"no such member directory (members[{k}] of {meta_file})"
+                )
             if not file.is_file():
                 raise MissingFile(file, f"no such file (member {k} of the ensemble {path})")
-            if member.get(key) and file_sha256(file) != member[key]:
+            if not isinstance(member.get(key), str):
+                raise FileError(
+                    meta_file, f"members[{k}] lacks its {key}: the member cannot be verified"
+                )
+            if file_sha256(file) != member[key]:
                 raise FileError(
                     file,
                     f"changed or damaged since export: sha256 differs from {key} of "
                     f"members[{k}] in {meta_file}",
                 )
+    configs = [m["config"] for m in check_consistent(dirs)]
+    expected = {
+        "species": meta.get("species"),
+        "cutoff": meta.get("cutoff"),
+        "dtype": meta.get("dtype"),
+        **(meta.get("architecture") if isinstance(meta.get("architecture"), dict) else {}),
+    }
+    for key, value in expected.items():
+        if value is not None and _plain(value) != _plain(configs[0].get(key)):
+            raise FileError(
+                meta_file,
+                f"{key} = {_plain(value)!r}, but its members ({dirs[0]} ...) have {key} = "
+                f"{_plain(configs[0].get(key))!r}",
+            )
     return meta
 
 
-def member_dirs(path) -> list[Path]:
-    """The member model directories of the exported ensemble ``path``, in order."""
+def member_dirs(path, verify: bool = True) -> list[Path]:
+    """The member model directories of the exported ensemble ``path``, in order, read
+    and checked by :func:`read_ensemble` (``verify``: their checksums too)."""
     path = Path(path)
-    return [path / m["path"] for m in read_ensemble(path, verify=False)["members"]]
+    return [path / m["path"] for m in read_ensemble(path, verify=verify)["members"]]
 
 
 def load_ensemble(path, dtype: str | None = None) -> list:
@@ -237,7 +318,8 @@ def read_card(path) -> dict:
 
 def model_paths(paths: Iterable) -> list[Path]:
     """Model directories from model or exported-ensemble directories: an ensemble gives
-    its members (in order), a model directory itself."""
+    its members (in order; verified and checked by :func:`read_ensemble`), a model
+    directory itself."""
     out: list[Path] = []
     for p in paths:
         p = Path(p)
@@ -353,17 +435,17 @@ def _check_members(members: list[dict]) -> None:
     """Every member shares species, cutoff, architecture and dtype with member 0, and no
     two members are the same model; the error names the member that differs."""
     first = members[0]
+    conflict = member_conflict([m["config"] for m in members])
+    if conflict is not None:
+        k, key = conflict
+        m = members[k]
+        a, b = _plain(first["config"].get(key)), _plain(m["config"].get(key))
+        raise ValueError(
+            f"{m['source']}: member {k} has {key} = {b!r}, but member 0 "
+            f"({first['source']}) has {key} = {a!r}; the members of an ensemble "
+            "must share species, cutoff, architecture and dtype"
+        )
     for k, m in enumerate(members[1:], start=1):
-        for key in ("species", "cutoff", *ARCHITECTURE_KEYS, "dtype"):
-            a, b = first["config"].get(key), m["config"].get(key)
-            if (list(a) if isinstance(a, (list, tuple)) else a) != (
-                list(b) if isinstance(b, (list, tuple)) else b
-            ):
-                raise ValueError(
-                    f"{m['source']}: member {k} has {key} = {b!r}, but member 0 "
-                    f"({first['source']}) has {key} = {a!r}; the members of an ensemble "
-                    "must share species, cutoff, architecture and dtype"
-                )
         for j in range(k):
             if members[j]["weights_sha256"] == m["weights_sha256"]:
                 raise ValueError(

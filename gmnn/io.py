@@ -336,3 +336,57 @@ def load_model(path, dtype: str | None = None):
         model.set_weights(weights)
     model.provenance = meta.get("provenance", {})
     return model
+
+
+class TrajectoryFrames:
+    """The frames of an ASE trajectory (``.traj``) for reading, as
+    ``ase.io.Trajectory(path, "r")`` (``len``, indexing, iteration, ``with``), but every
+    error of a missing, truncated or damaged file is a :class:`FileError` naming the file
+    and the frame: the one way gmnn reads a trajectory another job wrote (the spectrum
+    job, the next Ala10 stage, the analyses)."""
+
+    what = "ASE trajectory (.traj)"
+
+    def __init__(self, path) -> None:
+        from ase.io import Trajectory
+
+        self.path = Path(path)
+        if self.path.is_dir():
+            raise FileError(self.path, "is a directory, not a trajectory file")
+        with self._reading(self.what):
+            self._traj = Trajectory(str(self.path), "r")
+
+    @contextlib.contextmanager
+    def _reading(self, what: str):
+        try:
+            with reading(self.path, what):
+                yield
+        except MissingFile:
+            raise
+        except FileError as err:
+            raise FileError(
+                self.path,
+                f"{err.problem}: a truncated or damaged trajectory (delete it to have the "
+                "job that writes it run again)",
+            ) from err
+
+    def __len__(self) -> int:
+        with self._reading(self.what):
+            return len(self._traj)
+
+    def __getitem__(self, i):
+        with self._reading(f"{self.what}, frame {i}"):
+            return self._traj[i]
+
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self[i]
+
+    def close(self) -> None:
+        self._traj.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -77,6 +77,23 @@ def length_unit_in_angstrom(name: str) -> float:
     return _unit_size(LENGTH_UNITS, "length", name)
 
 
+def force_unit_in_ev_per_angstrom(name: str) -> float:
+    """Size of the force unit ``name`` (an energy unit, ``/``, a length unit, e.g.
+    ``"Hartree/Bohr"``, ``"kcal/mol/A"``, ``"eV/Angstrom"``) in eV/Å.
+
+    Raises:
+        KeyError: for a name that is not ``<energy unit>/<length unit>`` of known units;
+            the message lists the known names.
+    """
+    energy, sep, length = name.strip().rpartition("/")
+    if not sep or not energy:
+        raise KeyError(
+            f"unknown force unit {name!r}: write it as <energy unit>/<length unit>, e.g. "
+            "'eV/Angstrom', 'Hartree/Bohr' or 'kcal/mol/A'"
+        )
+    return energy_unit_in_ev(energy) / length_unit_in_angstrom(length)
+
+
 def ev_to_kcal_mol(x: ArrayLike) -> np.ndarray | np.floating:
     """Convert energies in eV (or forces in eV/Å) to kcal/mol (or kcal/mol/Å)."""
     return np.divide(x, KCAL_MOL)

@@ -164,21 +164,27 @@ rule ala10_analysis:
 rule collect_ala10:
     """The tidy deca-alanine tables: the RMSD series and the runs (one row per stage)."""
     input:
-        series=[
-            ALA10_RUN_SERIES.format(phase=p, model=m)
-            for p in ALA10_PHASES
-            for m in ALA10_MODELS
-        ],
-        stages=[
-            ALA10_RUN_STAGES.format(phase=p, model=m)
-            for p in ALA10_PHASES
-            for m in ALA10_MODELS
-        ],
-        structures=[
-            ALA10_STRUCTURES_RUN.format(phase=p, model=m)
-            for p in ALA10_PHASES
-            for m in ALA10_MODELS
-        ],
+        series=checked(
+            [
+                ALA10_RUN_SERIES.format(phase=p, model=m)
+                for p in ALA10_PHASES
+                for m in ALA10_MODELS
+            ]
+        ),
+        stages=checked(
+            [
+                ALA10_RUN_STAGES.format(phase=p, model=m)
+                for p in ALA10_PHASES
+                for m in ALA10_MODELS
+            ]
+        ),
+        structures=checked(
+            [
+                ALA10_STRUCTURES_RUN.format(phase=p, model=m)
+                for p in ALA10_PHASES
+                for m in ALA10_MODELS
+            ]
+        ),
     output:
         series=TABLES_ALA10["series"],
         runs=TABLES_ALA10["runs"],

@@ -236,8 +236,12 @@ rule evaluate_ani_md17:
 rule aggregate_table1:
     """Table 1: COMP6 errors per subset and pooled, mean and standard error over seeds."""
     input:
-        metrics=expand(
-            METRICS_COMP6, npre=ANI.get("table1", {}).get("sizes", []), seed=ANI_SEEDS
+        metrics=checked(
+            expand(
+                METRICS_COMP6,
+                npre=ANI.get("table1", {}).get("sizes", []),
+                seed=ANI_SEEDS,
+            )
         ),
     output:
         csv=TABLE_TABLE1,
@@ -292,7 +296,7 @@ rule aggregate_fig5:
     """Fig. 5: ANI-1ccx test energy errors by training set size, from scratch and
     fine-tuned, mean and standard error over seeds."""
     input:
-        metrics=fig5_metrics(),
+        metrics=checked(fig5_metrics()),
     output:
         TABLE_FIG5,
     log:
@@ -347,27 +351,33 @@ rule aggregate_fig6:
     """Fig. 6: MD17 coupled-cluster test errors by ANI-1x pre-training size, with the
     from-scratch (Fig. 2) and pre-trained references."""
     input:
-        finetuned=expand(
-            METRICS_ANI_MD17,
-            molecule=FIG6.get("molecules", []),
-            npre=FIG6.get("pretrain_sizes", []),
-            setting=FIG6.get("settings", []),
-            n=FIG6.get("n_train"),
-            seed=ANI_SEEDS,
+        finetuned=checked(
+            expand(
+                METRICS_ANI_MD17,
+                molecule=FIG6.get("molecules", []),
+                npre=FIG6.get("pretrain_sizes", []),
+                setting=FIG6.get("settings", []),
+                n=FIG6.get("n_train"),
+                seed=ANI_SEEDS,
+            )
         ),
-        scratch=expand(
-            METRICS_CC,
-            molecule=FIG6.get("molecules", []),
-            setting=["scratch_E", "scratch_EF"],
-            n=FIG6.get("n_train"),
-            seed=SEEDS,
+        scratch=checked(
+            expand(
+                METRICS_CC,
+                molecule=FIG6.get("molecules", []),
+                setting=["scratch_E", "scratch_EF"],
+                n=FIG6.get("n_train"),
+                seed=SEEDS,
+            )
         ),
-        pretrained=expand(
-            METRICS_ANI_MD17_PRETRAINED,
-            molecule=FIG6.get("molecules", []),
-            npre=max(FIG6.get("pretrain_sizes", [0])),
-            n=FIG6.get("n_train"),
-            seed=ANI_SEEDS,
+        pretrained=checked(
+            expand(
+                METRICS_ANI_MD17_PRETRAINED,
+                molecule=FIG6.get("molecules", []),
+                npre=max(FIG6.get("pretrain_sizes", [0])),
+                n=FIG6.get("n_train"),
+                seed=ANI_SEEDS,
+            )
         ),
     output:
         TABLE_FIG6,

@@ -22,7 +22,7 @@ rule claims:
     """The reproduction scorecard: one row per finding of the paper with its verdict at
     the configured scale (gmnn.claims), as CSV and as a Markdown page."""
     input:
-        CLAIMS_TABLES,
+        checked(CLAIMS_TABLES),
     output:
         csv="results/claims.csv",
         md=report(

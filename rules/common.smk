@@ -7,7 +7,7 @@ import re
 
 from snakemake.exceptions import WorkflowError
 
-from gmnn.workflow import ConfigError, Design, ModelRef, Setting
+from gmnn.workflow import ConfigError, Design, ModelRef, Setting, checked
 from gmnn.workflow.ani import ani1ccx_record
 from gmnn.workflow.grid import LEVELS
 from gmnn.workflow import ala10 as gmnn_ala10

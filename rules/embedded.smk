@@ -1,6 +1,8 @@
 # Embedded default data, generated offline: GFN2-xTB Langevin MD of one molecule (tblite),
 # disjoint frames labelled with DFT (pre-training) and CCSD(T) (fine-tuning) in the same
-# basis (PySCF). The science is in gmnn.refdata.qc.
+# basis (PySCF). One instance of the own-molecule data path (rules/molecules.smk): the
+# embedded_data section maps onto a gmnn.refdata.molecules.MoleculeSpec
+# (DESIGN.molecules.embedded), and the same scripts and library functions make its data.
 #
 #   data/embedded_work/<molecule>/trajectory.extxyz      all sampled frames   (temp)
 #   data/embedded_work/<molecule>/frames.json            frames of each level (temp)
@@ -18,17 +20,17 @@
 import math
 
 EMBEDDED = config["embedded_data"]
+EMBEDDED_SPEC = DESIGN.molecules.embedded
 EMBEDDED_WORK = f"data/embedded_work/{EMBEDDED['molecule']}"
 EMBEDDED_CHUNK = (
     f"data/embedded_work/{EMBEDDED['molecule']}/{{level}}/chunk{{chunk}}.npz"
 )
-EMBEDDED_N_FRAMES = EMBEDDED["dft"]["n_structures"] + EMBEDDED["cc"]["n_structures"]
+EMBEDDED_N_FRAMES = EMBEDDED_SPEC.n_frames
 EMBEDDED_MD_STEPS = (
     EMBEDDED["sampling"]["n_equil"] + EMBEDDED["sampling"]["stride"] * EMBEDDED_N_FRAMES
 )
 EMBEDDED_N_CHUNKS = {
-    level: math.ceil(EMBEDDED[level]["n_structures"] / EMBEDDED["chunk_size"])
-    for level in LEVELS
+    level: DESIGN.molecules.n_chunks(EMBEDDED_SPEC.name, level) for level in LEVELS
 }
 # Walltime estimates for `runtime`, about four times the single-core costs measured for
 # ethanol/6-31G (GFN2-xTB MD step 0.01 s; PBE gradient 5 s; frozen-core CCSD(T) gradient
@@ -54,12 +56,9 @@ rule embedded_sample:
         mem_mb=1000,
         runtime=5 + math.ceil(EMBEDDED_SECONDS_PER_MD_STEP * EMBEDDED_MD_STEPS / 60),
     params:
-        molecule=EMBEDDED["molecule"],
-        sampling=EMBEDDED["sampling"],
-        n_dft=EMBEDDED["dft"]["n_structures"],
-        n_cc=EMBEDDED["cc"]["n_structures"],
+        spec=EMBEDDED_SPEC.to_dict(),
     script:
-        "../workflow_scripts/embedded_sample.py"
+        "../workflow_scripts/molecule_sample.py"
 
 
 rule embedded_label:
@@ -83,11 +82,10 @@ rule embedded_label:
         runtime=lambda wc: 5
         + math.ceil(EMBEDDED_MINUTES_PER_STRUCTURE[wc.level] * EMBEDDED["chunk_size"]),
     params:
-        level=lambda wc: EMBEDDED[wc.level],
-        chunk_size=EMBEDDED["chunk_size"],
+        spec=EMBEDDED_SPEC.to_dict(),
         max_memory_mb=int(0.75 * EMBEDDED_LABEL_MEM_MB),
     script:
-        "../workflow_scripts/embedded_label.py"
+        "../workflow_scripts/molecule_label.py"
 
 
 rule embedded_merge:
@@ -110,4 +108,4 @@ rule embedded_merge:
         mem_mb=1000,
         runtime=10,
     script:
-        "../workflow_scripts/embedded_merge.py"
+        "../workflow_scripts/molecule_merge.py"

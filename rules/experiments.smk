@@ -141,8 +141,10 @@ rule evaluate_pretrain:
 rule aggregate:
     """Mean and standard error over seeds: the tidy tables Fig. 2 is drawn from."""
     input:
-        runs=FIG2_RUNS,
-        pretrain=FIG2_PRETRAIN_RUNS,
+        # checked while the DAG is built: a damaged metrics.json stops the run before
+        # this job could delete the committed tables (gmnn.workflow.checked)
+        runs=checked(FIG2_RUNS),
+        pretrain=checked(FIG2_PRETRAIN_RUNS),
     output:
         curves=TABLE_FIG2_CURVES,
         reference=TABLE_FIG2_REFERENCE,

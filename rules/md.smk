@@ -90,9 +90,9 @@ rule power_spectrum:
 rule collect_md:
     """The tidy MD tables: one row per run, the spectra on a common grid, the peaks."""
     input:
-        summaries=md_paths(MD_SUMMARY) if MD else [],
-        spectra=md_paths(MD_SPECTRUM) if MD else [],
-        peaks=md_paths(MD_PEAKS) if MD else [],
+        summaries=checked(md_paths(MD_SUMMARY) if MD else []),
+        spectra=checked(md_paths(MD_SPECTRUM) if MD else []),
+        peaks=checked(md_paths(MD_PEAKS) if MD else []),
     output:
         **TABLES_MD,
     log:

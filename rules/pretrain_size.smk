@@ -59,7 +59,7 @@ rule aggregate_pretrain_size:
     """Fig. 3 table: coupled-cluster test errors by pre-training size, fine-tuning size
     and setting (mean and standard error over seeds)."""
     input:
-        runs=[path for path, _ in FIG3_RUNS],
+        runs=checked([path for path, _ in FIG3_RUNS]),
     output:
         TABLE_FIG3,
     log:

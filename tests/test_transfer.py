@@ -249,3 +249,43 @@ def test_non_discriminative_finetuning_uses_the_from_scratch_rates(tmp_path, pre
     after = model.get_weights()
     for k in ("descriptor/beta", "dense_0/w", "dense_1/w", "dense_2/w"):
         assert not np.array_equal(after[k], pre[k]), k
+
+
+def test_linear_probe_setting_keeps_every_other_weight_bit_identical(tmp_path, pretrained, target):
+    """The pipeline's linear-probe setting (finetune_lp_*, gmnn.workflow.Setting) through
+    the one training job: only the last dense layer, scale and shift change; the
+    descriptor, every lower layer and the energy scale c stay bit-identical."""
+    from gmnn.data import save_split, write_h5
+    from gmnn.data.splits import make_split
+    from gmnn.workflow import train_job
+
+    write_h5(target, tmp_path / "cc.h5")
+    save_split(make_split(len(target), 12, 4, 8, seed=0), tmp_path / "split.json")
+    pre = load_model(pretrained)
+    before = pre.get_weights()
+    last = f"dense_{len(pre.config['hidden'])}"
+    for loss in ("E", "EF"):
+        out = tmp_path / loss
+        record = train_job(
+            data=tmp_path / "cc.h5",
+            split=tmp_path / "split.json",
+            n_train=12,
+            out_dir=out,
+            setting=f"finetune_lp_{loss}",
+            training={"epochs": 2, "batch_size": 4, "progress": False},
+            model=SMALL,
+            pretrained=pretrained,
+            record={"setting": f"finetune_lp_{loss}", "n_train": 12, "seed": 0},
+            metrics=out / "metrics.json",
+        )
+        saved = load_model(out / "model")
+        assert saved.provenance["finetune"]["mode"] == "linear_probe"
+        after = saved.get_weights()
+        assert set(after) == set(before)
+        trained = {k for k in after if k.startswith(f"{last}/") or k in ("scale", "shift")}
+        assert trained and len(trained) < len(after)
+        for key in sorted(set(after) - trained):
+            np.testing.assert_array_equal(after[key], before[key], err_msg=f"{loss}: {key}")
+        for key in (f"{last}/w", f"{last}/b"):
+            assert not np.array_equal(after[key], before[key]), f"{loss}: {key}"
+        assert record["setting"] == f"finetune_lp_{loss}" and record["energy_mae"] > 0

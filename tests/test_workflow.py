@@ -14,12 +14,18 @@ def test_setting_names_are_parsed_in_one_place():
     assert Setting.parse("scratch_E").loss == "E" and not Setting.parse("scratch_E").finetuned
     assert Setting.parse("pretrain").kind == "pretrain"
     names = ["scratch_E", "scratch_EF", "finetune_E", "finetune_EF"]
-    assert Setting.names() == [*names, "finetune_nd_E", "finetune_nd_EF"]
+    assert Setting.names() == [
+        *names,
+        *("finetune_nd_E", "finetune_nd_EF", "finetune_lp_E", "finetune_lp_EF"),
+    ]
     # non-discriminative fine-tuning (Fig. 6, green): its own kind and FinetuneConfig mode
     nd = Setting.parse("finetune_nd_EF")
     assert (nd.kind, nd.loss, nd.finetuned) == ("finetune_nd", "EF", True)
     assert nd.finetune_mode == "non_discriminative"
     assert Setting.parse("finetune_E").finetune_mode == "discriminative"
+    # the linear probe (the comparison on a user's molecule): its own kind and mode
+    lp = Setting.parse("finetune_lp_E")
+    assert (lp.kind, lp.loss, lp.finetune_mode) == ("finetune_lp", "E", "linear_probe")
     assert Setting.parse("scratch_E").finetune_mode is None
     for bad in ("finetune", "scratch_F", "transfer_EF", "", "finetune_x_E", "nd_E"):
         with pytest.raises(ValueError, match="unknown setting"):

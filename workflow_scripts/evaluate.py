@@ -1,4 +1,5 @@
-"""Rules `evaluate_pretrain`, `evaluate_comp6` and `evaluate_ani_md17`: the test errors of
+"""Rules `evaluate_pretrain`, `evaluate_comp6`, `evaluate_ani_md17` and
+`molecule_evaluate_pretrained`: the test errors of
 one model -> its metrics JSON (gmnn.workflow.evaluate_job; errors in kcal/mol and
 kcal/mol/Angstrom).
 
@@ -13,8 +14,13 @@ from gmnn.workflow import evaluate_job, job
 log = job(snakemake, tf=True, append=False)
 
 inp, p = snakemake.input, snakemake.params
+model = inp.model
+if getattr(p, "member", None) is not None:  # molecule_evaluate_pretrained: an ensemble's member
+    from gmnn.workflow.molecules import ensemble_member
+
+    model = ensemble_member(inp.model, p.member)
 evaluate_job(
-    model=inp.model,
+    model=model,
     data=inp.data,
     split=getattr(inp, "split", None),
     subsets=getattr(p, "subsets", None),

@@ -272,12 +272,12 @@ def gate_row(gate: Mapping | None) -> dict:
 def _stage_frames(trajectory, n_peptide: int, drop_first: bool) -> dict:
     """Positions of the first ``n_peptide`` atoms, cells and per-frame values of one
     stage's trajectory."""
-    from ase.io import Trajectory
+    from gmnn.io import TrajectoryFrames
 
     pos, cells, e_std, f_std, volume = [], [], [], [], []
     periodic = False
     mass = None
-    with Trajectory(str(trajectory), "r") as traj:
+    with TrajectoryFrames(trajectory) as traj:
         for i, frame in enumerate(traj):
             if drop_first and i == 0:
                 continue

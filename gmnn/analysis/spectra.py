@@ -48,13 +48,13 @@ from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
-from ase.io import Trajectory
 from numpy.typing import ArrayLike
 from scipy import fft as sfft
 from scipy.optimize import OptimizeWarning, curve_fit
 from scipy.signal import find_peaks, peak_widths
 
-from gmnn.settings import Settings, option
+from gmnn.io import TrajectoryFrames
+from gmnn.settings import Settings, SettingsError, option
 
 SPEED_OF_LIGHT_CM_PER_FS: float = 2.99792458e-5
 """Speed of light in cm/fs; a frequency ``f`` in 1/fs is ``f / c`` in cm^-1."""
@@ -97,6 +97,14 @@ class SpectraConfig(Settings):
     pad_factor: int = option(4, ge=1, doc="zero padding before the transform")
     grid_max_cm1: float = option(4500.0, gt=0.0, doc="upper end of the common grid, cm^-1")
     grid_step_cm1: float = option(2.0, gt=0.0, doc="spacing of the common grid, cm^-1")
+
+    def check(self) -> None:
+        if self.grid_step_cm1 >= self.grid_max_cm1:
+            raise SettingsError(
+                "grid_step_cm1",
+                f"must be below grid_max_cm1 ({self.grid_max_cm1}): the grid 0, step, ..., "
+                f"grid_max_cm1 would have no point inside, got {self.grid_step_cm1}",
+            )
 
     def grid(self) -> np.ndarray:
         """The common wavenumber grid (cm^-1) of every tabulated spectrum."""
@@ -414,7 +422,7 @@ def read_trajectory(
     ValueError
         If a selected frame has no momenta.
     """
-    with Trajectory(str(path), "r") as traj:
+    with TrajectoryFrames(path) as traj:
         if len(traj) == 0:
             return np.zeros((0, 0, 3)), np.zeros(0)
         frames = range(len(traj))[start_frame:stop_frame]

@@ -21,6 +21,7 @@ from gmnn.data.readers import (
     read_ase,
     read_rmd17_npz,
     read_sgdml_npz,
+    read_structure,
     sniff_format,
 )
 from gmnn.data.splits import (
@@ -42,6 +43,7 @@ __all__ = [
     "read",
     "read_ani_h5",
     "read_ase",
+    "read_structure",
     "read_h5",
     "read_h5_ids",
     "read_rmd17_npz",

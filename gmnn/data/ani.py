@@ -50,7 +50,12 @@ from ase.data import atomic_numbers as _SYMBOL_TO_Z
 from gmnn import units
 from gmnn.data.errors import DataError, check_data_file
 from gmnn.data.h5 import H5Writer
-from gmnn.data.structures import MAX_ATOMIC_NUMBER, Structures, check_finite
+from gmnn.data.structures import (
+    MAX_ATOMIC_NUMBER,
+    Structures,
+    check_energies_plausible,
+    check_finite,
+)
 from gmnn.io import reading
 
 log = logging.getLogger(__name__)
@@ -110,6 +115,9 @@ class AniPlan:
         float_dtype: storage dtype of positions/forces that keeps the source precision
             (float32 for ANI-1x and COMP6).
         level_of_theory: from the key (``ani1x``) or the ``lot`` dataset, or None.
+        partial_forces: ``{"key", "missing_in"}`` when the forces matching the energy
+            are in some groups only (the file is then read without forces, with a
+            warning naming the groups), else None.
     """
 
     path: Path
@@ -119,6 +127,7 @@ class AniPlan:
     groups: tuple[AniGroup, ...]
     float_dtype: np.dtype
     level_of_theory: str | None
+    partial_forces: dict[str, Any] | None = None
 
     @property
     def n_structures(self) -> int:
@@ -155,6 +164,8 @@ class AniPlan:
         }
         if self.level_of_theory is not None:
             meta["level_of_theory"] = self.level_of_theory
+        if self.partial_forces is not None:
+            meta["forces_missing_in"] = self.partial_forces
         return meta
 
 
@@ -308,6 +319,7 @@ def scan_ani(
         if energy_key is None:
             energy_key = ANI1X_DEFAULT_ENERGY_KEY if layout == "ani1x" else ANI1_DEFAULT_ENERGY_KEY
         candidate = None
+        partial_forces = None
         if not use_forces:
             if require_forces:
                 raise ValueError("require_forces=True contradicts use_forces=False")
@@ -319,8 +331,20 @@ def scan_ani(
                 candidate = energy_key[: -len(".energy")] + ".forces"
             else:
                 candidate = None
-            if candidate is not None and all(candidate in leaf for leaf in leaves):
+            having = [leaf for leaf in leaves if candidate is not None and candidate in leaf]
+            if candidate is not None and len(having) == len(leaves):
                 forces_key = candidate
+            elif having:  # forces in some groups only: never dropped without a word
+                lacking = [leaf.name for leaf in leaves if candidate not in leaf]
+                message = (
+                    f"{path}: forces {candidate!r} in {len(having)} of {len(leaves)} groups, "
+                    f"missing in group {lacking[0]}"
+                    + (f" and {len(lacking) - 1} more" if len(lacking) > 1 else "")
+                    + ": the file is read without forces"
+                )
+                if not require_forces:  # (required: the error below names the group)
+                    log.warning(message)
+                partial_forces = {"key": candidate, "missing_in": lacking}
         if forces_key is None and require_forces:
             lacking = (
                 ""
@@ -378,6 +402,15 @@ def scan_ani(
             groups.append(AniGroup(leaf.name.lstrip("/"), numbers, keep, next_id))
             next_id += n_conf
 
+        if not any(g.keep.any() for g in groups):
+            n_conf = sum(g.n_conformers for g in groups)
+            raise DataError(
+                path,
+                f"no structures left: all {n_conf} conformers of its {len(groups)} groups have "
+                f"a NaN {energy_key!r}"
+                if n_conf
+                else "no structures (every group is empty)",
+            )
         level = None
         if layout == "ani1x":
             method = energy_key.split(".")[0]
@@ -392,6 +425,7 @@ def scan_ani(
         groups=tuple(groups),
         float_dtype=np.result_type(*dtypes),
         level_of_theory=level,
+        partial_forces=partial_forces,
     )
 
 
@@ -452,16 +486,17 @@ def iter_ani_chunks(
 def _check_chunk(chunk: AniChunk, group: AniGroup, rows: np.ndarray, path: Path) -> None:
     """The :class:`Structures` checks of one chunk, re-raised naming the group."""
     try:
-        Structures(
+        structures = Structures(
             numbers=chunk.numbers,
             positions=chunk.positions,
             n_atoms=np.full(len(chunk), chunk.n_atoms),
             energy=chunk.energy,
             forces=chunk.forces,
             ids=rows,  # messages give the conformer's index in its group
-            meta={"source": str(path)},
+            meta={"source": str(path), "original_energy_unit": "Hartree"},
             keep_float32=True,
         )
+        check_energies_plausible(structures)
     except DataError as err:
         raise DataError(path, f"group /{group.name}: {err.problem}") from err
 
@@ -493,7 +528,7 @@ def read_ani(plan: AniPlan, chunk_conformers: int = DEFAULT_CHUNK_CONFORMERS) ->
         groups[s : s + n] = chunk.group
         s, a = s + n, a + n_at
     try:
-        return Structures(
+        structures = Structures(
             numbers=numbers,
             positions=positions,
             n_atoms=n_atoms,
@@ -507,6 +542,8 @@ def read_ani(plan: AniPlan, chunk_conformers: int = DEFAULT_CHUNK_CONFORMERS) ->
         )
     except DataError as err:
         raise DataError(plan.path, err.problem) from err
+    check_energies_plausible(structures)  # across the chunks of a group, and the groups
+    return structures
 
 
 # ---------------------------------------------------------------------- conversion

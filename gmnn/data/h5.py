@@ -38,7 +38,7 @@ import h5py
 import numpy as np
 
 from gmnn.data.errors import DataError
-from gmnn.data.structures import Structures
+from gmnn.data.structures import Structures, check_energies_plausible
 from gmnn.io import MissingFile, atomic_path, reading
 
 SCHEMA = "gmnn-structures"
@@ -322,6 +322,10 @@ def read_h5(path: str | os.PathLike[str]) -> Structures:
     )
     try:
         with reading(path, "gmnn HDF5 file", DataError):
-            return Structures(**data, meta=meta, group_names=group_names, keep_float32=compact)
+            structures = Structures(
+                **data, meta=meta, group_names=group_names, keep_float32=compact
+            )
+        check_energies_plausible(structures)
+        return structures
     except DataError as err:
         raise DataError(path, err.problem) from err

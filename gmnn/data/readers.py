@@ -32,7 +32,13 @@ from gmnn import units
 from gmnn.data.ani import ani_leaves, read_ani, scalar_str, scan_ani
 from gmnn.data.errors import DataError, check_data_file
 from gmnn.data.h5 import read_h5
-from gmnn.data.structures import Structures, check_finite, format_shape
+from gmnn.data.structures import (
+    Structures,
+    check_energies_plausible,
+    check_finite,
+    check_not_empty,
+    format_shape,
+)
 from gmnn.io import read_npz, reading
 
 FORMATS = ("sgdml", "rmd17", "ani", "gmnn-h5", "ase")
@@ -229,9 +235,12 @@ def read_rmd17_npz(path: str | os.PathLike[str], labels: str = "new") -> Structu
 def _build(path: Path, **kwargs: Any) -> Structures:
     """Construct Structures, re-raising validation errors with ``path`` as the source."""
     try:
-        return Structures(**kwargs)
+        structures = Structures(**kwargs)
     except DataError as err:
         raise DataError(path, err.problem) from err
+    check_not_empty(structures)
+    check_energies_plausible(structures)
+    return structures
 
 
 # ---------------------------------------------------------------------- ANI HDF5
@@ -344,9 +353,14 @@ def read_ase(
         "original_length_unit": "Angstrom",
     }
     try:
-        return Structures.from_ase(frames, energy=energy, forces=forces, meta=meta)
+        structures = Structures.from_ase(frames, energy=energy, forces=forces, meta=meta)
     except DataError as err:
         raise DataError(path, err.problem) from err
+    check_not_empty(
+        structures, f"index {index!r} selects none of {len(ids)} frames" if len(frames) == 0 else ""
+    )
+    check_energies_plausible(structures)
+    return structures
 
 
 def sniff_format(path: str | os.PathLike[str]) -> str:
@@ -377,7 +391,18 @@ def sniff_format(path: str | os.PathLike[str]) -> str:
         raise DataError(
             path, f"unrecognised HDF5 layout (top-level keys: {top}); expected gmnn or ANI"
         )
+    if path.suffix.lower() in (".h5", ".hdf5", ".hdf", ".he5"):
+        kind = "a text file" if _looks_like_text(head) else f"first bytes {head!r}"
+        raise DataError(path, f"not an HDF5 file, though named {path.suffix} ({kind})")
     return "ase"
+
+
+def _looks_like_text(head: bytes) -> bool:
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return all(c >= 32 or c in (9, 10, 13) for c in head)
 
 
 def read(path: str | os.PathLike[str], format: str | None = None, **kwargs: Any) -> Structures:
@@ -403,3 +428,85 @@ def read(path: str | os.PathLike[str], format: str | None = None, **kwargs: Any)
     if fmt not in readers:
         raise ValueError(f"unknown format {fmt!r}; choose one of {FORMATS}")
     return readers[fmt](path, **kwargs)
+
+
+# ---------------------------------------------------------------------- single structures
+
+_PDB_SUFFIXES = (".pdb", ".ent")
+
+
+def _pdb_elements(path: Path) -> list[tuple[int, str, str]]:
+    """``(serial, atom name, element symbol)`` of the ATOM/HETATM records of the first
+    model of the PDB file ``path``, the element from columns 77-78 or, without them,
+    from the atom name by the PDB convention (columns 13-16: ``" CA "`` is a carbon
+    alpha, ``"CA  "`` calcium; a name starting in column 14 has a one-letter element)."""
+    out = []
+    with reading(path, "PDB file", DataError):
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    for line in lines:
+        if line.startswith("ENDMDL"):
+            break
+        if not line.startswith(("ATOM  ", "HETATM")):
+            continue
+        name = line[12:16]
+        element = line[76:78].strip() if len(line) >= 78 else ""
+        if not element:
+            if name[:1] in (" ", "") or name[:1].isdigit():
+                element = name[1:2]
+            elif name[:1].upper() == "H" and len(name.strip()) == 4:
+                element = "H"  # e.g. "HB12": hydrogens with 4-character names
+            else:
+                element = name[:2].strip()
+        out.append(
+            (
+                int(line[6:11]) if line[6:11].strip().isdigit() else len(out) + 1,
+                name.strip(),
+                element.strip().capitalize(),
+            )
+        )
+    return out
+
+
+def read_structure(
+    path: str | os.PathLike[str], index: int | str = -1, format: str | None = None
+) -> ase.Atoms:
+    """The one reader of a single structure (``gmnn md``'s start structure): any file
+    ASE reads (frame ``index``, default the last), checked as the data readers check
+    their structures (known elements, finite coordinates, no coincident atoms, minimum
+    image in periodic cells): a :class:`DataError` naming the file, the atoms and what
+    is wrong.
+
+    A PDB file without an element column (the paper's Ala10, written by NAMD) gets its
+    elements from the atom names by the PDB convention, as Biopython and
+    :func:`gmnn.data.ala10.read_ala10_pdb` read it (ASE's reader takes ``CA`` for
+    calcium); an atom name that gives no element is an error naming the atom.
+    """
+    from ase.data import atomic_numbers
+
+    path = Path(path)
+    _check_file(path)
+    with reading(path, "structure file (ASE)", DataError):
+        atoms = ase.io.read(path, index=index, format=format)
+    if isinstance(atoms, list):  # (an index that selects several frames)
+        raise DataError(path, f"index {index!r} selects {len(atoms)} frames, not one")
+    if len(atoms) == 0:
+        raise DataError(path, "holds no atoms")
+    is_pdb = path.suffix.lower() in _PDB_SUFFIXES or format in ("proteindatabank", "pdb")
+    if is_pdb and index in (0, -1, "0", "-1"):
+        records = _pdb_elements(path)
+        if len(records) == len(atoms):
+            numbers = []
+            for serial, name, element in records:
+                if atomic_numbers.get(element, 0) == 0:
+                    raise DataError(
+                        path,
+                        f"atom {serial} {name!r}: no element column and the name gives none "
+                        f"({element!r}); add the element symbol in columns 77-78",
+                    )
+                numbers.append(atomic_numbers[element])
+            atoms.numbers = np.array(numbers)
+    try:
+        Structures.from_ase([atoms], energy=False, forces=False, meta={"source": str(path)})
+    except DataError as err:
+        raise DataError(path, err.problem.replace("structure 0", "the structure")) from err
+    return atoms

@@ -881,6 +881,16 @@ def _collect_label(
         else:
             values.append(atoms.arrays.get("forces"))
     missing = [i for i, v in enumerate(values) if v is None]
+    for i, value in enumerate(values):
+        if value is None:
+            continue
+        try:
+            np.asarray(value, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise DataError(
+                source,
+                f"structure {i}: {label} {str(value)[:40]!r} is not a number",
+            ) from None
     if not missing:
         return values
     if mode is None and len(missing) == len(values):
@@ -890,3 +900,117 @@ def _collect_label(
         f"structure {missing[0]} has no {label} ({len(missing)} of {len(values)} structures "
         "lack it); pass " + ("energy" if label == "energy" else "forces") + "=False to ignore",
     )
+
+
+# ---------------------------------------------------------------------- label plausibility
+
+ATOMIC_ENERGY_BOUND_HARTREE = 1.2
+"""c in the bound |E| <= c Σ_i Z_i^(7/3) Hartree on a structure's total energy. The
+all-electron energy of an atom is below the Thomas-Fermi value 0.77 Z^(7/3) Hartree
+(H 0.5, C 37.8, O 75.1, Cl 460, I 6918 Hartree; relativistic heavy atoms included), and
+a molecule's total energy is its atoms' plus a few Hartree of binding; pseudopotential
+and semi-empirical energies are smaller still. A larger energy is a wrong unit: ANI
+energies in kcal/mol where Hartree is stated (627.5 times too large), kcal/mol or kJ/mol
+in an extxyz (eV), eV where Hartree is stated."""
+
+MAX_ENERGY_SPAN_PER_ATOM = 10.0
+"""Largest accepted spread (eV per atom) of the energies of one molecule (structures of
+the same composition) in one file. Conformers, MD frames, bond scans and normal-mode
+displacements of one molecule span a few eV; frames in different units (eV and
+Hartree) or of different levels of theory (all-electron and pseudopotential) span
+hundreds of eV per atom."""
+
+
+def _unit_of(meta: dict) -> tuple[str, float]:
+    """The original energy unit of ``meta`` and its size in eV (eV when unknown)."""
+    from gmnn import units
+
+    name = str(meta.get("original_energy_unit") or "eV")
+    try:
+        return name, units.energy_unit_in_ev(name)
+    except KeyError:
+        return "eV", 1.0
+
+
+def _where(s: Structures, i: int) -> str:
+    where = f"structure {i}"
+    if s.ids[i] != i:
+        where += f" (id {int(s.ids[i])} in its source)"
+    if s.groups is not None:
+        where = f"group /{s.group_names[int(s.groups[i])].lstrip('/')}: {where}"
+    return where
+
+
+def _formula(s: Structures, i: int) -> str:
+    start, stop = s.offsets[i], s.offsets[i + 1]
+    return ase.Atoms(numbers=s.numbers[start:stop]).get_chemical_formula()
+
+
+def check_energies_plausible(s: Structures) -> None:
+    """Refuse energies that cannot be in the unit the file states (a DataError naming
+    ``meta["source"]``, the structure and its group): a total energy beyond the bound
+    of :data:`ATOMIC_ENERGY_BOUND_HARTREE` for its atoms, or energies of one molecule
+    (the same composition) spanning more than :data:`MAX_ENERGY_SPAN_PER_ATOM` eV per
+    atom. Called by the readers on what they read; nothing is changed."""
+    if s.energy is None or len(s) == 0:
+        return
+    from gmnn import units
+
+    unit, factor = _unit_of(s.meta)
+    z_term = s.numbers.astype(np.float64) ** (7.0 / 3.0)
+    bound = np.add.reduceat(z_term, s.offsets[:-1]) * ATOMIC_ENERGY_BOUND_HARTREE * units.HARTREE
+    bad = np.abs(s.energy) > bound
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise DataError(
+            s._source,
+            f"{_where(s, i)}: energy {s.energy[i] / factor:.8g} {unit} of {_formula(s, i)} "
+            f"is beyond any total energy of its atoms (|E| <= {bound[i] / factor:.4g} {unit}; "
+            f"{int(bad.sum())} structures affected): a wrong unit (kcal/mol or eV where "
+            f"{unit} is stated?)",
+        )
+    counts, _ = s.species_counts()
+    _, molecule = np.unique(counts, axis=0, return_inverse=True)
+    molecule = molecule.reshape(-1)
+    n_mol = int(molecule.max()) + 1
+    low = np.full(n_mol, np.inf)
+    high = np.full(n_mol, -np.inf)
+    np.minimum.at(low, molecule, s.energy)
+    np.maximum.at(high, molecule, s.energy)
+    span = (high - low)[molecule] / s.n_atoms
+    bad = span > MAX_ENERGY_SPAN_PER_ATOM
+    if bad.any():
+        first = int(np.argmax(bad))
+        same = np.flatnonzero(molecule == molecule[first])
+        i = int(same[np.argmin(s.energy[same])])
+        j = int(same[np.argmax(s.energy[same])])
+        raise DataError(
+            s._source,
+            f"energies of one molecule ({_formula(s, i)}) span "
+            f"{(s.energy[j] - s.energy[i]):.6g} eV, more than "
+            f"{MAX_ENERGY_SPAN_PER_ATOM:g} eV per atom: {_where(s, i)} has "
+            f"{s.energy[i] / factor:.8g} {unit}, {_where(s, j)} {s.energy[j] / factor:.8g} "
+            f"{unit} (frames in different units or levels of theory?)",
+        )
+
+
+def check_not_empty(s: Structures, why: str = "") -> None:
+    """A DataError naming ``meta["source"]`` when a reader is left with no structures."""
+    if len(s) == 0:
+        raise DataError(s._source, "no structures" + (f" left: {why}" if why else ""))
+
+
+def labels_source(s: Structures) -> str:
+    """The file ``s`` was read from, for messages (``"the structures"`` when unknown)."""
+    return str(s.meta.get("source") or "the structures")
+
+
+def forces_missing(s: Structures) -> str:
+    """`` (forces 'forces' missing in group /x)`` when the reader found forces in some
+    groups only (``meta["forces_missing_in"]``), else ``""``."""
+    info = s.meta.get("forces_missing_in")
+    if not isinstance(info, dict) or not info.get("missing_in"):
+        return ""
+    groups = list(info["missing_in"])
+    more = f" and {len(groups) - 1} more" if len(groups) > 1 else ""
+    return f" (forces {info.get('key')!r} missing in group {groups[0]}{more})"

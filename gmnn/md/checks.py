@@ -32,6 +32,7 @@ __all__ = [
     "ForceSpreadCheck",
     "MaxForceCheck",
     "build_checks",
+    "check_start_structure",
 ]
 
 
@@ -194,3 +195,70 @@ def first_reason(checks, atoms) -> str | None:
         if reason is not None:
             return reason
     return None
+
+
+def check_start_structure(atoms, cutoff: float | None = None, source=None, species=None) -> None:
+    """Refuse a start structure that no MD can start from, before any step (a
+    :class:`gmnn.data.DataError` naming ``source``, else a ValueError):
+
+    * what every data reader refuses (:class:`gmnn.data.Structures`): unknown elements,
+      non-finite coordinates or cell, atoms closer than ``MIN_DISTANCE_A`` (minimum image);
+    * elements the model does not know (with its ``species``);
+    * with the model's ``cutoff`` (Å): a periodic cell thinner than the cutoff along a
+      periodic direction (an atom would meet its own image inside the cutoff: repeat the
+      cell), and an atom with no other atom within the cutoff (it feels no force; the
+      message gives the distance to its nearest neighbour).
+    """
+    from gmnn.data import DataError, Structures
+
+    where = str(source) if source is not None else "start structure"
+    try:
+        Structures.from_ase([atoms], energy=False, forces=False, meta={"source": where})
+    except DataError as err:
+        raise DataError(where, err.problem.replace("structure 0", "the structure")) from err
+    if species is not None:
+        unknown = sorted(set(atoms.numbers.tolist()) - {int(z) for z in species})
+        if unknown:
+            from ase.data import chemical_symbols
+
+            k = int(np.flatnonzero(np.isin(atoms.numbers, unknown))[0])
+            names = ", ".join(f"{chemical_symbols[z]} (Z={z})" for z in unknown)
+            known = ", ".join(chemical_symbols[int(z)] for z in species)
+            raise DataError(
+                where,
+                f"element(s) {names} (first: atom {k}) are not among the model's elements {known}",
+            )
+    if cutoff is None or len(atoms) < 2:
+        return
+    cutoff = float(cutoff)
+    pbc = np.asarray(atoms.pbc, dtype=bool)
+    if pbc.any():
+        cell = np.asarray(atoms.cell.array, dtype=float)
+        volume = abs(np.linalg.det(cell))
+        for axis in np.flatnonzero(pbc):
+            others = [k for k in range(3) if k != axis]
+            area = np.linalg.norm(np.cross(cell[others[0]], cell[others[1]]))
+            width = volume / area if area > 0 else 0.0
+            if width < cutoff:
+                raise DataError(
+                    where,
+                    f"the periodic cell is {width:.4g} Å wide along cell vector {axis}, "
+                    f"less than the model's cutoff {cutoff:g} Å: each atom would interact "
+                    "with its own periodic image; repeat the cell (atoms.repeat) or give a "
+                    "larger one",
+                )
+    i = neighbor_list("i", atoms, cutoff)
+    lonely = np.setdiff1d(np.arange(len(atoms)), i)
+    if lonely.size:
+        k = int(lonely[0])
+        others = np.delete(np.arange(len(atoms)), k)
+        vectors = atoms.positions[others] - atoms.positions[k]
+        if pbc.any():
+            vectors, _ = find_mic(vectors, atoms.cell, atoms.pbc)
+        nearest = float(np.linalg.norm(vectors, axis=1).min())
+        raise DataError(
+            where,
+            f"atom {k} ({atoms.get_chemical_symbols()[k]}) has no other atom within the "
+            f"model's cutoff {cutoff:g} Å (its nearest neighbour is {nearest:.4g} Å away; "
+            f"{lonely.size} such atoms): an isolated atom feels no force",
+        )

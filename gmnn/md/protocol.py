@@ -116,10 +116,10 @@ def stage_start(trajectory, template=None):
     ``trajectory`` (positions, momenta, cell, pbc), as :class:`ase.Atoms` without a
     calculator. ``template`` (the protocol's start structure) supplies per-atom arrays
     (e.g. PDB names) and must have the same atoms in the same order."""
-    from ase.io import Trajectory
+    from gmnn.io import TrajectoryFrames
 
     trajectory = Path(trajectory)
-    with Trajectory(str(trajectory), "r") as traj:
+    with TrajectoryFrames(trajectory) as traj:
         if len(traj) == 0:
             raise ValueError(f"{trajectory} has no frames: no state to continue from")
         last = traj[-1]
@@ -177,12 +177,11 @@ def _skipped_summary(config: MDConfig, start_ps: float) -> dict:
 def _spread(trajectory) -> dict:
     """The largest ensemble spread over the frames of ``trajectory`` (None: not an
     ensemble run)."""
-    from ase.io import Trajectory
-
+    from gmnn.io import TrajectoryFrames
     from gmnn.md.run import SPREAD_KEYS
 
     best: dict = {key: None for key in SPREAD_KEYS}
-    with Trajectory(str(trajectory), "r") as traj:
+    with TrajectoryFrames(trajectory) as traj:
         for frame in traj:
             for key in SPREAD_KEYS:
                 value = frame.info.get(key)

@@ -26,6 +26,12 @@ class ModelConfig(Settings):
 
     def check(self) -> None:
         if self.r_min >= self.cutoff:
+            if self.r_min == type(self).defaults()["r_min"]:  # the cutoff was changed
+                raise SettingsError(
+                    "cutoff",
+                    f"must be above r_min {self.r_min!r} (the centre of the first Gaussian), "
+                    f"got {self.cutoff!r}",
+                )
             raise SettingsError(
                 "r_min", f"must be below the cutoff {self.cutoff}, got {self.r_min!r}"
             )

@@ -52,8 +52,12 @@ CHUNK_ATOMS = 2048
 
 def _same(models, what: str, get) -> object:
     values = [get(m) for m in models]
-    if any(v != values[0] for v in values[1:]):
-        raise ValueError(f"ensemble members disagree on the {what}: {values}")
+    for k, v in enumerate(values):
+        if v != values[0]:
+            raise ValueError(
+                f"ensemble members disagree on the {what}: member {k} has {v}, member 0 "
+                f"{values[0]} (all: {values})"
+            )
     return values[0]
 
 

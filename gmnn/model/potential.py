@@ -146,7 +146,10 @@ class GMNN(tf.Module):
         w solves (XᵀX + λ I) w = Xᵀ(E - ē N) with X the element counts.
         """
         if structures.energy is None:
-            raise ValueError("scale/shift initialisation needs energy labels")
+            source = (getattr(structures, "meta", None) or {}).get("source") or "the structures"
+            raise ValueError(
+                f"{source}: no energy labels, but the scale/shift initialisation needs them"
+            )
         energy = np.asarray(structures.energy, dtype=np.float64)
         n_at = structures.n_atoms.astype(np.float64)
         mean_atomic = energy.sum() / n_at.sum()

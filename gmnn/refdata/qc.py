@@ -151,6 +151,8 @@ def sample_xtb_md(
     *,
     method: str = "GFN2-xTB",
     friction_per_fs: float = LANGEVIN_FRICTION_PER_FS,
+    charge: int | None = None,
+    multiplicity: int | None = None,
 ) -> list[ase.Atoms]:
     """Sample configurations by Langevin dynamics on the GFN2-xTB surface (tblite).
 
@@ -171,6 +173,8 @@ def sample_xtb_md(
         seed: seed of the random number generator.
         method: tblite Hamiltonian (``"GFN2-xTB"`` or ``"GFN1-xTB"``).
         friction_per_fs: Langevin friction coefficient in 1/fs.
+        charge, multiplicity: of the molecule, passed to tblite (None: tblite's default,
+            neutral and the lowest multiplicity).
 
     Returns:
         ``n_frames`` new :class:`ase.Atoms` (numbers and positions only, no calculator)
@@ -203,7 +207,12 @@ def sample_xtb_md(
     rng = np.random.default_rng(seed)
     system = ase.Atoms(atoms.numbers, atoms.positions)
     system.set_constraint(FixCom())
-    system.calc = TBLite(method=method, verbosity=0)
+    electrons = {
+        key: value
+        for key, value in (("charge", charge), ("multiplicity", multiplicity))
+        if value is not None
+    }
+    system.calc = TBLite(method=method, verbosity=0, **electrons)
     thermalize_momenta(system, temperature_K=temperature_K, rng=rng)
     Stationary(system)
     ZeroRotation(system)
@@ -626,6 +635,27 @@ def provenance() -> dict[str, str]:
     return versions
 
 
+def label_cost(infos: Sequence[Mapping], forces: bool = True) -> dict:
+    """The measured cost of every label of a level (from the chunks' infos of
+    :func:`label_pyscf`): CPU and wall seconds per label, in frame order, with their
+    mean, median and maximum. A label is an energy and its gradient (``forces``) or an
+    energy alone; each ran on ``n_threads`` OpenMP threads (one entry per chunk)."""
+    cpu = [t for info in infos for t in info["cpu_s"]]
+    wall = [t for info in infos for t in info["wall_s"]]
+    return {
+        "label": "energy and gradient" if forces else "energy",
+        "unit": "s per label",
+        "n_threads": [info.get("n_threads") for info in infos],
+        "frames": [f for info in infos for f in info.get("frames", [])],
+        "cpu_s": cpu,
+        "wall_s": wall,
+        "cpu_s_mean": round(float(np.mean(cpu)), 3),
+        "cpu_s_median": round(float(np.median(cpu)), 3),
+        "cpu_s_max": round(float(np.max(cpu)), 3),
+        "wall_s_mean": round(float(np.mean(wall)), 3),
+    }
+
+
 _CHUNK_ARRAYS = ("numbers", "positions", "n_atoms", "energy", "forces", "frames")
 
 
@@ -652,7 +682,10 @@ def merge_chunks(
     Returns:
         The structures with finite labels; ``ids`` are the frame indices. Those dropped
         while labelling (NaN labels) are left out and listed in ``meta["dropped"]``; the
-        metadata records the level of theory, code versions and wall times.
+        metadata records the level of theory, code versions, wall times, the measured
+        cost of every label (``label_cost``, :func:`label_cost`) and, if the record has
+        it, the starting geometry (``start``). Chunks labelled without forces (info
+        ``forces`` false) give structures without forces.
 
     Raises:
         ValueError: if the chunks disagree on a setting (method, basis, ...), a structure
@@ -681,10 +714,18 @@ def merge_chunks(
             raise ValueError(f"chunks of level {level!r} disagree on {key}: {sorted(values)}")
         return infos[0][key]
 
+    def unique_default(key, default):
+        """:func:`unique` for an entry that older chunks lack (``default`` there)."""
+        values = {json.dumps(info.get(key, default)) for info in infos}
+        if len(values) != 1:
+            raise ValueError(f"chunks of level {level!r} disagree on {key}: {sorted(values)}")
+        return infos[0].get(key, default)
+
     n_atoms, energy, forces = joined("n_atoms"), joined("energy"), joined("forces")
     keep = np.isfinite(energy)
     atom_keep = np.repeat(keep, n_atoms)
-    if not np.isfinite(forces[atom_keep]).all():
+    with_forces = unique_default("forces", True)
+    if with_forces and not np.isfinite(forces[atom_keep]).all():
         raise ValueError(f"level {level!r}: finite energy with non-finite forces in a chunk")
     frames = joined("frames")
     if not np.array_equal(frames, record["frames"][level]):
@@ -731,13 +772,16 @@ def merge_chunks(
         },
         "n_chunks": len(chunks),
         "units": {"energy": "eV", "forces": "eV/Angstrom", "positions": "Angstrom"},
+        "label_cost": label_cost(infos, with_forces),
     }
+    if "start" in record:  # the starting geometry (gmnn.refdata.molecules.sample)
+        meta["start"] = record["start"]
     structures = Structures(
         numbers=joined("numbers")[atom_keep],
         positions=joined("positions")[atom_keep],
         n_atoms=n_atoms[keep],
         energy=energy[keep],
-        forces=forces[atom_keep],
+        forces=forces[atom_keep] if with_forces else None,
         ids=frames[keep],
         meta=meta,
     )

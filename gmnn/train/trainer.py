@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
+from gmnn.data.structures import forces_missing, labels_source
 from gmnn.fingerprints import arrays_fingerprint
 from gmnn.io import atomic_save_npz, atomic_write_text
 from gmnn.model.batch import GraphData
@@ -140,11 +141,14 @@ class Trainer:
     def __init__(self, model, train, valid, config: TrainConfig, out_dir):
         check_sets(train, valid)
         if train.energy is None:
-            raise ValueError("training structures have no energy labels")
+            raise ValueError(f"{labels_source(train)}: training structures have no energy labels")
         if valid.energy is None:
-            raise ValueError("validation structures have no energy labels")
+            raise ValueError(f"{labels_source(valid)}: validation structures have no energy labels")
         if config.loss == "EF" and train.forces is None:
-            raise ValueError("loss 'EF' needs force labels in the training structures")
+            raise ValueError(
+                f"{labels_source(train)}: loss 'EF' needs force labels, but the "
+                f"training structures have none{forces_missing(train)}"
+            )
         self.model, self.config = model, config
         self.out_dir = Path(out_dir)
         self.train_data = GraphData(train, model.cutoff, model.species)
@@ -405,6 +409,16 @@ class Trainer:
             self.checkpoint_path, self.identity, on_mismatch, companions=[metrics_log]
         ):
             state = self._load_checkpoint()
+            print(
+                f"{self.checkpoint_path}: "
+                + (
+                    "this run finished already; its best weights are taken"
+                    if state["finished"]
+                    else f"resuming the training at step {state['step']} of {self.max_steps} "
+                    f"(epoch {state['step'] // self.steps_per_epoch})"
+                ),
+                file=sys.stderr,
+            )
         if state["finished"]:
             self.model.set_weights(state["best_weights"])
             return state["history"]

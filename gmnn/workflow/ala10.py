@@ -101,10 +101,24 @@ class Ala10Design:
             return HELIX_ATOMS
         return HELIX_ATOMS + 3 * int(self.section["water"]["solvation"]["n_water"])
 
+    def _check_dynamics(self) -> list[str]:
+        """``ala10.dynamics`` on its own, so that an error names its key there rather than
+        in every stage it is merged into (a stage's length fills in ``steps``)."""
+        from gmnn.md import MDConfig
+
+        base = self.base
+        interval = base.get("write_interval", MDConfig.defaults()["write_interval"])
+        steps = interval if isinstance(interval, int) and interval >= 1 else 1
+        try:
+            MDConfig.from_dict({"temperature_K": 300.0, **base, "steps": steps}, "ala10.dynamics")
+        except ValueError as err:
+            return [str(err)]
+        return []
+
     def check(self, ani: AniDesign) -> list[str]:
         """Problems of the ``ala10`` section the schema cannot express (errors name the key)."""
-        problems = []
-        for phase in self.phases:
+        problems = self._check_dynamics()
+        for phase in self.phases if not problems else ():
             try:
                 configs = self.stage_configs(phase)
             except ValueError as err:
@@ -112,10 +126,17 @@ class Ala10Design:
                 continue
             last = configs[-1].steps * configs[-1].timestep_fs / 1000.0
             equilibration = self.section[phase]["equilibration_ps"]
+            window = self.section[phase]["window_ps"]
             if equilibration >= last:
                 problems.append(
                     f"ala10.{phase}.equilibration_ps={equilibration} leaves "
                     f"nothing of the last stage ({last} ps) to analyse"
+                )
+            elif window > last - equilibration:
+                problems.append(
+                    f"ala10.{phase}.window_ps={window}: the running average is longer than "
+                    f"the analysed part of the last stage ({last} ps less "
+                    f"equilibration_ps={equilibration})"
                 )
             if phase == "gas" and any(get_integrator(c.integrator).npt for c in configs):
                 problems.append("ala10.gas.stages: NPT needs a periodic box (the water phase)")

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gmnn.analysis.names import AniNames, ani_names
-from gmnn.workflow.grid import Grid, Setting, held_and_test
+from gmnn.workflow.grid import DATA_FILE_STRUCTURES, Grid, Setting, held_and_test
 
 
 def ani1ccx_record(wildcards, npre: int | None = None) -> dict:
@@ -192,11 +192,79 @@ class AniDesign:
             if key not in grid.settings:
                 problems.append(f"ani.fig6 needs {key} in md17.settings (its black lines)")
         if self.source == "embedded":
-            held = list(embedded_ani["heldout"])
-            for subset in self.comp6_subsets:
-                if subset not in held:
-                    problems.append(
-                        f"ani.comp6_subsets: {subset!r} is not an embedded_ani.heldout "
-                        f"subset {held} (ani.source is 'embedded')"
-                    )
+            held, what = list(embedded_ani["heldout"]), "an embedded_ani.heldout subset"
+        else:
+            from gmnn.data.sources import COMP6_SUBSETS
+
+            held, what = list(COMP6_SUBSETS), "a COMP6 v1 subset"
+        for subset in self.comp6_subsets:
+            if subset not in held:
+                problems.append(
+                    f"ani.comp6_subsets: {subset!r} is not {what} {held} "
+                    f"(ani.source is {self.source!r})"
+                )
+        return problems + self.check_sizes(embedded_ani)
+
+    def data_structures(self, embedded_ani: dict) -> dict[str, tuple[int, str]]:
+        """Structures in the ANI-1x and ANI-1ccx (role) data of this source, each with
+        where that number comes from: the published files (``ani``,
+        :data:`~gmnn.workflow.grid.DATA_FILE_STRUCTURES`) or the ``embedded_ani`` section
+        (its train systems' frames; the accurate frames, an upper bound as a failed
+        label is dropped)."""
+        if self.source == "ani":
+            return {
+                name: (DATA_FILE_STRUCTURES[name], f"the {label} data")
+                for name, label in (("ani1x", "ANI-1x"), ("ani1ccx", "ANI-1ccx"))
+            }
+        from gmnn.refdata import embedded_ani as refdata
+
+        systems = refdata.catalogue(embedded_ani)
+        frames = sum(s["frames"] for s in systems.values() if s["role"] == "train")
+        extra = refdata.extra_accurate_systems(embedded_ani)
+        default = int(embedded_ani["accurate"]["frames"])
+        accurate = sum(extra.get(n, default) for n in refdata.accurate_systems(embedded_ani))
+        return {
+            "ani1x": (frames, "the embedded ANI-1x-role data (embedded_ani.train frames)"),
+            "ani1ccx": (
+                accurate,
+                "the embedded ANI-1ccx-role data (embedded_ani.accurate frames)",
+            ),
+        }
+
+    def check_sizes(self, embedded_ani: dict) -> list[str]:
+        """Training, validation and test sets that fit the data (each split job would
+        fail on its own otherwise, after the downloads)."""
+        held = self.data_structures(embedded_ani)
+        a, problems = self.section, []
+        cc, (n_cc, cc_data) = a["ani1ccx"], held["ani1ccx"]
+        top, n_test = max(self.cc_sizes), cc.get("n_test")
+        needed = top + cc["n_valid"] + (n_test or 0)
+        if needed > n_cc:
+            problems.append(
+                f"ani.ani1ccx.train_sizes up to {top}, n_valid={cc['n_valid']} and "
+                f"n_test={'null' if n_test is None else n_test} need {needed} structures, but "
+                f"{cc_data} hold {n_cc}"
+            )
+        elif needed == n_cc and n_test is None:
+            problems.append(
+                f"ani.ani1ccx.train_sizes up to {top} and n_valid={cc['n_valid']} take all "
+                f"{n_cc} structures of {cc_data}, leaving no test structures "
+                "(ani.ani1ccx.n_test is null: the rest)"
+            )
+        n_x, x_data = held["ani1x"]
+        excluded = 0
+        if a["ani1x"].get("exclude_ani1ccx_test", False) and needed <= n_cc:
+            excluded = n_test if n_test is not None else n_cc - top - cc["n_valid"]
+        available = n_x - excluded
+        n_valid = a["ani1x"]["n_valid"]
+        for key in ("table1.sizes", "fig5.pretrain_sizes", "fig6.pretrain_sizes"):
+            group, name = key.split(".")
+            largest = max(a[group][name])
+            if largest + n_valid > available:
+                minus = f" less the {excluded} ANI-1ccx test structures" if excluded else ""
+                problems.append(
+                    f"ani.{key}: {largest} pre-training structures and ani.ani1x.n_valid="
+                    f"{n_valid} need {largest + n_valid}, but {x_data} hold {n_x}{minus} "
+                    f"({available})"
+                )
         return problems

@@ -99,3 +99,71 @@ def job(snakemake, *, tf: bool = False, append: bool = True) -> logging.Logger:
     tensorflow.config.threading.set_intra_op_parallelism_threads(threads)
     tensorflow.config.threading.set_inter_op_parallelism_threads(min(2, threads))
     return logging.getLogger("gmnn.workflow")
+
+
+# ------------------------------------------------------------------------------------------
+# Inputs checked before a job runs
+
+
+def check_input(path) -> None:
+    """A ValueError naming ``path`` unless the file, if it exists, reads as what it
+    claims to be: a ``.json`` a JSON object (a job's metrics.json or summary.json, read
+    by :func:`gmnn.analysis.tables.read_json_object` as every collecting job reads it),
+    a ``.csv`` UTF-8 text with a header line under its ``#`` comments that pandas parses.
+    A file that does not exist yet (a job of this run writes it) passes."""
+    path = Path(path)
+    if not path.is_file():
+        return
+    if path.suffix == ".json":
+        from gmnn.analysis.tables import read_json_object
+
+        read_json_object(path, "JSON record")
+    elif path.suffix == ".csv":
+        _check_csv(path)
+
+
+def _check_csv(path: Path) -> None:
+    import io
+
+    import pandas as pd
+
+    remedy = "delete it to have the job that writes it rerun"
+    try:
+        lines = path.read_bytes().decode("utf-8").splitlines(keepends=True)
+    except UnicodeDecodeError as err:
+        raise ValueError(
+            f"{path}: not a valid table (not UTF-8 text: byte {err.start}); {remedy}"
+        ) from None
+    except OSError as err:
+        raise ValueError(f"{path}: cannot read the table: {err.strerror or err}") from None
+    while lines and lines[0].startswith("#"):
+        lines.pop(0)
+    if not "".join(lines).strip():
+        raise ValueError(f"{path}: no header line, not a valid table; {remedy}")
+    try:
+        pd.read_csv(io.StringIO("".join(lines)))
+    except (pd.errors.ParserError, ValueError) as err:
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        raise ValueError(f"{path}: not a valid table ({first}); {remedy}") from None
+
+
+def checked(paths):
+    """An input function of a rule that collects other jobs' results: ``paths`` (a list),
+    once every one of them that exists passes :func:`check_input`.
+
+    Snakemake deletes a job's outputs before it runs and again when it fails, so a
+    collecting job started on a damaged input (say a garbage metrics.json) would delete
+    the committed table it was to rewrite. Input functions run while the DAG is built,
+    before any job: a damaged input ends the run there (exit 1) with one line naming the
+    file, and nothing is deleted."""
+    paths = [str(p) for p in paths]
+
+    def inputs(wildcards=None) -> list[str]:
+        for path in paths:
+            try:
+                check_input(path)
+            except ValueError as err:
+                raise SystemExit(f"Error: {err} (checked before any job ran)") from None
+        return paths
+
+    return inputs

@@ -17,6 +17,7 @@ from gmnn.workflow.grid import (
     typed_settings,
 )
 from gmnn.workflow.md17 import MdDesign
+from gmnn.workflow.molecules import MoleculesDesign
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,7 @@ class Design:
     ani: object | None  # gmnn.workflow.ani.AniDesign (ani: null: None)
     ala10: object | None  # gmnn.workflow.ala10.Ala10Design (ala10 or ani null: None)
     embedded_ani_systems: dict  # gmnn.refdata.embedded_ani.catalogue
+    molecules: MoleculesDesign | None = None  # molecules: and embedded_data (issue 23)
 
     @classmethod
     def from_config(cls, config: dict) -> Design:
@@ -51,7 +53,8 @@ class Design:
             raise ConfigError(str(err)) from None
         ani = AniDesign.from_config(config) if config.get("ani") else None
         ala10 = Ala10Design.from_config(config, ani) if ani and config.get("ala10") else None
-        design = cls(config, typed, grid, md, ani, ala10, systems)
+        molecules = MoleculesDesign.from_config(config)
+        design = cls(config, typed, grid, md, ani, ala10, systems, molecules)
         problems = design.check()
         if problems:
             raise ConfigError(problems)
@@ -64,6 +67,8 @@ class Design:
         if self.ala10:
             problems += self.ala10.check(self.ani)
         problems += self.grid.check_figures()
+        if self.molecules:
+            problems += self.molecules.check()
         if self.md:
             problems += self.md.check(self.grid, self.typed)
         return problems

@@ -17,18 +17,27 @@ class Setting:
     and forces), ``finetune_E``, ``finetune_EF`` (discriminative fine-tuning of the
     pre-trained model, :class:`~gmnn.transfer.FinetuneConfig`) and ``finetune_nd_E``,
     ``finetune_nd_EF`` (non-discriminative fine-tuning with the from-scratch learning
-    rates, Fig. 6's green lines). The one place where setting names are taken apart.
+    rates, Fig. 6's green lines) and ``finetune_lp_E``, ``finetune_lp_EF`` (a linear
+    probe: only the last layer, scale and shift train; the comparison on a user's own
+    molecule, rules/molecules.smk). The one place where setting names are taken apart.
     """
 
     name: str
     kind: str  # pretrain | scratch | finetune | finetune_nd
     loss: str  # E | EF
 
-    KINDS: ClassVar[tuple[str, ...]] = ("pretrain", "scratch", "finetune", "finetune_nd")
+    KINDS: ClassVar[tuple[str, ...]] = (
+        "pretrain",
+        "scratch",
+        "finetune",
+        "finetune_nd",
+        "finetune_lp",
+    )
     LOSSES: ClassVar[tuple[str, ...]] = ("E", "EF")
     FINETUNE_MODES: ClassVar[dict[str, str]] = {
         "finetune": "discriminative",
         "finetune_nd": "non_discriminative",
+        "finetune_lp": "linear_probe",
     }
 
     @classmethod

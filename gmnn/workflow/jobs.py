@@ -11,7 +11,7 @@ def train_job(
     *,
     data,
     split,
-    n_train: int,
+    n_train: int | None,
     out_dir,
     setting: str,
     training: dict,
@@ -24,7 +24,8 @@ def train_job(
     log=None,
 ) -> dict | None:
     """One training job of the pipeline: train (pre-train, from scratch) or fine-tune one
-    model on the first ``n_train`` training structures of ``split`` and, if ``metrics``
+    model on the first ``n_train`` training structures of ``split`` (None: all of them)
+    and, if ``metrics``
     is a path, evaluate it on the split's test set and write the errors there.
 
     ``training``, ``model`` and ``finetune`` are the config sections (mappings onto
@@ -49,6 +50,8 @@ def train_job(
     out_dir = Path(out_dir)
     structures = read_h5(data)
     parts = load_split(split)
+    if n_train is None:
+        n_train = len(parts.train)
     if len(parts.train) < n_train:
         raise ValueError(f"{split}: {len(parts.train)} training structures < n_train={n_train}")
     train, valid = structures[parts.train[:n_train]], structures[parts.valid]

@@ -500,6 +500,8 @@ def training_job(design, rule: str, wildcards: Mapping):
             "n_test": n_test if evaluates else 0,
             "held": held,
         }
+    if rule.startswith("molecule_") and design.molecules is not None:
+        return design.molecules.training_job(rule, wildcards)  # rules/molecules.smk
     if rule in _ANI_TRAINING:
         name, ani = _ANI_TRAINING[rule], design.ani
         held, n_test = ani.structures(name)

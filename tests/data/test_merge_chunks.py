@@ -124,7 +124,7 @@ def test_embedded_merge_script(tmp_path):
         log=[str(tmp_path / "merge.log")],
     )
     runpy.run_path(
-        str(REPO / "workflow_scripts" / "embedded_merge.py"), init_globals={"snakemake": snakemake}
+        str(REPO / "workflow_scripts" / "molecule_merge.py"), init_globals={"snakemake": snakemake}
     )
     data = read_h5(out)
     assert data.ids.tolist() == FRAMES["dft"]

@@ -47,6 +47,30 @@ def test_design_errors_stop_the_dry_run(tmp_path):
     assert "Job stats" not in text  # nothing planned
 
 
+# issue 22: the ANI and embedded design and the spectra grid, checked with the rest (the
+# checks themselves: tests/workflow/test_design.py)
+@pytest.mark.parametrize(
+    ("bad", "named"),
+    [
+        (
+            "embedded_ani:\n  heldout:\n    drugs: {systems: [asprin], temperature_K: 400, "
+            "frames: 64}\n",
+            "embedded_ani.heldout.drugs.systems: unknown system 'asprin'",
+        ),
+        ("ani:\n  comp6_subsets: [drugbnak]\n", "ani.comp6_subsets: 'drugbnak' is not an"),
+        ("spectra:\n  grid_step_cm1: 5000\n", "spectra.grid_step_cm1: must be below"),
+        (
+            "ani:\n  table1:\n    sizes: [960, 9000]\n",
+            "ani.table1.sizes: 9000 pre-training structures",
+        ),
+    ],
+)
+def test_ani_design_errors_stop_the_dry_run(tmp_path, bad, named):
+    code, text = dry_run(tmp_path, bad)
+    assert code != 0 and "Invalid configuration:" in text and named in text, text[-3000:]
+    assert "Job stats" not in text and "Traceback" not in text
+
+
 # ------------------------------------------------------------------ YAML syntax errors
 
 

@@ -240,6 +240,42 @@ def test_empty_test_sets_and_checkpoints_are_named(empty, what):
             "ani.fig6.molecules: ethanol is not in md17.molecules ['methanol']",
         ),
         ("ani:\n  fig6: {n_train: 17}\n", "ani.fig6.n_train=17 is not in md17.cc.train_sizes"),
+        # the ANI study's sizes against its data (issue 22): 8256 ANI-1x-role frames,
+        # 528 accurate ones, 160 of them the ANI-1ccx-role test set (kept out of ANI-1x)
+        (
+            "ani:\n  ani1ccx:\n    train_sizes: [40, 80, 500]\n",
+            "ani.ani1ccx.train_sizes up to 500, n_valid=48 and n_test=null need 548 "
+            "structures, but the embedded ANI-1ccx-role data (embedded_ani.accurate frames) "
+            "hold 528",
+        ),
+        (
+            "ani:\n  ani1ccx:\n    train_sizes: [40, 480]\n",
+            "ani.ani1ccx.train_sizes up to 480 and n_valid=48 take all 528 structures",
+        ),
+        (
+            "ani:\n  table1:\n    sizes: [960, 9000]\n",
+            "ani.table1.sizes: 9000 pre-training structures and ani.ani1x.n_valid=256 need "
+            "9256, but the embedded ANI-1x-role data (embedded_ani.train frames) hold 8256 "
+            "less the 160 ANI-1ccx test structures (8096)",
+        ),
+        (  # fits the frames, but not once the ANI-1ccx-role test set is kept out
+            "ani:\n  fig6:\n    pretrain_sizes: [960, 8000]\n",
+            "ani.fig6.pretrain_sizes: 8000 pre-training structures and ani.ani1x.n_valid=256 "
+            "need 8256",
+        ),
+        (
+            "embedded_ani:\n  heldout:\n    drugs: {systems: [asprin], temperature_K: 400, "
+            "frames: 64}\n",
+            "embedded_ani.heldout.drugs.systems: unknown system 'asprin'",
+        ),
+        (
+            "embedded_ani:\n  accurate:\n    extra_systems: {glycne: 3}\n",
+            "embedded_ani.accurate.extra_systems: 'glycne' is not a train system (unknown)",
+        ),
+        (
+            "spectra:\n  grid_step_cm1: 5000\n",
+            "spectra.grid_step_cm1: must be below grid_max_cm1 (4500.0)",
+        ),
         ("ani:\n  model: {cutof: 5.0}\n", "model + ani.model.cutof: unknown"),
         ("ani:\n  training: {epoch: 5}\n", "training + ani.training.epoch: unknown"),
         (
@@ -261,6 +297,13 @@ def test_one_bad_value_names_the_key(bad, named):
             "ala10.gas.stages[0].time_ps",
         ),
         ({"n_pretrain": 1000}, "ala10.n_pretrain=1000"),
+        # issue 22, tried as a hostile user: a running average longer than what is
+        # analysed, and a misspelt ala10.dynamics key (named there, not in each stage)
+        ({"gas": {"window_ps": 1000.5}}, "ala10.gas.window_ps=1000.5: the running average"),
+        (
+            {"dynamics": {"temprature_K": 300}},
+            "ala10.dynamics.temprature_K: unknown setting(s) ala10.dynamics.temprature_K",
+        ),
         ({"n_train": 1000}, "ala10.n_train=1000 is not in ani.ani1ccx.train_sizes"),
         (
             {"gas": {"stages": [{"integrator": "npt_mtk", "time_ps": 1}]}},
@@ -270,6 +313,45 @@ def test_one_bad_value_names_the_key(bad, named):
 )
 def test_ala10_errors_name_the_key(change, message):
     assert message in problems({"ala10": change})
+
+
+# the paper-scale ANI study (config.yaml, source ani) against the published files
+@pytest.mark.parametrize(
+    ("bad", "named"),
+    [
+        (
+            "ani:\n  comp6_subsets: [ani_md, drugbnak]\n",
+            "ani.comp6_subsets: 'drugbnak' is not a COMP6 v1 subset ['ani_md', 'drugbank',",
+        ),
+        (
+            "ani:\n  table1:\n    sizes: [524288, 5000000]\n",
+            "ani.table1.sizes: 5000000 pre-training structures and ani.ani1x.n_valid=50000 "
+            "need 5050000, but the ANI-1x data hold 4956005 less the 80211 ANI-1ccx test "
+            "structures (4875794)",
+        ),
+        (
+            "ani:\n  ani1ccx:\n    train_sizes: [1024, 485000]\n",
+            "ani.ani1ccx.train_sizes up to 485000, n_valid=10000 and n_test=null need 495000 "
+            "structures, but the ANI-1ccx data hold 489571",
+        ),
+        (
+            "ani:\n  ani1ccx:\n    n_test: 100000\n",
+            "n_test=100000 need 509360 structures, but the ANI-1ccx data hold 489571",
+        ),
+    ],
+)
+def test_paper_ani_sizes_and_subsets_are_checked(bad, named):
+    assert named in problems(bad)
+
+
+def test_ani_sizes_that_fit_exactly_pass():
+    """The largest pre-training set that fits: every ANI-1x-role frame but the validation
+    set and the ANI-1ccx-role test set (8256 - 256 - 160 = 7840), and without the
+    exclusion every frame but the validation set (8000)."""
+    Design.from_config(pipeline_config(EMBEDDED, "ani:\n  table1:\n    sizes: [960, 7840]\n"))
+    text = "ani:\n  ani1x: {exclude_ani1ccx_test: false}\n  table1:\n    sizes: [960, 8000]\n"
+    Design.from_config(pipeline_config(EMBEDDED, text))
+    assert "7841 pre-training" in problems(EMBEDDED, "ani:\n  table1:\n    sizes: [960, 7841]\n")
 
 
 def test_ala10_is_off_without_the_ani_study():

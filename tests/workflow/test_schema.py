@@ -97,3 +97,26 @@ def test_model_reference_pattern_accepts_the_grid_settings():
         grid = Setting.parse(name).kind in ("scratch", "finetune")
         assert bool(pattern.match(f"{name}@16")) == grid, name
         assert bool(pattern.match(f"{name}@small")) == grid, name
+
+
+# issue 22: values under ala10.water (an anyOf of null and the phase) named by their key
+@pytest.mark.parametrize(
+    ("solvation", "named"),
+    [
+        ({"n_water": 0}, "config key ala10.water.solvation.n_water: 0 is less than the minimum"),
+        (
+            {"n_water": 10, "density_g_cm3": -1},
+            "config key ala10.water.solvation.density_g_cm3: -1",
+        ),
+        ({"n_water": 10, "margin_A": -1}, "config key ala10.water.solvation.margin_A: -1"),
+        ({"n_water": 10, "tolerance_A": 0}, "config key ala10.water.solvation.tolerance_A: 0"),
+        ({"n_water": 10, "sed": 1}, "config key ala10.water.solvation: Additional properties"),
+    ],
+)
+def test_solvation_errors_name_the_key(solvation, named):
+    config = pipeline_config()
+    config["ala10"]["water"]["solvation"] = solvation
+    with pytest.raises(ConfigSchemaError) as err:
+        validate_config(config, SCHEMA)
+    assert named in str(err.value)
+    assert "is not valid under any of the given schemas" not in str(err.value)

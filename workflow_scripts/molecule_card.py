@@ -1,0 +1,22 @@
+"""Rule `molecule_card`: results/molecules/<name>/card.{json,md} (gmnn.molecules.card.card_job):
+levels and measured label costs, errors per setting (mean and standard error over seeds),
+the recommended setting and why, the data-budget planner (gmnn.molecules.planner) and the
+exported ensemble with its checksums."""
+
+from pathlib import Path
+
+from gmnn.molecules.card import card_job
+from gmnn.workflow import job
+
+log = job(snakemake)
+inp, p = snakemake.input, snakemake.params
+card = card_job(
+    snakemake.wildcards.name,
+    errors=inp.errors,
+    data=dict(zip(p.levels, inp.data, strict=True)),
+    out_dir=Path(snakemake.output.json).parent,
+    planner=dict(p.planner),
+    export=inp.export,
+)
+rec = card["recommendation"]
+log.info("%s: recommended %s (%s)", snakemake.output.md, rec["setting"], rec["why"])
