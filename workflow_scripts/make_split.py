@@ -1,11 +1,8 @@
 """Rule `split_md17`: seeded split with nested training sets (gmnn.data.sources.md17_split;
 dft: the test set is outside the first md17.dft.n_train training structures only)."""
 
-import dataclasses
-
-from gmnn.data import DataError, read_h5, save_split
+from gmnn.data import DataError, read_h5, save_split_of
 from gmnn.data.sources import md17_split
-from gmnn.fingerprints import file_sha256
 from gmnn.workflow import job
 
 log = job(snakemake)
@@ -23,13 +20,4 @@ except DataError as err:
         f"{snakemake.input.data}: {err.problem}\n"
         f"Adjust {sizes} / md17.{wc.level}.n_valid / n_test in the config."
     ) from err
-split = dataclasses.replace(split, source_sha256=file_sha256(snakemake.input.data))
-save_split(split, snakemake.output[0])
-log.info(
-    "%s: train %d, valid %d, test %d (seed %d)",
-    snakemake.output[0],
-    len(split.train),
-    len(split.valid),
-    len(split.test),
-    split.seed,
-)
+log.info(save_split_of(split, snakemake.input.data, snakemake.output[0]))

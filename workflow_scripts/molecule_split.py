@@ -3,11 +3,8 @@
 sets train[:n], the test set from the rest). params.sizes: train_sizes (None: every
 structure outside the validation and test sets), n_valid, n_test."""
 
-import dataclasses
-
-from gmnn.data import DataError, read_h5, save_split
+from gmnn.data import DataError, read_h5, save_split_of
 from gmnn.data.sources import md17_split
-from gmnn.fingerprints import file_sha256
 from gmnn.workflow import job
 
 log = job(snakemake)
@@ -26,13 +23,4 @@ except DataError as err:
         f"{data}: {err.problem}\nAdjust {p.where}.train_sizes / n_valid / n_test "
         f"(or {p.where}.{wc.mlevel}.n_structures) in the config."
     ) from err
-split = dataclasses.replace(split, source_sha256=file_sha256(data))
-save_split(split, snakemake.output[0])
-log.info(
-    "%s: train %d, valid %d, test %d (seed %d)",
-    snakemake.output[0],
-    len(split.train),
-    len(split.valid),
-    len(split.test),
-    split.seed,
-)
+log.info(save_split_of(split, data, snakemake.output[0]))

@@ -8,9 +8,7 @@ ANI-1ccx split and data), the ids of that split's test structures are kept out o
 split (ANI-1ccx ids are ANI-1x ids). Output: ``output[0]``, the split JSON.
 """
 
-import dataclasses
-
-from gmnn.data import DataError, load_split, save_split
+from gmnn.data import DataError, load_split, save_split_of
 from gmnn.data.h5 import read_h5_ids
 from gmnn.data.splits import make_ani_split
 from gmnn.fingerprints import file_sha256
@@ -49,14 +47,8 @@ except ValueError as err:
     raise SystemExit(
         f"{data}: {err}\nAdjust train_sizes / n_valid / n_test in the config."
     ) from err
-split = dataclasses.replace(split, source_sha256=file_sha256(data))
-save_split(split, snakemake.output[0])
 log.info(
-    "%s: train %d, valid %d, test %d (seed %d; %s excluded ids)",
-    snakemake.output[0],
-    len(split.train),
-    len(split.valid),
-    len(split.test),
-    split.seed,
+    "%s; %s excluded ids",
+    save_split_of(split, data, snakemake.output[0]),
     0 if exclude_ids is None else len(exclude_ids),
 )

@@ -30,6 +30,7 @@ from gmnn.data.splits import (
     make_ani_split,
     make_split,
     save_split,
+    save_split_of,
 )
 from gmnn.data.structures import Structures
 
@@ -49,6 +50,7 @@ __all__ = [
     "read_rmd17_npz",
     "read_sgdml_npz",
     "save_split",
+    "save_split_of",
     "sniff_format",
     "write_h5",
 ]

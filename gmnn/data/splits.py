@@ -276,6 +276,20 @@ def save_split(split: Split, path: str | os.PathLike[str]) -> Path:
     return path
 
 
+def save_split_of(split: Split, data: str | os.PathLike[str], path: str | os.PathLike[str]) -> str:
+    """Write ``split`` of the data file ``data`` to ``path``, fingerprinted with that
+    file's sha256 (so a split is never used with other data); returns a one-line summary
+    (``path: train T, valid V, test N (seed S)``) for the job's log."""
+    from gmnn.fingerprints import file_sha256
+
+    split = dataclasses.replace(split, source_sha256=file_sha256(data))
+    save_split(split, path)
+    return (
+        f"{path}: train {len(split.train)}, valid {len(split.valid)}, "
+        f"test {len(split.test)} (seed {split.seed})"
+    )
+
+
 def _indices(document: dict, key: str, path: Path) -> np.ndarray:
     values = document[key]
     if not isinstance(values, list) or not all(

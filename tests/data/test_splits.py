@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from gmnn.data import DataError, Split, load_split, make_split, save_split
+from gmnn.data import DataError, Split, load_split, make_split, save_split, save_split_of
 from gmnn.fingerprints import file_sha256
 
 
@@ -89,6 +89,17 @@ def test_save_and_load(tmp_path):
     assert loaded == split
     np.testing.assert_array_equal(loaded.train, split.train)  # order preserved
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".tmp")] == []
+
+
+def test_a_split_saved_with_its_data_files_fingerprint(tmp_path):
+    data_file = tmp_path / "data.bin"
+    data_file.write_bytes(b"abc")
+    split = make_split(300, 100, 20, n_test=50, seed=4)
+    line = save_split_of(split, data_file, tmp_path / "split.json")
+    assert line == f"{tmp_path / 'split.json'}: train 100, valid 20, test 50 (seed 4)"
+    loaded = load_split(tmp_path / "split.json")
+    assert loaded.source_sha256 == file_sha256(data_file)
+    np.testing.assert_array_equal(loaded.train, split.train)
 
 
 def test_load_bad_files(tmp_path):
