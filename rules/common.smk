@@ -9,7 +9,7 @@ from snakemake.exceptions import WorkflowError
 
 from gmnn.workflow import ConfigError, Design, ModelRef, Setting, checked
 from gmnn.workflow.ani import ani1ccx_record
-from gmnn.workflow.grid import LEVELS
+from gmnn.workflow.grid import EMBEDDED_ANI_FILES, LEVELS
 from gmnn.workflow import ala10 as gmnn_ala10
 from gmnn.workflow import resources as gmnn_resources
 
@@ -51,10 +51,7 @@ SPLIT_MD17 = "data/splits/md17/{molecule}/{level}_seed{seed}.json"
 DATA_ANI = "data/ani/{name}.h5"  # name: ani1x, ani1ccx, comp6_<subset>
 DATA_EMBEDDED = "data/embedded/{molecule}_{level}.h5"  # committed (rules/embedded.smk)
 # committed (rules/embedded_ani.smk): the ANI-1x, ANI-1ccx and COMP6 roles of the embedded default
-EMBEDDED_ANI = {
-    "train": "data/embedded/ani_xtb.h5",
-    "accurate": "data/embedded/ani_wb97x.h5",
-}
+EMBEDDED_ANI = EMBEDDED_ANI_FILES
 EMBEDDED_COMP6 = "data/embedded/comp6_{subset}.h5"
 RAW_DOWNLOAD = "data/raw/{source}/download/{filename}"
 RAW_STAGED = "data/raw/{source}/{item}"  # raw files of one data set, ready to convert

@@ -154,6 +154,9 @@ def md_steps(md: dict, timestep_fs: float) -> int:
 # The experimental design of the pipeline, built once from its config.
 
 LEVELS = ("dft", "cc")
+# The committed embedded data in the roles of ANI-1x and ANI-1ccx (rules/embedded_ani.smk),
+# relative to the workflow directory
+EMBEDDED_ANI_FILES = {"train": "data/embedded/ani_xtb.h5", "accurate": "data/embedded/ani_wb97x.h5"}
 # structures in the data files each source provides (the largest sets a config may ask for)
 DATA_FILE_STRUCTURES = {
     "rmd17": 100_000,  # per molecule

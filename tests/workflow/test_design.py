@@ -4,6 +4,8 @@ errors reach `snakemake -n` as well: tests/pipeline/test_config.py)."""
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 import yaml
 from _configs import EMBEDDED, pipeline_config
@@ -82,6 +84,21 @@ def test_the_pretraining_has_a_length_of_its_own():
     other = {k: v for k, v in pretraining.items() if k not in ("epochs", "steps")}
     assert other == {k: v for k, v in finetuning.items() if k not in ("epochs", "steps")}
     assert other["seed"] == 1
+
+
+def test_the_main_job_builds_its_design_without_the_qc_extra(monkeypatch):
+    """README command 1 installs `.[pipeline]` only: counting the committed ANI-1ccx-role
+    structures must not build the systems (RDKit, the qc extra)."""
+    from pathlib import Path
+
+    monkeypatch.setitem(sys.modules, "rdkit", None)  # import rdkit fails
+    monkeypatch.chdir(Path(__file__).resolve().parents[2])
+    with pytest.raises(ImportError):
+        import rdkit  # noqa: F401
+    held = Design.from_config(pipeline_config(EMBEDDED)).ani.data_structures(
+        pipeline_config(EMBEDDED)["embedded_ani"]
+    )
+    assert held["ani1ccx"][0] == 618 and held["ani1x"][0] == 9280
 
 
 def test_ala10_ensembles(paper):
@@ -240,28 +257,28 @@ def test_empty_test_sets_and_checkpoints_are_named(empty, what):
             "ani.fig6.molecules: ethanol is not in md17.molecules ['methanol']",
         ),
         ("ani:\n  fig6: {n_train: 17}\n", "ani.fig6.n_train=17 is not in md17.cc.train_sizes"),
-        # the ANI study's sizes against its data (issue 22): 8256 ANI-1x-role frames,
-        # 528 accurate ones, 160 of them the ANI-1ccx-role test set (kept out of ANI-1x)
+        # the ANI study's sizes against its data (issue 22): 9280 ANI-1x-role frames,
+        # 618 accurate ones, 250 of them the ANI-1ccx-role test set (kept out of ANI-1x)
         (
-            "ani:\n  ani1ccx:\n    train_sizes: [40, 80, 500]\n",
-            "ani.ani1ccx.train_sizes up to 500, n_valid=48 and n_test=null need 548 "
-            "structures, but the embedded ANI-1ccx-role data (embedded_ani.accurate frames) "
-            "hold 528",
+            "ani:\n  ani1ccx:\n    train_sizes: [40, 80, 600]\n",
+            "ani.ani1ccx.train_sizes up to 600, n_valid=48 and n_test=null need 648 "
+            "structures, but the embedded ANI-1ccx-role data (data/embedded/ani_wb97x.h5) "
+            "hold 618",
         ),
         (
-            "ani:\n  ani1ccx:\n    train_sizes: [40, 480]\n",
-            "ani.ani1ccx.train_sizes up to 480 and n_valid=48 take all 528 structures",
+            "ani:\n  ani1ccx:\n    train_sizes: [40, 570]\n",
+            "ani.ani1ccx.train_sizes up to 570 and n_valid=48 take all 618 structures",
         ),
         (
-            "ani:\n  table1:\n    sizes: [960, 9000]\n",
-            "ani.table1.sizes: 9000 pre-training structures and ani.ani1x.n_valid=256 need "
-            "9256, but the embedded ANI-1x-role data (embedded_ani.train frames) hold 8256 "
-            "less the 160 ANI-1ccx test structures (8096)",
+            "ani:\n  table1:\n    sizes: [960, 9100]\n",
+            "ani.table1.sizes: 9100 pre-training structures and ani.ani1x.n_valid=256 need "
+            "9356, but the embedded ANI-1x-role data (embedded_ani.train frames) hold 9280 "
+            "less the 250 ANI-1ccx test structures (9030)",
         ),
         (  # fits the frames, but not once the ANI-1ccx-role test set is kept out
-            "ani:\n  fig6:\n    pretrain_sizes: [960, 8000]\n",
-            "ani.fig6.pretrain_sizes: 8000 pre-training structures and ani.ani1x.n_valid=256 "
-            "need 8256",
+            "ani:\n  fig6:\n    pretrain_sizes: [960, 8900]\n",
+            "ani.fig6.pretrain_sizes: 8900 pre-training structures and ani.ani1x.n_valid=256 "
+            "need 9156",
         ),
         (
             "embedded_ani:\n  heldout:\n    drugs: {systems: [asprin], temperature_K: 400, "
@@ -346,12 +363,12 @@ def test_paper_ani_sizes_and_subsets_are_checked(bad, named):
 
 def test_ani_sizes_that_fit_exactly_pass():
     """The largest pre-training set that fits: every ANI-1x-role frame but the validation
-    set and the ANI-1ccx-role test set (8256 - 256 - 160 = 7840), and without the
-    exclusion every frame but the validation set (8000)."""
-    Design.from_config(pipeline_config(EMBEDDED, "ani:\n  table1:\n    sizes: [960, 7840]\n"))
-    text = "ani:\n  ani1x: {exclude_ani1ccx_test: false}\n  table1:\n    sizes: [960, 8000]\n"
+    set and the ANI-1ccx-role test set (9280 - 256 - 250 = 8774), and without the
+    exclusion every frame but the validation set (9024)."""
+    Design.from_config(pipeline_config(EMBEDDED, "ani:\n  table1:\n    sizes: [960, 8774]\n"))
+    text = "ani:\n  ani1x: {exclude_ani1ccx_test: false}\n  table1:\n    sizes: [960, 9024]\n"
     Design.from_config(pipeline_config(EMBEDDED, text))
-    assert "7841 pre-training" in problems(EMBEDDED, "ani:\n  table1:\n    sizes: [960, 7841]\n")
+    assert "8775 pre-training" in problems(EMBEDDED, "ani:\n  table1:\n    sizes: [960, 8775]\n")
 
 
 def test_ala10_is_off_without_the_ani_study():
