@@ -50,7 +50,7 @@ def _with(**accurate_or_train) -> dict:
     return config
 
 
-NEW_GROUPS = {  # the groups of issue 20 (docs/embedded_data.md: not yet generated)
+NEW_GROUPS = {  # the groups of issue 20, appended to the first version (docs/embedded_data.md)
     "helices": {
         "temperature_K": 350,
         "frames": 256,
@@ -63,15 +63,20 @@ NEW_EXTRA = {"nma": 22, "ace_ala_nme": 20, "water4": 16, "water5": 16, "water6":
 
 
 def test_new_groups_are_appended_after_the_existing_ones():
-    """Structure ids run over the systems in config order: groups appended come last, so
-    every id of the earlier systems is kept."""
-    before = [n for n, s in embedded_ani.catalogue(CONFIG).items() if s["role"] == "train"]
-    config = _with(**NEW_GROUPS, extra_systems=NEW_EXTRA)
-    train = [n for n, s in embedded_ani.catalogue(config).items() if s["role"] == "train"]
+    """Structure ids run over the systems in config order: the groups of issue 20 come
+    after those of the first version, so every id of the earlier systems is kept."""
+    assert {g: CONFIG["train"][g] for g in NEW_GROUPS} == NEW_GROUPS
+    assert CONFIG["accurate"]["extra_systems"] == NEW_EXTRA
+    first = copy.deepcopy(CONFIG)
+    for group in NEW_GROUPS:
+        del first["train"][group]
+    del first["accurate"]["extra_systems"]
+    before = [n for n, s in embedded_ani.catalogue(first).items() if s["role"] == "train"]
+    train = [n for n, s in embedded_ani.catalogue(CONFIG).items() if s["role"] == "train"]
     assert train[: len(before)] == before
     assert train[len(before) :] == [n for g in NEW_GROUPS.values() for n in g["systems"]]
-    assert set(embedded_ani.extra_accurate_systems(config)) == set(NEW_EXTRA)
-    assert config["accurate"]["max_atoms"] == 9  # the labels of the small systems unchanged
+    assert set(embedded_ani.extra_accurate_systems(CONFIG)) == set(NEW_EXTRA)
+    assert CONFIG["accurate"]["max_atoms"] == 9  # the labels of the small systems unchanged
 
 
 @pytest.mark.parametrize(
