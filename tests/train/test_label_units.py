@@ -206,10 +206,12 @@ def test_pipeline_passes_no_loss_weight_unless_the_user_sets_one():
         for value in re.findall(r"^\s+training=(.*?),?$", path.read_text(), flags=re.M):
             # ani_training: the same section with ani.training (and, for the pre-training,
             # ani.ani1x.training) over it (rules/common.smk)
+            # (the molecule study: `training` with molecules.<name>.training over it)
             assert value in (
                 "training_params",
                 'ani_training("ani1x")',
                 'ani_training("ani1ccx")',
+                "lambda wc: MOLECULE_STUDIES.training_params(wc.name, wc.seed)",
             ), f"{path.name}: training={value}"
     params = pipeline_training_params(config_yaml, seed=3)
     assert params == {**(config_yaml.get("training") or {}), "seed": 3, "progress": False}
