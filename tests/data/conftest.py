@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from importlib.util import find_spec
 
 import pytest
 
@@ -21,3 +22,18 @@ def raises_naming():
         assert str(info.value).startswith(str(path))
 
     return expect
+
+
+@pytest.fixture
+def one_pyscf_thread():
+    """Run PySCF on one OpenMP thread: these tiny molecules gain nothing from more, and
+    waiting threads slow the tests down badly on a busy machine."""
+    if find_spec("pyscf") is None:
+        yield
+        return
+    from pyscf import lib
+
+    previous = lib.num_threads()
+    lib.num_threads(1)
+    yield
+    lib.num_threads(previous)

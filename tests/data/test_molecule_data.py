@@ -32,18 +32,7 @@ WATER = {
     "chunk_size": 2,
 }
 
-
-@pytest.fixture(autouse=True)
-def one_pyscf_thread():
-    if find_spec("pyscf") is None:
-        yield
-        return
-    from pyscf import lib
-
-    previous = lib.num_threads()
-    lib.num_threads(1)
-    yield
-    lib.num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_pyscf_thread")  # tests/data/conftest.py
 
 
 def run_script(name, **namespace):

@@ -23,20 +23,7 @@ needs_pyscf = pytest.mark.skipif(find_spec("pyscf") is None, reason="pyscf not i
 
 EMBEDDED = Path(__file__).resolve().parents[2] / "data" / "embedded"
 
-
-@pytest.fixture(autouse=True)
-def one_pyscf_thread():
-    """Run PySCF on one OpenMP thread: these tiny molecules gain nothing from more, and
-    waiting threads slow the tests down badly on a busy machine."""
-    if find_spec("pyscf") is None:
-        yield
-        return
-    from pyscf import lib
-
-    previous = lib.num_threads()
-    lib.num_threads(1)
-    yield
-    lib.num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_pyscf_thread")  # tests/data/conftest.py
 
 
 def distorted_water() -> ase.Atoms:
