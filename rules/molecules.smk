@@ -143,6 +143,9 @@ MOLECULE_MODEL = "models/molecules/{name}/{setting}/n{n}/seed{seed}/model"
 MOLECULE_METRICS = "results/molecules/{name}/{setting}/n{n}/seed{seed}/metrics.json"
 MOLECULE_ERRORS = "results/molecules/{name}/errors.csv"
 MOLECULE_EXPORT = "models/export/molecules/{name}"
+# MD of the best fine-tuned and from-scratch ensembles (gmnn.molecules.md)
+MOLECULE_MD_TRAJECTORY = "trajectories/molecules/{name}/{run}/md.traj"
+MOLECULE_MD = "results/molecules/{name}/md/{run}/summary.json"
 
 
 rule molecule_split:
@@ -329,10 +332,69 @@ rule molecule_export:
         "../workflow_scripts/molecule_export.py"
 
 
+rule molecule_md:
+    """Ensemble MD of the best fine-tuned (the exported ensemble) or from-scratch setting
+    at the largest label count, from the lowest-energy accurate structure: time to a
+    divergence, the members' largest force spread (gmnn.molecules.md)."""
+    input:
+        errors=MOLECULE_ERRORS,
+        models=lambda wc: MOLECULE_STUDIES.md_models(wc.name, wc.run),
+        data=lambda wc: MOLECULE_STUDIES.data_file(wc.name, "accurate"),
+    output:
+        trajectory=MOLECULE_MD_TRAJECTORY,
+        summary=MOLECULE_MD,
+    log:
+        "logs/molecules/{name}/md_{run}.log",
+    benchmark:
+        "benchmarks/rules/molecules/{name}/md_{run}.tsv"
+    wildcard_constraints:
+        name=alternatives(MOLECULE_STUDIES.names),
+        run="finetuned|scratch",
+    conda:
+        "../envs/gmnn.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=60,
+    params:
+        md=lambda wc: MOLECULE_STUDIES.study(wc.name).md.to_dict(),
+        settings=lambda wc: MOLECULE_STUDIES.study(wc.name).md_settings(wc.run),
+    script:
+        "../workflow_scripts/molecule_md.py"
+
+
+rule molecule_spectrum:
+    """Power spectrum and stretch-band peaks of a molecule's MD run (the MD17 study's
+    script: gmnn.analysis.md.run_spectrum)."""
+    input:
+        trajectory=MOLECULE_MD_TRAJECTORY,
+        summary=MOLECULE_MD,
+    output:
+        spectrum=MOLECULE_MD.replace("summary.json", "spectrum.csv"),
+        peaks=MOLECULE_MD.replace("summary.json", "peaks.csv"),
+    log:
+        "logs/molecules/{name}/spectrum_{run}.log",
+    benchmark:
+        "benchmarks/rules/molecules/{name}/spectrum_{run}.tsv"
+    wildcard_constraints:
+        name=alternatives(MOLECULE_STUDIES.names),
+        run="finetuned|scratch",
+    conda:
+        "../envs/gmnn.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        spectra=SPECTRA,
+    script:
+        "../workflow_scripts/power_spectrum.py"
+
+
 rule molecule_card:
     """The transfer-learning card: levels and label costs, errors per setting (mean ±
     s.e. over seeds), the recommended setting and why, the data-budget planner, the
-    exported ensemble."""
+    exported ensemble, the MD runs' stability and spectrum peaks."""
     input:
         errors=MOLECULE_ERRORS,
         export=MOLECULE_EXPORT,
@@ -340,6 +402,10 @@ rule molecule_card:
             MOLECULE_STUDIES.data_file(wc.name, lv)
             for lv in MOLECULE_STUDIES.spec(wc.name).levels
         ],
+        md=lambda wc: MOLECULE_STUDIES.md_files(wc.name, MOLECULE_MD),
+        peaks=lambda wc: MOLECULE_STUDIES.md_files(
+            wc.name, MOLECULE_MD.replace("summary.json", "peaks.csv")
+        ),
     output:
         json="results/molecules/{name}/card.json",
         md=report(

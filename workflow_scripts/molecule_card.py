@@ -1,7 +1,8 @@
 """Rule `molecule_card`: results/molecules/<name>/card.{json,md} (gmnn.molecules.card.card_job):
 levels and measured label costs, errors per setting (mean and standard error over seeds),
-the recommended setting and why, the data-budget planner (gmnn.molecules.planner) and the
-exported ensemble with its checksums."""
+the recommended setting and why, the data-budget planner (gmnn.molecules.planner), the
+exported ensemble with its checksums and the MD runs (gmnn.molecules.md: stability, force
+spread, spectrum peaks)."""
 
 from pathlib import Path
 
@@ -17,6 +18,8 @@ card = card_job(
     out_dir=Path(snakemake.output.json).parent,
     planner=dict(p.planner),
     export=inp.export,
+    md=list(inp.md),
+    peaks=list(inp.peaks),
 )
 rec = card["recommendation"]
 log.info("%s: recommended %s (%s)", snakemake.output.md, rec["setting"], rec["why"])

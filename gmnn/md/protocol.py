@@ -174,7 +174,7 @@ def _skipped_summary(config: MDConfig, start_ps: float) -> dict:
     }
 
 
-def _spread(trajectory) -> dict:
+def trajectory_spread(trajectory) -> dict:
     """The largest ensemble spread over the frames of ``trajectory`` (None: not an
     ensemble run)."""
     from gmnn.io import TrajectoryFrames
@@ -231,7 +231,7 @@ def run_stage(
     summary["skipped"] = False
     summary["start_ps"] = float(start_ps)
     summary["failed_at_ps"] = start_ps + summary["diverged_at_ps"] if summary["diverged"] else None
-    summary.update(_spread(trajectory))
+    summary.update(trajectory_spread(trajectory))
     if log and summary.get("max_forces_std_max") is not None:
         log.info(
             "ensemble spread over the stage: max force std %.3f eV/Å, max energy std %.4f eV",

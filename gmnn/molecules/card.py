@@ -328,6 +328,8 @@ def card_record(
 
 def card_markdown(card: Mapping) -> str:
     """The card for people (Markdown)."""
+    from gmnn.molecules.md import md_lines
+
     lines = [f"# Transfer-learning card: {card['molecule']}", "", "## Levels and data", ""]
     lines += [
         "| level | level of theory | structures | label | CPU s / label | CPU-h |",
@@ -359,7 +361,7 @@ def card_markdown(card: Mapping) -> str:
         "",
         "## MD stability and spectrum",
         "",
-        _json_or(card.get("md"), "not run"),
+        *md_lines(card.get("md")),
         "",
         "## Data budget (planner)",
         "",
@@ -397,7 +399,7 @@ def _planner_lines(planner: Mapping | None) -> list[str]:
         rng = a.get("n_labels_range")
         lines.append(
             f"| {setting} | {a['status']} | {_cell(a.get('n_labels'))} | "
-            f"{'' if not rng else f'{_cell(rng[0])}-{_cell(rng[1])}'} | "
+            f"{'' if not rng else f'{_cell(rng[0])}-{_cell(rng[1]) or chr(8734)}'} | "
             f"{_cell(a.get('cpu_hours'))} | {law} | {a['reason']} |"
         )
     return lines
@@ -430,10 +432,6 @@ def _pm_cell(row: Mapping, metric: str) -> str:
     return _pm(mean, sem)
 
 
-def _json_or(value, missing: str) -> str:
-    return missing if value is None else "```json\n" + json.dumps(value, indent=1) + "\n```"
-
-
 def write_card(out_dir, card: Mapping) -> tuple[Path, Path]:
     """``card.json`` and ``card.md`` in ``out_dir`` (atomic writes)."""
     from gmnn.io import atomic_write_json, atomic_write_text
@@ -453,11 +451,14 @@ def card_job(
     out_dir,
     planner: Mapping,
     export=None,
+    md: Sequence = (),
+    peaks: Sequence = (),
 ) -> dict:
     """The card of a molecule study from its files: the :data:`ERRORS` table, the data
     files by level (their meta: levels of theory, label costs), the planner settings
-    (``metric``, ``target``, ``max_extrapolation``) and the exported ensemble directory;
-    written to ``out_dir``/card.{json,md}. Returns the card."""
+    (``metric``, ``target``, ``max_extrapolation``), the exported ensemble directory and
+    the MD runs (``md``: their summary.json, ``peaks``: their peaks.csv, in the same
+    order; none: not run); written to ``out_dir``/card.{json,md}. Returns the card."""
     from gmnn.data import read_h5
     from gmnn.molecules.planner import plan
 
@@ -472,10 +473,13 @@ def card_job(
         cpu_s_per_label=cost,
         max_extrapolation=float(planner["max_extrapolation"]),
     )
+    from gmnn.molecules.md import md_summary
+
     card = card_record(
         name,
         records,
         metas,
+        md=md_summary(md, peaks) if md else None,
         planner=budget,
         export=None if export is None else export_summary(export),
     )

@@ -107,18 +107,24 @@ def md_job(
     record: dict | None = None,
     architecture: dict | None = None,
     log=None,
+    ensemble: bool = False,
 ) -> dict:
     """One MD job of the pipeline: a run (:func:`gmnn.md.run_md`) of the model in the
     directory ``model`` from the lowest-energy structure of ``data``, with ``dynamics``
     the :class:`~gmnn.md.MDConfig` of the run; the summary (``record`` plus the run's
     summary and where the start structure came from) is written to ``summary``.
 
+    ``ensemble``: ``model`` is an exported ensemble or a list of model directories, run
+    as one :class:`~gmnn.calculator.EnsembleCalculator`; the summary adds the largest
+    spread of the members over the frames (``max_energy_std`` eV, ``max_forces_std_max``
+    eV/Å).
+
     ``architecture`` is the pipeline's ``model`` section: a model that does not match it
     is an error naming both values. A checkpoint of another run (other settings, start
     structure or model weights) is discarded: the pipeline reran the job because
     something changed. A diverging run is recorded in the summary, not raised.
     """
-    from gmnn.calculator import GMNNCalculator
+    from gmnn.calculator import EnsembleCalculator, GMNNCalculator
     from gmnn.data import read_h5
     from gmnn.fingerprints import file_sha256
     from gmnn.io import atomic_write_json, read_model_meta
@@ -126,7 +132,7 @@ def md_job(
     from gmnn.model.config import ModelConfig
 
     config = MDConfig.from_dict(dict(dynamics))
-    if architecture is not None:
+    if architecture is not None and not ensemble:
         check_architecture(
             ModelConfig.from_dict(architecture), read_model_meta(model)["config"], model
         )
@@ -136,13 +142,16 @@ def md_job(
     atoms.calc = None
     if log:
         log.info("MD of %s from structure %d of %s: %s", model, start, data, config)
-    result = run_md(
-        atoms, GMNNCalculator(model), config, trajectory, log=log, on_mismatch="restart"
-    )
+    calculator = EnsembleCalculator(model) if ensemble else GMNNCalculator(model)
+    result = run_md(atoms, calculator, config, trajectory, log=log, on_mismatch="restart")
+    if ensemble:
+        from gmnn.md.protocol import trajectory_spread
+
+        result.update(trajectory_spread(trajectory))
     out = {
         **(record or {}),
         **result,
-        "model": str(model),
+        "model": [str(m) for m in model] if isinstance(model, (list, tuple)) else str(model),
         "start_structure": {"data": str(data), "index": start, "sha256": file_sha256(data)},
     }
     atomic_write_json(summary, out)

@@ -5,7 +5,8 @@ levels of theory (:class:`gmnn.refdata.molecules.MoleculeSpec`, made by the same
 as the embedded default's methanol, whose ``embedded_data:`` section maps onto a spec too:
 :attr:`MoleculesDesign.embedded`) and the comparison (accurate-label counts
 ``train_sizes``, ``n_valid``, ``n_test``, ``seeds``, ``settings``; its own ``training``
-and ``model`` over the config's; the ``planner`` target).
+and ``model`` over the config's; the ``planner`` target; ``md``: the ensemble MD of the
+best models, :class:`gmnn.molecules.md.MoleculeMD`).
 
 :meth:`MoleculesDesign.check` lists every problem as one line naming the molecule and
 the key, ``molecules.<name>.<key>: <problem>``: an unknown element, an electron count
@@ -25,6 +26,8 @@ Paths (rules/molecules.smk)::
     results/molecules/<name>/pretrained_offset/n<n>/seed<S>/metrics.json
     results/molecules/<name>/errors.csv, card.json, card.md
     models/export/molecules/<name>/                                 (gmnn.export)
+    trajectories/molecules/<name>/<run>/md.traj                      run: finetuned, scratch
+    results/molecules/<name>/md/<run>/summary.json, spectrum.csv, peaks.csv
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
+from gmnn.molecules.md import RUNS, MoleculeMD
 from gmnn.refdata.molecules import MoleculeSpec, build, describe
 
 DATA = "data/molecules/{name}/{level}.h5"
@@ -76,6 +80,7 @@ COMPARISON_KEYS = (
     "training",
     "model",
     "planner",
+    "md",
 )
 """The keys of an entry that describe the comparison (the rest make the data spec)."""
 
@@ -93,6 +98,7 @@ class MoleculeStudy:
     training: dict = field(default_factory=dict)  # over the config's `training`
     model: dict = field(default_factory=dict)  # over the config's `model`
     planner: dict = field(default_factory=dict)  # metric, target, max_extrapolation
+    md: MoleculeMD | None = field(default_factory=MoleculeMD)  # None: md: false
 
     @property
     def name(self) -> str:
@@ -121,6 +127,20 @@ class MoleculeStudy:
 
         return [s for s in self.comparison_settings if Setting.parse(s).finetuned]
 
+    def md_settings(self, run: str) -> list[str]:
+        """The compared settings an MD run chooses from (gmnn.molecules.md.RUNS)."""
+        from gmnn.workflow.grid import Setting
+
+        kinds = {"finetuned": True, "scratch": False}
+        return [s for s in self.comparison_settings if Setting.parse(s).finetuned == kinds[run]]
+
+    @property
+    def md_runs(self) -> list[str]:
+        """The MD runs of the study: those of ``md.runs`` with a setting to choose from."""
+        if self.md is None:
+            return []
+        return [r for r in self.md.runs if r in RUNS and self.md_settings(r)]
+
     @property
     def planner_config(self) -> dict:
         """metric, target and max_extrapolation of the planner (defaults filled)."""
@@ -130,6 +150,8 @@ class MoleculeStudy:
     def problems(self) -> list[tuple[str, str]]:
         """``(key, problem)`` pairs, the keys relative to the entry."""
         out = self.spec.problems() + self._comparison_problems()
+        if self.md is not None:
+            out += self.md.problems()
         acc = self.spec.accurate
         if acc is not None and acc.computed and acc.n_structures is not None:
             need = max(self.train_sizes) + self.n_valid + (self.n_test or 1)
@@ -224,6 +246,7 @@ class MoleculesDesign:
                     dict(grid.get("training") or {}),
                     dict(grid.get("model") or {}),
                     dict(grid.get("planner") or {}),
+                    MoleculeMD.from_section(grid.get("md")),
                 )
             except (TypeError, ValueError) as err:  # a key the typed spec does not take
                 problems.append(f"molecules.{name}: {' '.join(str(err).split())}")
@@ -434,6 +457,24 @@ class MoleculesDesign:
             for s in study.finetuned_settings
             for seed in study.seeds
         ]
+
+    def md_models(self, name: str, run: str) -> list[str]:
+        """What MD run ``run`` of ``name`` simulates: the exported ensemble (``finetuned``),
+        or model.json of every from-scratch setting at the largest label count, every seed
+        (``scratch``; the job takes the best setting's)."""
+        study = self.studies[name]
+        if run == "finetuned":
+            return [EXPORT.format(name=name)]
+        n = max(study.train_sizes)
+        return [
+            f"{MODEL.format(name=name, setting=s, n=n, seed=seed)}/model.json"
+            for s in study.md_settings(run)
+            for seed in study.seeds
+        ]
+
+    def md_files(self, name: str, template: str) -> list[str]:
+        """``template`` (gmnn.molecules.md.SUMMARY, PEAKS, ...) of every MD run of ``name``."""
+        return [template.format(name=name, run=r) for r in self.studies[name].md_runs]
 
     def card_targets(self) -> list[str]:
         """The card of every study (its errors table, export and data come with it)."""

@@ -33,6 +33,7 @@ WATER = {
     "training": {"epochs": 2, "steps": None, "batch_size": 4},
     "model": {"hidden": [16, 16]},
     "planner": {"target": 5.0},
+    "md": {"equilibration_ps": 0.02, "production_ps": 0.1},
 }
 
 
@@ -89,7 +90,22 @@ def test_water_study_end_to_end(tmp_path):
     assert exported["data"]["finetuning"]["n_train"] == 8
     assert exported["data"]["pretraining"]["n_train"] == 16  # 20 HF labels, 4 to validate
 
+    # MD of the exported ensemble and of the best from-scratch setting (the only one here)
+    runs = {r["run"]: r for r in card["md"]}
+    assert runs["finetuned"]["setting"] in ("finetune_E", "finetune_lp_EF")
+    assert runs["finetuned"]["setting"] in card["export"]["description"]
+    assert runs["scratch"]["setting"] == "scratch_EF" and runs["scratch"]["members"] == 1
+    for r in runs.values():
+        assert r["requested_ps"] == 0.12 and 0 < r["simulated_ps"] <= 0.12
+        assert r["max_forces_std_max_eV_A"] == 0.0  # one seed: one member, no spread
+        assert set(r["peaks_cm1"]) == {"C-H", "O-H"}
+
     text = (out / "card.md").read_text()
-    for heading in ("## Recommendation", "## Data budget (planner)", "## Exported ensemble"):
+    for heading in (
+        "## Recommendation",
+        "## MD stability and spectrum",
+        "## Data budget (planner)",
+        "## Exported ensemble",
+    ):
         assert heading in text
     assert "models/export/molecules/water" in text

@@ -109,6 +109,8 @@ def test_comparison_jobs_of_a_study(tmp_path):
         "molecule_evaluate_pretrained": (1 + sizes) * seeds,
         "molecule_errors": 1,
         "molecule_export": 1,
+        "molecule_md": 2,  # the best fine-tuned and the best from-scratch ensemble
+        "molecule_spectrum": 2,
         "molecule_card": 1,
     }
     for setting in ("scratch_E", "finetune_E", "finetune_nd_E", "finetune_lp_E"):
@@ -116,6 +118,7 @@ def test_comparison_jobs_of_a_study(tmp_path):
     assert "finetune_EF" not in text  # no accurate forces: no E+F settings
     assert "results/molecules/water/pretrained_offset/n4/seed0/metrics.json" in text
     assert "models/export/molecules/water" in text
+    assert "results/molecules/water/md/scratch/peaks.csv" in text
 
 
 def test_a_setting_that_needs_forces_stops_the_dry_run(tmp_path):
@@ -131,10 +134,12 @@ def test_a_setting_that_needs_forces_stops_the_dry_run(tmp_path):
 def test_the_worked_example_plans(tmp_path):
     """examples/molecules/formic_acid.yaml, as docs/molecules.md runs it, plans its study:
     one sampling, 8 + 4 labelling chunks, the E settings of every kind over 3 counts and 2
-    seeds, and the card (nothing runs here: the integrator runs the example)."""
+    seeds, two MD runs and their spectra, and the card (nothing runs here; planned in an
+    empty directory, so the committed results of the example do not hide its jobs)."""
     example = REPO / "examples/molecules/formic_acid.yaml"
     configs = [REPO / "config.yaml", REPO / "presets/embedded.yaml", example]
     cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "-n"]
+    cmd += ["--directory", str(tmp_path)]
     cmd += ["--configfile", *map(str, configs), "--", "results/molecules/formic_acid/card.md"]
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
     result = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300, env=env)
@@ -146,4 +151,5 @@ def test_the_worked_example_plans(tmp_path):
     }
     assert counts["molecule_label"] == 160 // 20 + 80 // 20
     assert counts["molecule_train"] == 4 * 3 * 2 and counts["molecule_pretrain"] == 2
+    assert counts["molecule_md"] == 2 and counts["molecule_spectrum"] == 2
     assert counts["molecule_card"] == 1

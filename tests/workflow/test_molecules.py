@@ -202,6 +202,10 @@ TRUNCATED_XYZ = "3\n\nO 0 0 0\nH 0 0.76 0.58\n"
         ({"model": {"hidden": [0]}}, "molecules.m.model.hidden: "),
         ({"planner": {"metric": "force_mae"}}, "molecules.m.planner.metric: force errors need"),
         (
+            {"md": {"dynamics": {"timestep_fs": -1}}},
+            "molecules.m.md.dynamics.timestep_fs: must be > 0",
+        ),
+        (
             {"n_valid": 2, "pretraining": {"method": "HF", "basis": "sto-3g", "n_structures": 2}},
             "molecules.m.pretraining.n_structures: 2: pre-training needs more than n_valid=2",
         ),
@@ -287,6 +291,8 @@ def test_missing_labels_file(tmp_path):
             "config key molecules.m: Additional properties are not allowed ('temperature_K'",
         ),
         ({"9bad": GOOD}, "config key molecules: '9bad' does not match"),
+        ({"m": entry(md={"production_ps": 0})}, "config key molecules.m.md"),
+        ({"m": entry(md={"tempearture_K": 300})}, "config key molecules.m.md"),
     ],
 )
 def test_schema_names_the_key(bad, expected):
@@ -352,6 +358,14 @@ def test_comparison_of_a_study_for_the_rules():
         f"models/molecules/w/{s}/n4/seed0/model/model.json" for s in w.finetuned_settings
     ]
     assert d.card_targets() == ["results/molecules/w/card.md", "results/molecules/wf/card.md"]
+    # MD: the exported ensemble and the from-scratch settings at the largest count
+    assert w.md_runs == ["finetuned", "scratch"] and w.md_settings("scratch") == ["scratch_E"]
+    assert d.md_models("w", "finetuned") == ["models/export/molecules/w"]
+    assert d.md_models("w", "scratch") == ["models/molecules/w/scratch_E/n4/seed0/model/model.json"]
+    assert d.md_files("w", "results/molecules/{name}/md/{run}/summary.json") == [
+        "results/molecules/w/md/finetuned/summary.json",
+        "results/molecules/w/md/scratch/summary.json",
+    ]
     config_, sizes = d.training_job(
         "molecule_train", {"name": "w", "setting": "scratch_E", "n": "4", "seed": "0"}
     )
