@@ -34,7 +34,8 @@ ALL_TARGETS = []  # rule files append the targets of `snakemake` without argumen
 
 
 def alternatives(values):
-    return "|".join(re.escape(str(v)) for v in values)
+    # no values: a pattern that matches nothing (an empty one would match anything)
+    return "|".join(re.escape(str(v)) for v in values) or "(?!)"
 
 
 def setting(wildcards):
