@@ -230,17 +230,19 @@ def plan_setting(
         reason = f"{where} the measured counts ({n_min} to {fit.n_max})"
         if hi > limit:
             reason += f"; the upper end of the range is beyond {max_extrapolation:g} x {fit.n_max}"
-    out.update(
-        status=status,
-        reason=reason,
-        n_labels=labels,
-        n_labels_range=[_round(lo), _round(min(hi, math.inf))],
-    )
+    # already reached: the fit's range below the measured counts is no answer
+    rng = None if status == "reached" else [_round(lo), _round(min(hi, math.inf))]
+    out.update(status=status, reason=reason, n_labels=labels, n_labels_range=rng)
     if cpu_s_per_label is not None:
         out["cpu_hours"] = _round(labels * cpu_s_per_label / 3600)
-        out["cpu_hours_range"] = [
-            _round(x * cpu_s_per_label / 3600) if math.isfinite(x) else None for x in (lo, hi)
-        ]
+        out["cpu_hours_range"] = (
+            None
+            if rng is None
+            else [
+                _round(x * cpu_s_per_label / 3600) if math.isfinite(x) else None
+                for x in (lo, hi)
+            ]
+        )
     return out
 
 
