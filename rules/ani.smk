@@ -243,6 +243,8 @@ rule aggregate_table1:
                 seed=ANI_SEEDS,
             )
         ),
+        # the zero-force baseline of each subset (the RMS of its force labels)
+        data=[comp6_data(s) for s in COMP6_SUBSETS],
     output:
         csv=TABLE_TABLE1,
     log:
@@ -258,6 +260,7 @@ rule aggregate_table1:
     params:
         # the paper's values are matched by COMP6 subset name
         paper=ANI_SOURCE == "ani",
+        subsets=COMP6_SUBSETS,
         names=ANI_NAMES,  # the data sets' names (gmnn.analysis.names), for the captions
     script:
         "../workflow_scripts/aggregate_table1.py"

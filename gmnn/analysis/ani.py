@@ -115,6 +115,9 @@ _TABLE1_COMMENTS = (
     f"paper: {PAPER_TABLE1_SOURCE} (NaN where none); DrugBank force at 4194304 as printed "
     "(MAE > RMSE, impossible)",
     f"{CONVERGENCE_COMMENT} (the pre-trainings)",
+    "zero_force: the force error of a model that predicts zero force on the subset, i.e. "
+    "the MAE and RMS of its force labels (kcal/mol/Angstrom; NaN for energies): a model "
+    "with a force RMSE near it has learnt nothing of the subset's forces",
 )
 
 TABLE1 = Table(
@@ -129,11 +132,12 @@ TABLE1 = Table(
         "n_seeds",
         "paper",
         *CONVERGENCE_COLUMNS,
+        "zero_force",
     ),
     comments=_table1_comments(ANI_NAMES["ani"]),
     keys=("subset", "n_train", "quantity", "metric"),
     text=("subset", "quantity", "metric"),
-    optional=CONVERGENCE_COLUMNS,
+    optional=(*CONVERGENCE_COLUMNS, "zero_force"),
 )
 """``results/ani/table1_comp6.csv``: one row per (subset, n_train, quantity, metric)."""
 
@@ -376,7 +380,30 @@ def offset_corrected_errors(model, train, test, batch_size: int = 128) -> dict:
 # --- Table 1 ----------------------------------------------------------------------------------
 
 
-def table1(records: Iterable[Mapping], paper: bool = False) -> pd.DataFrame:
+def zero_force_errors(subsets: Mapping) -> dict[tuple[str, str], float]:
+    """Force MAE and RMSE (kcal/mol/Å) of the model that predicts zero force, per subset
+    (name -> :class:`~gmnn.data.Structures`, forces in eV/Å) and pooled over all force
+    components (``comp6``): ``{(subset, "MAE" | "RMSE"): value}``; subsets without forces
+    are left out."""
+    from gmnn.units import ev_to_kcal_mol
+
+    entries = {
+        name: error_sums(np.zeros(len(s)), ev_to_kcal_mol(np.asarray(s.forces, np.float64)))
+        for name, s in subsets.items()
+        if s.forces is not None
+    }
+    if entries:
+        entries[POOLED] = pool(entries)
+    return {
+        (name, metric): float(e[f"force_{metric.lower()}"])
+        for name, e in entries.items()
+        for metric in ("MAE", "RMSE")
+    }
+
+
+def table1(
+    records: Iterable[Mapping], paper: bool = False, zero_force: Mapping | None = None
+) -> pd.DataFrame:
     """The :data:`TABLE1` tidy table from COMP6 metrics records (:func:`comp6_errors`
     output plus ``n_train`` and ``seed``; one per model).
 
@@ -385,7 +412,8 @@ def table1(records: Iterable[Mapping], paper: bool = False) -> pd.DataFrame:
     ``paper`` the paper's value (:data:`PAPER_TABLE1`, NaN where it has none). Rows in
     the paper's order: subsets as in :data:`COMP6_NAMES` (others after, sorted), then
     n_train, energy before force, MAE before RMSE. A seed twice for one n_train is an
-    error naming the files.
+    error naming the files. ``zero_force`` (:func:`zero_force_errors`) fills the column of
+    that name on the force rows.
     """
     rows, seen = [], {}
     for record in records:
@@ -428,15 +456,28 @@ def table1(records: Iterable[Mapping], paper: bool = False) -> pd.DataFrame:
         PAPER_TABLE1.get((s, int(n), q, m), np.nan) if paper else np.nan
         for s, n, q, m in stats[keys].itertuples(index=False)
     ]
+    zero_force = zero_force or {}
+    stats["zero_force"] = [
+        zero_force.get((s, m), np.nan) if q == "force" else np.nan
+        for s, _, q, m in stats[keys].itertuples(index=False)
+    ]
     rank = {name: i for i, name in enumerate(subset_order(stats["subset"]))}
     stats["_rank"] = stats["subset"].map(rank)
     stats = stats.sort_values(["_rank", "n_train", "quantity", "metric"], kind="stable")
     return TABLE1.frame(stats.drop(columns="_rank").reset_index(drop=True))
 
 
-def table1_from_files(paths: Iterable, paper: bool = False) -> pd.DataFrame:
-    """Rule ``aggregate_table1``: the COMP6 metrics JSON of every model -> :data:`TABLE1`."""
-    return table1(load_records(paths), paper=paper)
+def table1_from_files(
+    paths: Iterable, paper: bool = False, data: Mapping | None = None
+) -> pd.DataFrame:
+    """Rule ``aggregate_table1``: the COMP6 metrics JSON of every model -> :data:`TABLE1`;
+    ``data``: subset -> its gmnn HDF5 file, for the ``zero_force`` column."""
+    zero = None
+    if data:
+        from gmnn.data import read_h5
+
+        zero = zero_force_errors({name: read_h5(path) for name, path in data.items()})
+    return table1(load_records(paths), paper=paper, zero_force=zero)
 
 
 def subset_order(subsets: Iterable[str]) -> list[str]:

@@ -82,6 +82,17 @@ def _table1_layout(table) -> tuple[pd.DataFrame, str, list, list, bool, str | No
     return rows, source, sizes, keys, has_paper, (str(seeds[0]) if len(seeds) == 1 else None)
 
 
+def _zero_force(rows: pd.DataFrame) -> dict:
+    """(subset, quantity, metric) -> the zero-force error of the force rows that have one."""
+    if "zero_force" not in rows:
+        return {}
+    have = rows[np.isfinite(rows["zero_force"].to_numpy(float))]
+    return {
+        (r.subset, r.quantity, r.metric): float(r.zero_force)
+        for r in have.drop_duplicates(["subset", "quantity", "metric"]).itertuples()
+    }
+
+
 def _cell(rows: pd.DataFrame, key, pm: str, show_n: bool) -> tuple[str, str, bool]:
     """(ours as "mean ± sem", the paper's value, whether the paper's value has a note)."""
     subset, quantity, n_train, metric = key
@@ -136,12 +147,15 @@ def table1_markdown(table, names: AniNames | None = None) -> str:
     default)."""
     names = AniNames.of(names)
     rows, _, sizes, keys, has_paper, n_seeds = _table1_layout(table)
+    zero = _zero_force(rows)
     header = ["Subset", "Quantity"]
     for n in sizes:
         for metric in ("MAE", "RMSE"):
             header.append(f"{metric}, {n:,}")
             if has_paper:
                 header.append(f"{metric}, {n:,} (paper)")
+    if zero:
+        header.append("zero force, MAE / RMSE")
     body = []
     for subset, quantity in keys:
         cells = [_subset_name(subset, names), quantity]
@@ -153,6 +167,9 @@ def table1_markdown(table, names: AniNames | None = None) -> str:
                 cells.append(ours)
                 if has_paper:
                     cells.append(paper + (NOTE_MARK if noted else ""))
+        if zero:
+            mae, rmse = (zero.get((subset, quantity, m)) for m in ("MAE", "RMSE"))
+            cells.append("" if mae is None else f"{mae:.2f} / {rmse:.2f}")
         body.append(cells)
     seeds = f"{n_seeds} seed{'s' if n_seeds != '1' else ''}" if n_seeds else "n seeds"
     lines = [
@@ -166,6 +183,12 @@ def table1_markdown(table, names: AniNames | None = None) -> str:
     ]
     lines += ["| " + " | ".join(cells) + " |" for cells in body]
     footer = []
+    if zero:
+        footer.append(
+            "Zero force: the errors of a model that predicts zero force, i.e. the MAE and "
+            "RMS of the subset's force labels; a force RMSE near it means the model has "
+            "learnt nothing of that subset's forces."
+        )
     if has_paper:
         footer.append(f"Paper values: {PAPER_TABLE1_SOURCE}.")
         footer += [f"{NOTE_MARK} {note}" for note in _notes(rows)]

@@ -349,3 +349,38 @@ def test_evaluation_scripts(tmp_path, model):
     assert pre["energy_rmse"] == pytest.approx(0.0, abs=1e-4) and pre["n_offset"] == 3
     assert pre["energy_offset_eV"] == pytest.approx(-10.0 * KCAL_MOL, abs=1e-6)
     assert pre["n_pretrain"] == 64 and pre["n_structures"] == 4 and pre["molecule"] == "methanol"
+
+
+def test_table1_zero_force_baseline():
+    """The zero_force column: the MAE and RMS of each subset's force labels (kcal/mol/Å),
+    pooled over every force component for the comp6 row; NaN on energy rows."""
+    from types import SimpleNamespace
+
+    from gmnn.analysis.ani import zero_force_errors
+    from gmnn.units import KCAL_MOL
+
+    class S(SimpleNamespace):  # a one-conformer Structures with forces in eV/Å
+        def __len__(self):
+            return 1
+
+    # components in kcal/mol/Å: drugbank 1, -1, 1, -1, 3, -3; tripeptides 0, 0, 0, 2, -2, 2
+    drug = np.array([[1.0, -1.0, 1.0], [-1.0, 3.0, -3.0]]) * KCAL_MOL
+    tri = np.array([[0.0, 0.0, 0.0], [2.0, -2.0, 2.0]]) * KCAL_MOL
+    subsets = {"drugbank": S(forces=drug), "tripeptides": S(forces=tri), "no": S(forces=None)}
+    zero = zero_force_errors(subsets)
+    assert zero["drugbank", "MAE"] == pytest.approx(10 / 6)
+    assert zero["drugbank", "RMSE"] == pytest.approx(math.sqrt(22 / 6))
+    assert zero["tripeptides", "RMSE"] == pytest.approx(math.sqrt(12 / 6))
+    assert zero["comp6", "RMSE"] == pytest.approx(math.sqrt(34 / 12))
+    assert ("no", "MAE") not in zero
+    table = table1([comp6_record(524288, 0, 1.0)], zero_force=zero)
+    forces = table[table["quantity"] == "force"].set_index(["subset", "metric"])["zero_force"]
+    assert forces["drugbank", "RMSE"] == pytest.approx(math.sqrt(22 / 6))
+    assert forces["comp6", "MAE"] == pytest.approx(zero["comp6", "MAE"])
+    assert table[table["quantity"] == "energy"]["zero_force"].isna().all()
+    from gmnn.plots.ani import table1_markdown
+
+    text = table1_markdown(table)
+    assert "zero force, MAE / RMSE |" in text and "Zero force: the errors of a model" in text
+    drug_force = next(line for line in text.splitlines() if line.startswith("| DrugBank | force"))
+    assert drug_force.endswith(f"| {10 / 6:.2f} / {math.sqrt(22 / 6):.2f} |")

@@ -197,9 +197,9 @@ def test_aggregate_and_plot_scripts(tmp_path):
     run_script(
         "aggregate_table1.py",
         tmp_path,
-        {"metrics": write_records(tmp_path, "comp6", records_table1())},
+        {"metrics": write_records(tmp_path, "comp6", records_table1()), "data": []},
         {"csv": t1},
-        {"paper": True},
+        {"paper": True, "subsets": []},
     )
     assert TABLE1.read(t1)["paper"].notna().all()
     md, tex = str(tmp_path / "table1.md"), str(tmp_path / "table1.tex")
