@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 
 from gmnn.claims.core import (
@@ -47,6 +48,21 @@ def _curve(df: pd.DataFrame, molecule: str, setting: str) -> pd.DataFrame:
 def _at(curve: pd.DataFrame, n, metric: str) -> tuple[float, float]:
     row = curve.loc[n]
     return float(row[f"{metric}_mean"]), float(row[f"{metric}_sem"])
+
+
+def _training_state(curve: pd.DataFrame, n) -> str:
+    """How converged the runs of one cell were (the table's convergence columns), e.g.
+    "best step 388 of 400, late gain 11 %, 2 of 2 seeds still improving"; empty where the
+    table has no such columns."""
+    row = curve.loc[n]
+    if "best_step_mean" not in row or not np.isfinite(float(row["best_step_mean"])):
+        return ""
+    text = f"best step {float(row['best_step_mean']):.0f} of {float(row['steps_run_mean']):.0f}"
+    if np.isfinite(float(row.get("late_gain_max", np.nan))):
+        text += f", late gain {100 * float(row['late_gain_max']):.0f} %"
+    if np.isfinite(float(row.get("still_improving", np.nan))):
+        text += f", {int(row['still_improving'])} of {int(row['n_seeds'])} seeds still improving"
+    return text
 
 
 def _largest(df: pd.DataFrame, molecule: str, settings) -> float:
@@ -268,7 +284,7 @@ def c07(t: Tables) -> Outcome:
     force RMSE below the fine-tuned E-only one, and the same for energy RMSE -> holds; force
     only -> partly; force not below -> does not hold."""
     df = t[FIG2]
-    verdicts, values = [], []
+    verdicts, values, reasons = [], [], []
     for m in _molecules(df, PAPER_MOLECULE):
         n = _largest(df, m, ["scratch_EF", "finetune_E"])
         s, f = _curve(df, m, "scratch_EF"), _curve(df, m, "finetune_E")
@@ -279,10 +295,15 @@ def c07(t: Tables) -> Outcome:
             f"{m} N={n:g}: F fine-tuned E {fmt(_at(f, n, 'force_rmse')[0])} vs scratch E+F "
             f"{fmt(_at(s, n, 'force_rmse')[0])} (ratio {fmt(rf)}; paper 1.71); E ratio {fmt(re)}"
         )
+        states = [
+            (name, _training_state(c, n)) for name, c in (("scratch E+F", s), ("fine-tuned E", f))
+        ]
+        if all(state for _, state in states):
+            reasons.append(f"{m} N={n:g} training: " + "; ".join(f"{k} {v}" for k, v in states))
     return Outcome(
         combine(verdicts),
         join(values),
-        join(values) + ": force labels win where the ratio exceeds 1",
+        join([*values, *reasons]) + ": force labels win where the ratio exceeds 1",
     )
 
 
