@@ -11,9 +11,11 @@
   radial functions and the moments of all members are two per-atom batched matrix
   products, the invariants and the networks run on (K, A, ·) arrays;
 * **compiled for fixed shapes**: with ``jit=True`` the function is compiled by XLA for the
-  padded shape (atoms, neighbour slots rounded up to a multiple of ``NEIGHBOUR_BUCKET``);
-  in molecular dynamics the shape changes only when the largest neighbour count crosses
-  a bucket, so a handful of compilations serve a whole trajectory.  ``jit=False`` runs the
+  padded shape (atoms, neighbour slots: 1.25 times the largest neighbour count rounded
+  up to a multiple of ``NEIGHBOUR_BUCKET``, kept while the counts fit,
+  :meth:`Predictor.neighbour_width`); in molecular dynamics the shape changes only when
+  the largest neighbour count outgrows that headroom, so one or two compilations serve
+  a whole trajectory.  ``jit=False`` runs the
   same function as a TensorFlow graph with dynamic shapes (evaluation of data sets with
   many different sizes);
 * **frozen weights**: the parameters are copied (as constants, with the NTK factors and the
@@ -34,6 +36,8 @@ committed reference of an earlier implementation).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import tensorflow as tf
 
@@ -42,6 +46,10 @@ from gmnn.model.network import ACTIVATION_SCALE, BIAS_FACTOR, silu
 
 # Neighbour slots per atom are rounded up to a multiple of this (fewer recompilations).
 NEIGHBOUR_BUCKET = 8
+# An XLA-compiled predictor lays out this many times the largest neighbour count (rounded
+# up to NEIGHBOUR_BUCKET) and keeps that width until a count exceeds it: an MD run
+# recompiles only when its neighbour counts grow by more than the headroom.
+NEIGHBOUR_HEADROOM = 1.25
 # jit="auto" compiles with XLA up to this many centre atoms per call, and runs larger
 # calls as a TensorFlow graph (benchmarks/bench_gmnn.py measures both).
 JIT_MAX_ATOMS = 1024
@@ -61,21 +69,32 @@ def _same(models, what: str, get) -> object:
     return values[0]
 
 
+def _round_up(n: int, bucket: int) -> int:
+    return -(-int(n) // bucket) * bucket
+
+
 def dense_neighbours(
-    pair_i, pair_j, shift, n_atoms: int, bucket: int = NEIGHBOUR_BUCKET, pad=0.0, dtype=np.float64
+    pair_i,
+    pair_j,
+    shift,
+    n_atoms: int,
+    bucket: int = NEIGHBOUR_BUCKET,
+    pad=0.0,
+    dtype=np.float64,
+    min_width: int = 0,
 ):
     """Dense neighbour layout of a directed pair list.
 
     Returns ``(neighbour (A, N) int32, shift (A, N, 3), mask (A, N))`` with N the
-    largest neighbour count rounded up to ``bucket``; unused slots point at the atom
-    itself with mask 0 and the shift ``(pad, 0, 0)``.  Pairs keep their order within a
-    centre atom.
+    largest neighbour count rounded up to ``bucket``, or ``min_width`` if that is more;
+    unused slots point at the atom itself with mask 0 and the shift ``(pad, 0, 0)``.
+    Pairs keep their order within a centre atom.
     """
     pair_i = np.asarray(pair_i)
     n_pairs = len(pair_i)
     counts = np.bincount(pair_i, minlength=n_atoms)
     width = max(int(counts.max(initial=0)), 1)
-    width = -(-width // bucket) * bucket
+    width = max(_round_up(width, bucket), int(min_width))
     if n_pairs and np.any(pair_i[1:] < pair_i[:-1]):
         order = np.argsort(pair_i, kind="stable")
         pair_i, pair_j, shift = pair_i[order], np.asarray(pair_j)[order], np.asarray(shift)[order]
@@ -144,6 +163,7 @@ class Predictor:
         self._frozen_parameters = self._parameters() if self.frozen else None
         self._functions: dict = {}
         self._static = None  # (key, tensors) of _static_inputs
+        self._widths: dict[int, int] = {}  # atoms -> neighbour slots of the compiled calls
 
     def _parameters(self) -> dict:
         """Every member's parameters, folded for inference (lists over the members).
@@ -282,9 +302,39 @@ class Predictor:
         return self._functions[kind, jit]
 
     # ----------------------------------------------------------------- entry points
+    def _chunks_and_jit(self, n_atoms: int) -> tuple[int, bool]:
+        """(number of chunks of centre atoms, XLA or not) of a call on ``n_atoms`` atoms."""
+        n_chunks = max(1, n_atoms // CHUNK_ATOMS) if n_atoms > 2 * CHUNK_ATOMS else 1
+        jit = self.jit if self.jit != "auto" else -(-n_atoms // n_chunks) <= JIT_MAX_ATOMS
+        return n_chunks, bool(jit)
+
+    def neighbour_width(self, pair_i, shift, n_atoms: int) -> int:
+        """The neighbour slots of the dense layout of a call (at least the largest
+        neighbour count, rounded up to ``NEIGHBOUR_BUCKET``).
+
+        XLA compiles one program per width, so a compiled predictor keeps the width of
+        its previous call on as many atoms while the counts fit, and on growth takes
+        ``NEIGHBOUR_HEADROOM`` times the largest count (rounded up; for a structure
+        without periodic images at most the atom count minus one, rounded up): an MD run
+        whose largest count crosses a multiple of ``NEIGHBOUR_BUCKET`` does not
+        recompile.  A TensorFlow graph (no XLA) takes any shape and gets no headroom."""
+        counts = np.bincount(np.asarray(pair_i), minlength=n_atoms)
+        largest = max(int(counts.max(initial=0)), 1)
+        needed = _round_up(largest, NEIGHBOUR_BUCKET)
+        if not self._chunks_and_jit(n_atoms)[1]:
+            return needed
+        width = self._widths.get(n_atoms, 0)
+        if needed > width:
+            width = _round_up(math.ceil(NEIGHBOUR_HEADROOM * largest), NEIGHBOUR_BUCKET)
+            if not np.any(shift):  # no periodic images: at most n_atoms - 1 neighbours
+                width = max(min(width, _round_up(max(n_atoms - 1, 1), NEIGHBOUR_BUCKET)), needed)
+            self._widths[n_atoms] = width
+        return width
+
     def dense_inputs(self, inputs: dict) -> dict:
-        """The dense neighbour layout of model inputs from :mod:`gmnn.model.batch`;
-        masked slots get a finite pair vector beyond the cutoff."""
+        """The dense neighbour layout of model inputs from :mod:`gmnn.model.batch`
+        (:meth:`neighbour_width` slots per atom); masked slots get a finite pair vector
+        beyond the cutoff."""
         n_atoms = len(inputs["positions"])
         np_dtype = self.dtype.as_numpy_dtype
         neighbour, shift, mask = dense_neighbours(
@@ -294,6 +344,7 @@ class Predictor:
             n_atoms,
             pad=2.0 * self.cutoff,
             dtype=np_dtype,
+            min_width=self.neighbour_width(inputs["pair_i"], inputs["shift"], n_atoms),
         )
         return {
             "positions": np.asarray(inputs["positions"], np_dtype),
@@ -323,8 +374,7 @@ class Predictor:
         """
         kind = "stress" if stress else "forces" if forces else "energy"
         n_atoms = len(dense["positions"])
-        n_chunks = max(1, n_atoms // CHUNK_ATOMS) if n_atoms > 2 * CHUNK_ATOMS else 1
-        jit = self.jit if self.jit != "auto" else -(-n_atoms // n_chunks) <= JIT_MAX_ATOMS
+        n_chunks, jit = self._chunks_and_jit(n_atoms)
         fn = self._function(kind, jit)
         species, segment, m, chunks = self._static_inputs(dense, n_chunks)
         positions = tf.convert_to_tensor(dense["positions"])
