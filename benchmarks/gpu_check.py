@@ -97,6 +97,7 @@ def environment() -> dict:
         "cuda_build": bool(tf.test.is_built_with_cuda()),
         "cpus": os.cpu_count(),
         "load_average": os.getloadavg()[0],
+        "measured": time.strftime("%Y-%m-%d"),
         "tf32": bool(tf.config.experimental.tensor_float_32_execution_enabled()),
     }
     try:

@@ -99,3 +99,25 @@ def test_shell_script_is_strict():
     assert "set -euo pipefail" in text
     if shutil.which("shellcheck"):
         subprocess.run(["shellcheck", str(SH)], check=True)
+
+
+def test_cost_model_gpu_speedup_comes_from_a_gpu_measurement(tmp_path):
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from bench_gmnn import gpu_speedup
+
+    res = {"ani": {"batch_structures": 2048, "gmnn": {"step_s_median": 2.4}}}
+    path = tmp_path / "gpu_check.json"
+    # none yet, or only the CPU dry run: the previous value, called an assumption
+    assert gpu_speedup(res, path, 20.0)[0] == 20.0
+    smoke = {"mode": "cpu-smoke", "ani": {"batch_structures": 8, "gmnn": {"step_s_median": 0.01}}}
+    path.write_text(json.dumps(smoke))
+    value, note = gpu_speedup(res, path, 20.0)
+    assert value == 20.0 and "assumption" in note
+    gpu = {
+        "mode": "gpu",
+        "environment": {"gpus": ["/physical_device:GPU:0"], "measured": "2026-12-08"},
+        "ani": {"batch_structures": 2048, "gmnn": {"step_s_median": 0.08}},
+    }
+    path.write_text(json.dumps(gpu))
+    value, note = gpu_speedup(res, path, 20.0)
+    assert abs(value - 30.0) < 1e-9 and "gpu_check.json" in note and "GPU:0" in note
