@@ -150,4 +150,37 @@ def use_persistent_xla_cache() -> str | None:
     except OSError:
         return None
     os.environ["TF_XLA_FLAGS"] = f"{flags} {XLA_CACHE_FLAG}={directory}".strip()
+    _XLA_CACHE["directory"] = directory
     return directory
+
+
+_XLA_CACHE: dict = {"directory": None, "reset": False}
+
+
+def reset_xla_cache(error) -> bool:
+    """Remove the persistent XLA cache this process uses after a compiled call failed
+    with ``error`` (a truncated or damaged entry makes TensorFlow fail the call instead of
+    compiling anew), so that later jobs compile anew; warns, naming the directory. Once
+    per process; False if no cache is in use (or it was reset already)."""
+    directory = _XLA_CACHE["directory"]
+    if directory is None or _XLA_CACHE["reset"]:
+        return False
+    _XLA_CACHE["reset"] = True
+    import shutil
+    import warnings
+
+    aside = f"{directory}.unreadable-{os.getpid()}"
+    try:
+        os.rename(directory, aside)  # atomic: other jobs see an empty cache, not half of one
+    except OSError:
+        aside = directory
+    shutil.rmtree(aside, ignore_errors=True)
+    first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    warnings.warn(
+        f"gmnn: a compiled call failed with the persistent XLA cache {directory} ({first}); "
+        "the cache was removed (later jobs compile anew) and this evaluation runs as a "
+        "TensorFlow graph (GMNN_XLA_CACHE=off switches the cache off)",
+        RuntimeWarning,
+        stacklevel=3,
+    )
+    return True

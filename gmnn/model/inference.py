@@ -41,6 +41,7 @@ import math
 import numpy as np
 import tensorflow as tf
 
+from gmnn._lazy import reset_xla_cache
 from gmnn.model.descriptor import N_MONOMIALS
 from gmnn.model.network import ACTIVATION_SCALE, BIAS_FACTOR, silu
 
@@ -198,25 +199,30 @@ class Predictor:
         d = self._descriptor
         s, nr, nb = self.n_species, self.n_radial, self.n_basis
         n_centres, width = tf.shape(neighbour_species)[0], tf.shape(neighbour_species)[1]
-        r = tf.sqrt(tf.reduce_sum(tf.square(pair_vectors), axis=-1))  # (C, N)
-        u = pair_vectors / r[..., None]
-        phi = d.primitives(r)  # (C, N, b)
-        fc = d.cutoff_function(r) * mask
-        # primitives sorted by the neighbour's species (C·N, S'·b) -> radial functions
-        # for every centre species (one matmul), then the centre's own block
-        onehot = tf.one_hot(neighbour_species, s, dtype=self.dtype)  # (C, N, S')
-        prim = tf.reshape((phi * fc[..., None])[..., None, :] * onehot[..., None], (-1, s * nb))
-        every = tf.reshape(tf.matmul(prim, beta), (n_centres, width, s, nr))
-        centre = tf.one_hot(species, s, dtype=self.dtype)[:, None, :, None]  # (C, 1, S, 1)
-        rad = tf.reduce_sum(every * centre, axis=2)  # (C, N, n)
-        # angular monomials and the moments Σ_j R_n(r_ij) u_ij^⊗L
-        ang = tf.reshape(d.angular(tf.reshape(u, (-1, 3))), (n_centres, width, N_MONOMIALS))
-        moments = tf.matmul(rad, ang, transpose_a=True)  # (C, n, 20)
-        x = d.invariants(moments)
-        for w, b in layers[:-1]:
-            x = silu(tf.matmul(x, w) + b)
-        w, b = layers[-1]
-        return tf.cast((tf.matmul(x, w) + b)[:, 0], tf.float64)
+        with tf.name_scope("geometry"):
+            r = tf.sqrt(tf.reduce_sum(tf.square(pair_vectors), axis=-1))  # (C, N)
+            u = pair_vectors / r[..., None]
+            phi = d.primitives(r)  # (C, N, b)
+            fc = d.cutoff_function(r) * mask
+        with tf.name_scope("radial"):
+            # primitives sorted by the neighbour's species (C·N, S'·b) -> radial functions
+            # for every centre species (one matmul), then the centre's own block
+            onehot = tf.one_hot(neighbour_species, s, dtype=self.dtype)  # (C, N, S')
+            prim = tf.reshape((phi * fc[..., None])[..., None, :] * onehot[..., None], (-1, s * nb))
+            every = tf.reshape(tf.matmul(prim, beta), (n_centres, width, s, nr))
+            centre = tf.one_hot(species, s, dtype=self.dtype)[:, None, :, None]  # (C, 1, S, 1)
+            rad = tf.reduce_sum(every * centre, axis=2)  # (C, N, n)
+        with tf.name_scope("moments"):
+            # angular monomials and the moments Σ_j R_n(r_ij) u_ij^⊗L
+            ang = tf.reshape(d.angular(tf.reshape(u, (-1, 3))), (n_centres, width, N_MONOMIALS))
+            moments = tf.matmul(rad, ang, transpose_a=True)  # (C, n, 20)
+        with tf.name_scope("invariants"):
+            x = d.invariants(moments)
+        with tf.name_scope("network"):
+            for w, b in layers[:-1]:
+                x = silu(tf.matmul(x, w) + b)
+            w, b = layers[-1]
+            return tf.cast((tf.matmul(x, w) + b)[:, 0], tf.float64)
 
     def _member_energies(self, p, pair_vectors, species, neighbour_species, mask, segment, m):
         """Energies (K, M) of the centre atoms with pair vectors (K, C, N, 3), species (C,),
@@ -383,7 +389,17 @@ class Predictor:
             part = [
                 tf.convert_to_tensor(dense[key][lo:hi]) for key in ("neighbour", "shift", "mask")
             ]
-            out = [t.numpy() for t in fn(positions, species, rows, *part, segment, m)]
+            try:
+                out = [t.numpy() for t in fn(positions, species, rows, *part, segment, m)]
+            except tf.errors.OpError as err:
+                # a damaged entry of the persistent XLA cache fails the compiled call (and
+                # TensorFlow keeps that failure for the shape): remove the cache (later
+                # jobs compile anew) and evaluate this predictor as a graph from now on
+                if not (jit and reset_xla_cache(err)):
+                    raise
+                self.jit = jit = False
+                fn = self._function(kind, False)
+                out = [t.numpy() for t in fn(positions, species, rows, *part, segment, m)]
             total = out if total is None else [a + b for a, b in zip(total, out, strict=True)]
         res = {"energy": total[0]}
         if kind != "energy":

@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parents[2]
 
 SCRIPT = """
@@ -25,14 +27,15 @@ print(json.dumps({"flags": os.environ.get("TF_XLA_FLAGS", ""),
 """
 
 
-def _run(seed, **env):
+def _run(seed, stderr=False, **env):
     full = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3", **env}
     full.pop("TF_XLA_FLAGS", None)
     out = subprocess.run(
         [sys.executable, "-c", SCRIPT, str(seed)], env=full, capture_output=True, text=True
     )
     assert out.returncode == 0, out.stderr[-2000:]
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    res = json.loads(out.stdout.strip().splitlines()[-1])
+    return (res, out.stderr) if stderr else res
 
 
 def test_second_process_loads_the_cache_with_identical_results(tmp_path):
@@ -55,3 +58,20 @@ def test_unusable_cache_directory_leaves_the_cache_off(tmp_path):
     out = _run(1, GMNN_XLA_CACHE=str(blocker / "xla"))
     assert "persistent_cache" not in out["flags"]
     assert len(out["forces"]) == 9
+
+
+def test_damaged_cache_entry_is_removed_and_the_call_still_succeeds(tmp_path):
+    """TensorFlow fails a compiled call whose cache entry is truncated (a full disk, a
+    killed writer): the predictor removes the cache, warns naming it, and evaluates as a
+    graph; the next job compiles anew."""
+    cache = tmp_path / "xla"
+    first = _run(1, GMNN_XLA_CACHE=str(cache))
+    (entry,) = cache.iterdir()
+    entry.write_bytes(entry.read_bytes()[:1000])
+    second, err = _run(1, stderr=True, GMNN_XLA_CACHE=str(cache))
+    assert "persistent XLA cache" in err and str(cache) in err, err[-2000:]
+    assert not cache.exists()
+    deviation = np.abs(np.array(first["forces"]) - np.array(second["forces"])).max()
+    assert deviation < 1e-5  # the graph instead of XLA: float32 round-off
+    third = _run(1, GMNN_XLA_CACHE=str(cache))
+    assert third["forces"] == first["forces"] and len(list(cache.iterdir())) == 1
