@@ -225,7 +225,7 @@ class Predictor:
             return tf.cast((tf.matmul(x, w) + b)[:, 0], tf.float64)
 
     def _member_energies(self, p, pair_vectors, species, neighbour_species, mask, segment, m):
-        """Energies (K, M) of the centre atoms with pair vectors (K, C, N, 3), species (C,),
+        """Energies (K, M) of the centre atoms with pair vectors (K of (C, N, 3)), species (C,),
         neighbour species (C, N), structure index ``segment`` (C,) and M = ``m``.
 
         The members are independent computations in one graph (not batched matrix
@@ -247,7 +247,10 @@ class Predictor:
         n_atoms = tf.shape(positions)[0]
         p = self._frozen_parameters or self._parameters()
         r_ij = tf.gather(positions, neighbour) - tf.gather(positions, centre)[:, None] + shift
-        pair_vectors = tf.tile(r_ij[None], [k, 1, 1, 1])
+        # one copy of the pair vectors per member (its gradient is that member's alone);
+        # separate tensors, not slices of a (K, C, N, 3) stack, whose gradients would be
+        # K zero-padded (K, C, N, 3) arrays summed
+        pair_vectors = [tf.identity(r_ij) for _ in range(k)]
         segment_c = tf.gather(segment, centre)
 
         def energies():
@@ -266,7 +269,7 @@ class Predictor:
         with tf.GradientTape(watch_accessed_variables=False) as tape:
             tape.watch(pair_vectors)
             energy = energies()
-        g = tape.gradient(energy, pair_vectors)  # (K, C, N, 3) = ∂E_k/∂r_ij
+        g = tf.stack(tape.gradient(energy, pair_vectors))  # (K, C, N, 3) = ∂E_k/∂r_ij
         # F_i = Σ_j g_ij (i as centre) - Σ g_ai (i as neighbour)
         g_rows = tf.transpose(g, (1, 2, 0, 3))  # (C, N, K, 3)
         outgoing = tf.math.unsorted_segment_sum(tf.reduce_sum(g_rows, axis=1), centre, n_atoms)
