@@ -571,6 +571,7 @@ def write_costs(res: dict, path: Path) -> None:
     )
     ens = {str(5): max(r["ratio_5_vs_1"] for r in res["ensemble"]["systems"])}
     env = res["environment"]
+    speedup, speedup_note = gpu_speedup(res, GPU_CHECK_JSON, old.get("gpu_speedup", 20.0))
     new = {
         **old,
         "machine": f"{platform.node()}: {env['cpu_count']} CPUs, TensorFlow {env['tensorflow']} "
@@ -582,14 +583,45 @@ def write_costs(res: dict, path: Path) -> None:
         "note": "Written by bench_gmnn.py --write-costs: training E+F per atom-step from the "
         "batch-32 aspirin step (E-only scaled by the previous E/EF ratio, "
         f"{ratio_e:.2f}), MD per atom-step from the aspirin and water-box steps, the "
-        "five-member ensemble factor the larger of Ala10 and the solvated box; the other "
-        "fields are kept from the previous file.",
+        "five-member ensemble factor the larger of Ala10 and the solvated box; "
+        f"{speedup_note}; the other fields are kept from the previous file.",
         "training_s_per_atom_step": {"EF": per_atom_ef, "E": per_atom_ef * ratio_e},
         "md_s_per_atom_step": [[n, t] for n, t in md_points],
         "md_s_per_step_floor": 0.0,
         "ensemble_factor": ens,
+        "gpu_speedup": speedup,
     }
     path.write_text(json.dumps(new, indent=1) + "\n")
+
+
+GPU_CHECK_JSON = HERE / "results" / "gpu_check.json"
+
+
+def gpu_speedup(res: dict, check_path: Path, previous: float) -> tuple[float, str]:
+    """(gpu_speedup, how it was obtained): this run's ANI batch-2048 E+F step on the CPU
+    over the GPU's in ``check_path`` (``benchmarks/gpu_check.sh`` on a GPU machine: the same
+    stand-in molecules and model); without a GPU measurement the previous value, said to be
+    an assumption."""
+    try:
+        check = json.loads(Path(check_path).read_text())
+    except (OSError, ValueError):
+        check = None
+    cpu = (res.get("ani") or {}).get("gmnn", {}).get("step_s_median")
+    gpu = None
+    if check and check.get("mode") == "gpu":
+        ani = check.get("ani") or {}
+        if ani.get("batch_structures") == (res.get("ani") or {}).get("batch_structures"):
+            gpu = ani.get("gmnn", {}).get("step_s_median")
+    if cpu and gpu:
+        device = ", ".join(check.get("environment", {}).get("gpus", [])) or "GPU"
+        return cpu / gpu, (
+            f"gpu_speedup = this CPU's ANI batch-2048 E+F step / the GPU's in {check_path.name} "
+            f"({device}, {check.get('environment', {}).get('measured', 'date unknown')})"
+        )
+    return float(previous), (
+        "gpu_speedup kept from the previous file: an assumption until benchmarks/gpu_check.sh "
+        "has run on a GPU (benchmarks/results/gpu_check.json)"
+    )
 
 
 # ----------------------------------------------------------------------------- apax

@@ -10,9 +10,14 @@ Public API (imported lazily, so that ``gmnn.data`` works without TensorFlow):
 
 __version__ = "0.1.0"
 
-from gmnn._lazy import lazy_names, skip_keras_at_tensorflow_import  # noqa: E402
+from gmnn._lazy import (  # noqa: E402
+    lazy_names,
+    skip_keras_at_tensorflow_import,
+    use_persistent_xla_cache,
+)
 
 skip_keras_at_tensorflow_import()
+use_persistent_xla_cache()
 
 __getattr__ = lazy_names(
     __name__,

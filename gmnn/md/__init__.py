@@ -32,29 +32,38 @@ A run that goes wrong stops early, and the summary records when and why instead 
 raising, so that a workflow of many runs goes on.
 """
 
-from gmnn.md.checks import (
-    BondStretchCheck,
-    EscapeCheck,
-    FiniteCheck,
-    ForceSpreadCheck,
-    MaxForceCheck,
-    build_checks,
-    first_reason,
+from gmnn._lazy import lazy_names
+
+# imported on first use (PEP 562): `gmnn --help` lists the integrators and MD settings
+# without loading the divergence checks' ASE and SciPy modules
+__getattr__ = lazy_names(
+    __name__,
+    {
+        "gmnn.md.checks": (
+            "BondStretchCheck",
+            "EscapeCheck",
+            "FiniteCheck",
+            "ForceSpreadCheck",
+            "MaxForceCheck",
+            "build_checks",
+            "first_reason",
+        ),
+        "gmnn.md.config": ("DivergenceConfig", "MDConfig"),
+        "gmnn.md.integrators": ("INTEGRATORS", "Integrator", "get_integrator"),
+        "gmnn.md.protocol": ("run_protocol", "run_stage", "stage_configs", "stage_start"),
+        "gmnn.md.run": (
+            "MDInterrupted",
+            "MDResumeError",
+            "MDRun",
+            "calculator_fingerprint",
+            "checkpoint_path",
+            "partial_trajectory",
+            "run_md",
+            "structure_fingerprint",
+        ),
+        "gmnn.runs": ("CheckpointMismatch",),
+    },
 )
-from gmnn.md.config import DivergenceConfig, MDConfig
-from gmnn.md.integrators import INTEGRATORS, Integrator, get_integrator
-from gmnn.md.protocol import run_protocol, run_stage, stage_configs, stage_start
-from gmnn.md.run import (
-    MDInterrupted,
-    MDResumeError,
-    MDRun,
-    calculator_fingerprint,
-    checkpoint_path,
-    partial_trajectory,
-    run_md,
-    structure_fingerprint,
-)
-from gmnn.runs import CheckpointMismatch
 
 __all__ = [
     "INTEGRATORS",

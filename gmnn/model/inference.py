@@ -11,9 +11,11 @@
   radial functions and the moments of all members are two per-atom batched matrix
   products, the invariants and the networks run on (K, A, ·) arrays;
 * **compiled for fixed shapes**: with ``jit=True`` the function is compiled by XLA for the
-  padded shape (atoms, neighbour slots rounded up to a multiple of ``NEIGHBOUR_BUCKET``);
-  in molecular dynamics the shape changes only when the largest neighbour count crosses
-  a bucket, so a handful of compilations serve a whole trajectory.  ``jit=False`` runs the
+  padded shape (atoms, neighbour slots: 1.25 times the largest neighbour count rounded
+  up to a multiple of ``NEIGHBOUR_BUCKET``, kept while the counts fit,
+  :meth:`Predictor.neighbour_width`); in molecular dynamics the shape changes only when
+  the largest neighbour count outgrows that headroom, so one or two compilations serve
+  a whole trajectory.  ``jit=False`` runs the
   same function as a TensorFlow graph with dynamic shapes (evaluation of data sets with
   many different sizes);
 * **frozen weights**: the parameters are copied (as constants, with the NTK factors and the
@@ -34,14 +36,21 @@ committed reference of an earlier implementation).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import tensorflow as tf
 
+from gmnn._lazy import reset_xla_cache
 from gmnn.model.descriptor import N_MONOMIALS
 from gmnn.model.network import ACTIVATION_SCALE, BIAS_FACTOR, silu
 
 # Neighbour slots per atom are rounded up to a multiple of this (fewer recompilations).
 NEIGHBOUR_BUCKET = 8
+# An XLA-compiled predictor lays out this many times the largest neighbour count (rounded
+# up to NEIGHBOUR_BUCKET) and keeps that width until a count exceeds it: an MD run
+# recompiles only when its neighbour counts grow by more than the headroom.
+NEIGHBOUR_HEADROOM = 1.25
 # jit="auto" compiles with XLA up to this many centre atoms per call, and runs larger
 # calls as a TensorFlow graph (benchmarks/bench_gmnn.py measures both).
 JIT_MAX_ATOMS = 1024
@@ -61,21 +70,32 @@ def _same(models, what: str, get) -> object:
     return values[0]
 
 
+def _round_up(n: int, bucket: int) -> int:
+    return -(-int(n) // bucket) * bucket
+
+
 def dense_neighbours(
-    pair_i, pair_j, shift, n_atoms: int, bucket: int = NEIGHBOUR_BUCKET, pad=0.0, dtype=np.float64
+    pair_i,
+    pair_j,
+    shift,
+    n_atoms: int,
+    bucket: int = NEIGHBOUR_BUCKET,
+    pad=0.0,
+    dtype=np.float64,
+    min_width: int = 0,
 ):
     """Dense neighbour layout of a directed pair list.
 
     Returns ``(neighbour (A, N) int32, shift (A, N, 3), mask (A, N))`` with N the
-    largest neighbour count rounded up to ``bucket``; unused slots point at the atom
-    itself with mask 0 and the shift ``(pad, 0, 0)``.  Pairs keep their order within a
-    centre atom.
+    largest neighbour count rounded up to ``bucket``, or ``min_width`` if that is more;
+    unused slots point at the atom itself with mask 0 and the shift ``(pad, 0, 0)``.
+    Pairs keep their order within a centre atom.
     """
     pair_i = np.asarray(pair_i)
     n_pairs = len(pair_i)
     counts = np.bincount(pair_i, minlength=n_atoms)
     width = max(int(counts.max(initial=0)), 1)
-    width = -(-width // bucket) * bucket
+    width = max(_round_up(width, bucket), int(min_width))
     if n_pairs and np.any(pair_i[1:] < pair_i[:-1]):
         order = np.argsort(pair_i, kind="stable")
         pair_i, pair_j, shift = pair_i[order], np.asarray(pair_j)[order], np.asarray(shift)[order]
@@ -144,6 +164,7 @@ class Predictor:
         self._frozen_parameters = self._parameters() if self.frozen else None
         self._functions: dict = {}
         self._static = None  # (key, tensors) of _static_inputs
+        self._widths: dict[int, int] = {}  # atoms -> neighbour slots of the compiled calls
 
     def _parameters(self) -> dict:
         """Every member's parameters, folded for inference (lists over the members).
@@ -178,28 +199,33 @@ class Predictor:
         d = self._descriptor
         s, nr, nb = self.n_species, self.n_radial, self.n_basis
         n_centres, width = tf.shape(neighbour_species)[0], tf.shape(neighbour_species)[1]
-        r = tf.sqrt(tf.reduce_sum(tf.square(pair_vectors), axis=-1))  # (C, N)
-        u = pair_vectors / r[..., None]
-        phi = d.primitives(r)  # (C, N, b)
-        fc = d.cutoff_function(r) * mask
-        # primitives sorted by the neighbour's species (C·N, S'·b) -> radial functions
-        # for every centre species (one matmul), then the centre's own block
-        onehot = tf.one_hot(neighbour_species, s, dtype=self.dtype)  # (C, N, S')
-        prim = tf.reshape((phi * fc[..., None])[..., None, :] * onehot[..., None], (-1, s * nb))
-        every = tf.reshape(tf.matmul(prim, beta), (n_centres, width, s, nr))
-        centre = tf.one_hot(species, s, dtype=self.dtype)[:, None, :, None]  # (C, 1, S, 1)
-        rad = tf.reduce_sum(every * centre, axis=2)  # (C, N, n)
-        # angular monomials and the moments Σ_j R_n(r_ij) u_ij^⊗L
-        ang = tf.reshape(d.angular(tf.reshape(u, (-1, 3))), (n_centres, width, N_MONOMIALS))
-        moments = tf.matmul(rad, ang, transpose_a=True)  # (C, n, 20)
-        x = d.invariants(moments)
-        for w, b in layers[:-1]:
-            x = silu(tf.matmul(x, w) + b)
-        w, b = layers[-1]
-        return tf.cast((tf.matmul(x, w) + b)[:, 0], tf.float64)
+        with tf.name_scope("geometry"):
+            r = tf.sqrt(tf.reduce_sum(tf.square(pair_vectors), axis=-1))  # (C, N)
+            u = pair_vectors / r[..., None]
+            phi = d.primitives(r)  # (C, N, b)
+            fc = d.cutoff_function(r) * mask
+        with tf.name_scope("radial"):
+            # primitives sorted by the neighbour's species (C·N, S'·b) -> radial functions
+            # for every centre species (one matmul), then the centre's own block
+            onehot = tf.one_hot(neighbour_species, s, dtype=self.dtype)  # (C, N, S')
+            prim = tf.reshape((phi * fc[..., None])[..., None, :] * onehot[..., None], (-1, s * nb))
+            every = tf.reshape(tf.matmul(prim, beta), (n_centres, width, s, nr))
+            centre = tf.one_hot(species, s, dtype=self.dtype)[:, None, :, None]  # (C, 1, S, 1)
+            rad = tf.reduce_sum(every * centre, axis=2)  # (C, N, n)
+        with tf.name_scope("moments"):
+            # angular monomials and the moments Σ_j R_n(r_ij) u_ij^⊗L
+            ang = tf.reshape(d.angular(tf.reshape(u, (-1, 3))), (n_centres, width, N_MONOMIALS))
+            moments = tf.matmul(rad, ang, transpose_a=True)  # (C, n, 20)
+        with tf.name_scope("invariants"):
+            x = d.invariants(moments)
+        with tf.name_scope("network"):
+            for w, b in layers[:-1]:
+                x = silu(tf.matmul(x, w) + b)
+            w, b = layers[-1]
+            return tf.cast((tf.matmul(x, w) + b)[:, 0], tf.float64)
 
     def _member_energies(self, p, pair_vectors, species, neighbour_species, mask, segment, m):
-        """Energies (K, M) of the centre atoms with pair vectors (K, C, N, 3), species (C,),
+        """Energies (K, M) of the centre atoms with pair vectors (K of (C, N, 3)), species (C,),
         neighbour species (C, N), structure index ``segment`` (C,) and M = ``m``.
 
         The members are independent computations in one graph (not batched matrix
@@ -221,7 +247,10 @@ class Predictor:
         n_atoms = tf.shape(positions)[0]
         p = self._frozen_parameters or self._parameters()
         r_ij = tf.gather(positions, neighbour) - tf.gather(positions, centre)[:, None] + shift
-        pair_vectors = tf.tile(r_ij[None], [k, 1, 1, 1])
+        # one copy of the pair vectors per member (its gradient is that member's alone);
+        # separate tensors, not slices of a (K, C, N, 3) stack, whose gradients would be
+        # K zero-padded (K, C, N, 3) arrays summed
+        pair_vectors = [tf.identity(r_ij) for _ in range(k)]
         segment_c = tf.gather(segment, centre)
 
         def energies():
@@ -240,7 +269,7 @@ class Predictor:
         with tf.GradientTape(watch_accessed_variables=False) as tape:
             tape.watch(pair_vectors)
             energy = energies()
-        g = tape.gradient(energy, pair_vectors)  # (K, C, N, 3) = ∂E_k/∂r_ij
+        g = tf.stack(tape.gradient(energy, pair_vectors))  # (K, C, N, 3) = ∂E_k/∂r_ij
         # F_i = Σ_j g_ij (i as centre) - Σ g_ai (i as neighbour)
         g_rows = tf.transpose(g, (1, 2, 0, 3))  # (C, N, K, 3)
         outgoing = tf.math.unsorted_segment_sum(tf.reduce_sum(g_rows, axis=1), centre, n_atoms)
@@ -282,9 +311,39 @@ class Predictor:
         return self._functions[kind, jit]
 
     # ----------------------------------------------------------------- entry points
+    def _chunks_and_jit(self, n_atoms: int) -> tuple[int, bool]:
+        """(number of chunks of centre atoms, XLA or not) of a call on ``n_atoms`` atoms."""
+        n_chunks = max(1, n_atoms // CHUNK_ATOMS) if n_atoms > 2 * CHUNK_ATOMS else 1
+        jit = self.jit if self.jit != "auto" else -(-n_atoms // n_chunks) <= JIT_MAX_ATOMS
+        return n_chunks, bool(jit)
+
+    def neighbour_width(self, pair_i, shift, n_atoms: int) -> int:
+        """The neighbour slots of the dense layout of a call (at least the largest
+        neighbour count, rounded up to ``NEIGHBOUR_BUCKET``).
+
+        XLA compiles one program per width, so a compiled predictor keeps the width of
+        its previous call on as many atoms while the counts fit, and on growth takes
+        ``NEIGHBOUR_HEADROOM`` times the largest count (rounded up; for a structure
+        without periodic images at most the atom count minus one, rounded up): an MD run
+        whose largest count crosses a multiple of ``NEIGHBOUR_BUCKET`` does not
+        recompile.  A TensorFlow graph (no XLA) takes any shape and gets no headroom."""
+        counts = np.bincount(np.asarray(pair_i), minlength=n_atoms)
+        largest = max(int(counts.max(initial=0)), 1)
+        needed = _round_up(largest, NEIGHBOUR_BUCKET)
+        if not self._chunks_and_jit(n_atoms)[1]:
+            return needed
+        width = self._widths.get(n_atoms, 0)
+        if needed > width:
+            width = _round_up(math.ceil(NEIGHBOUR_HEADROOM * largest), NEIGHBOUR_BUCKET)
+            if not np.any(shift):  # no periodic images: at most n_atoms - 1 neighbours
+                width = max(min(width, _round_up(max(n_atoms - 1, 1), NEIGHBOUR_BUCKET)), needed)
+            self._widths[n_atoms] = width
+        return width
+
     def dense_inputs(self, inputs: dict) -> dict:
-        """The dense neighbour layout of model inputs from :mod:`gmnn.model.batch`;
-        masked slots get a finite pair vector beyond the cutoff."""
+        """The dense neighbour layout of model inputs from :mod:`gmnn.model.batch`
+        (:meth:`neighbour_width` slots per atom); masked slots get a finite pair vector
+        beyond the cutoff."""
         n_atoms = len(inputs["positions"])
         np_dtype = self.dtype.as_numpy_dtype
         neighbour, shift, mask = dense_neighbours(
@@ -294,6 +353,7 @@ class Predictor:
             n_atoms,
             pad=2.0 * self.cutoff,
             dtype=np_dtype,
+            min_width=self.neighbour_width(inputs["pair_i"], inputs["shift"], n_atoms),
         )
         return {
             "positions": np.asarray(inputs["positions"], np_dtype),
@@ -323,8 +383,7 @@ class Predictor:
         """
         kind = "stress" if stress else "forces" if forces else "energy"
         n_atoms = len(dense["positions"])
-        n_chunks = max(1, n_atoms // CHUNK_ATOMS) if n_atoms > 2 * CHUNK_ATOMS else 1
-        jit = self.jit if self.jit != "auto" else -(-n_atoms // n_chunks) <= JIT_MAX_ATOMS
+        n_chunks, jit = self._chunks_and_jit(n_atoms)
         fn = self._function(kind, jit)
         species, segment, m, chunks = self._static_inputs(dense, n_chunks)
         positions = tf.convert_to_tensor(dense["positions"])
@@ -333,7 +392,17 @@ class Predictor:
             part = [
                 tf.convert_to_tensor(dense[key][lo:hi]) for key in ("neighbour", "shift", "mask")
             ]
-            out = [t.numpy() for t in fn(positions, species, rows, *part, segment, m)]
+            try:
+                out = [t.numpy() for t in fn(positions, species, rows, *part, segment, m)]
+            except tf.errors.OpError as err:
+                # a damaged entry of the persistent XLA cache fails the compiled call (and
+                # TensorFlow keeps that failure for the shape): remove the cache (later
+                # jobs compile anew) and evaluate this predictor as a graph from now on
+                if not (jit and reset_xla_cache(err)):
+                    raise
+                self.jit = jit = False
+                fn = self._function(kind, False)
+                out = [t.numpy() for t in fn(positions, species, rows, *part, segment, m)]
             total = out if total is None else [a + b for a, b in zip(total, out, strict=True)]
         res = {"energy": total[0]}
         if kind != "energy":

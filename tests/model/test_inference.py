@@ -121,3 +121,61 @@ def test_frozen_predictor_keeps_its_snapshot_and_predict_follows_the_model():
     shifted = model.predict(feed)["energy"][0]
     expected = before + float(model.energy_scale.numpy()) * len(atoms)
     assert shifted == pytest.approx(expected, rel=1e-10)
+
+
+def _chain(n, spacing):
+    """A straight chain of n carbon atoms: inner atoms have 2 r_c/spacing neighbours."""
+    return Atoms(f"C{n}", positions=[[k * spacing, 0.0, 0.0] for k in range(n)])
+
+
+def _recording(predictor, monkeypatch):
+    """The neighbour-slot counts of every compiled call of ``predictor`` (one XLA
+    compilation per distinct count)."""
+    widths = []
+    make = predictor._function
+
+    def function(kind, jit):
+        fn = make(kind, jit)
+
+        def call(positions, species, rows, neighbour, *rest):
+            widths.append(int(neighbour.shape[1]))
+            return fn(positions, species, rows, neighbour, *rest)
+
+        return call
+
+    monkeypatch.setattr(predictor, "_function", function)
+    return widths
+
+
+def test_md_crossing_a_multiple_of_8_neighbours_does_not_recompile(monkeypatch):
+    """Compiled calls keep their neighbour layout (with headroom) while the counts fit:
+    the largest count going from 8 to 10 (past the bucket of 8) compiles nothing new,
+    growth past the headroom does, and the predictions equal the graph's."""
+    model = _models([6], k=1, cutoff=4.0)[0]
+    predictor = Predictor(model, jit=True)
+    widths = _recording(predictor, monkeypatch)
+    spacings = [0.95, 0.78, 0.35]  # largest count 8, 10, 22 (inner atoms: ~2 r_c / spacing)
+    for spacing in spacings:
+        atoms = _chain(40, spacing)
+        feed = atoms_inputs(model, atoms)
+        counts = np.bincount(feed["pair_i"]).max()
+        got = predictor.predict(feed)
+        ref = Predictor(model, jit=False).predict(feed)
+        np.testing.assert_allclose(got["forces"], ref["forces"], atol=1e-10)
+        assert widths[-1] >= counts
+    assert [np.bincount(atoms_inputs(model, _chain(40, s))["pair_i"]).max() for s in spacings] == [
+        8,
+        10,
+        22,
+    ]
+    # 8 neighbours -> 10 slots rounded up to 16; 10 fit; 22 outgrow 16 -> 27.5 -> 32
+    assert widths == [16, 16, 32], widths
+
+
+def test_headroom_only_for_compiled_calls_and_capped_by_the_atom_count():
+    model = _models([6], k=1, cutoff=4.0)[0]
+    feed = atoms_inputs(model, _chain(40, 0.95))  # largest count 8
+    assert Predictor(model, jit=False).dense_inputs(feed)["neighbour"].shape[1] == 8
+    assert Predictor(model, jit=True).dense_inputs(feed)["neighbour"].shape[1] == 16
+    small = atoms_inputs(model, _chain(7, 0.95))  # 6 neighbours at most: 8 slots suffice
+    assert Predictor(model, jit=True).dense_inputs(small)["neighbour"].shape[1] == 8
