@@ -239,8 +239,7 @@ def plan_setting(
             None
             if rng is None
             else [
-                _round(x * cpu_s_per_label / 3600) if math.isfinite(x) else None
-                for x in (lo, hi)
+                _round(x * cpu_s_per_label / 3600) if math.isfinite(x) else None for x in (lo, hi)
             ]
         )
     return out
