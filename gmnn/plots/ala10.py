@@ -394,9 +394,11 @@ def _failure_marker(ax, t: float, reason: str, length: float) -> None:
     text = f"unstable after {t:.1f} ps" if t >= 1 else f"unstable after {t:.2g} ps"
     text = text + (f" ({_short(reason)})" if reason else "")
     right = t < 0.6 * length
+    # to the right of the line low in the panel; a late failure's note goes to its left,
+    # between the summary box (top right) and the structure inset (bottom right)
     ax.text(
         t + (0.01 if right else -0.01) * length,
-        0.3,
+        0.3 if right else 0.53,
         text,
         transform=blended_transform_factory(ax.transData, ax.transAxes),
         ha="left" if right else "right",
