@@ -7,6 +7,7 @@ spread, spectrum peaks)."""
 from pathlib import Path
 
 from gmnn.molecules.card import card_job
+from gmnn.molecules.md import md_summary
 from gmnn.workflow import job
 
 log = job(snakemake)
@@ -18,8 +19,7 @@ card = card_job(
     out_dir=Path(snakemake.output.json).parent,
     planner=dict(p.planner),
     export=inp.export,
-    md=list(inp.md),
-    peaks=list(inp.peaks),
+    md=md_summary(list(inp.md), list(inp.peaks)),
 )
 rec = card["recommendation"]
 log.info("%s: recommended %s (%s)", snakemake.output.md, rec["setting"], rec["why"])

@@ -328,8 +328,6 @@ def card_record(
 
 def card_markdown(card: Mapping) -> str:
     """The card for people (Markdown)."""
-    from gmnn.molecules.md import md_lines
-
     lines = [f"# Transfer-learning card: {card['molecule']}", "", "## Levels and data", ""]
     lines += [
         "| level | level of theory | structures | label | CPU s / label | CPU-h |",
@@ -373,6 +371,37 @@ def card_markdown(card: Mapping) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def md_lines(md: Sequence[Mapping] | None) -> list[str]:
+    """The card's MD section in Markdown."""
+    if not md:
+        return ["not run (md: false)"]
+    bands = sorted({b for r in md for b in r["peaks_cm1"]})
+    lines = [
+        "Langevin MD of each ensemble from the lowest-energy accurate structure; stable: "
+        "the whole run without a divergence check firing (gmnn.md.MDConfig); force spread: "
+        "the largest per-atom standard deviation of the members' forces over the run.",
+        "",
+        "| run | setting | n_train | members | T (K) | simulated / requested ps | stable | "
+        "max force spread (eV/Å) | " + " | ".join(f"{b} peak (cm⁻¹)" for b in bands) + " |",
+        "|---|---|---|---|---|---|---|---|" + "---|" * len(bands),
+    ]
+    for r in md:
+        stable = f"no: {r['reason']} at {r['diverged_at_ps']:.3g} ps" if r["diverged"] else "yes"
+        spread = r["max_forces_std_max_eV_A"]
+        lines.append(
+            f"| {r['run']} | {r['setting']} | {r['n_train']} | {r['members']} | "
+            f"{r['temperature_K']:g} | {r['simulated_ps']:g} / {r['requested_ps']:g} | {stable} | "
+            f"{'' if spread is None else f'{spread:.3f}'} | "
+            + " | ".join(_peak(r["peaks_cm1"].get(b)) for b in bands)
+            + " |"
+        )
+    return lines
+
+
+def _peak(x) -> str:
+    return "" if x is None else f"{x:.0f}"
 
 
 def _planner_lines(planner: Mapping | None) -> list[str]:
@@ -451,14 +480,13 @@ def card_job(
     out_dir,
     planner: Mapping,
     export=None,
-    md: Sequence = (),
-    peaks: Sequence = (),
+    md: Sequence[Mapping] | None = None,
 ) -> dict:
     """The card of a molecule study from its files: the :data:`ERRORS` table, the data
     files by level (their meta: levels of theory, label costs), the planner settings
     (``metric``, ``target``, ``max_extrapolation``), the exported ensemble directory and
-    the MD runs (``md``: their summary.json, ``peaks``: their peaks.csv, in the same
-    order; none: not run); written to ``out_dir``/card.{json,md}. Returns the card."""
+    the MD runs (``md``: :func:`gmnn.molecules.md.md_summary` records; None: not run);
+    written to ``out_dir``/card.{json,md}. Returns the card."""
     from gmnn.data import read_h5
     from gmnn.molecules.planner import plan
 
@@ -473,13 +501,11 @@ def card_job(
         cpu_s_per_label=cost,
         max_extrapolation=float(planner["max_extrapolation"]),
     )
-    from gmnn.molecules.md import md_summary
-
     card = card_record(
         name,
         records,
         metas,
-        md=md_summary(md, peaks) if md else None,
+        md=list(md) if md else None,
         planner=budget,
         export=None if export is None else export_summary(export),
     )
@@ -497,6 +523,7 @@ __all__: Sequence[str] = (
     "card_record",
     "error_table",
     "level_summary",
+    "md_lines",
     "recommend",
     "write_card",
 )

@@ -13,7 +13,8 @@ Each starts from the lowest-energy accurate structure and runs ``equilibration_p
 its defaults) through :class:`gmnn.calculator.EnsembleCalculator`; the run is resumable,
 a divergence is recorded in the summary, not raised (:func:`gmnn.workflow.md_job`). The
 spectrum of the production part is the MD17 study's (rule ``power_spectrum``,
-:func:`gmnn.analysis.md.run_spectrum`).
+:func:`gmnn.analysis.md.run_spectrum`). :func:`md_summary` gives the card its MD section
+(:func:`gmnn.molecules.card.card_markdown` draws it).
 """
 
 from __future__ import annotations
@@ -262,37 +263,6 @@ def md_summary(summaries: Sequence, peaks: Sequence) -> list[dict]:
     return out
 
 
-def md_lines(md: Sequence[Mapping] | None) -> list[str]:
-    """The card's MD section in Markdown."""
-    if not md:
-        return ["not run (md: false)"]
-    bands = sorted({b for r in md for b in r["peaks_cm1"]})
-    lines = [
-        "Langevin MD of each ensemble from the lowest-energy accurate structure; stable: "
-        "the whole run without a divergence check firing (gmnn.md.MDConfig); force spread: "
-        "the largest per-atom standard deviation of the members' forces over the run.",
-        "",
-        "| run | setting | n_train | members | T (K) | simulated / requested ps | stable | "
-        "max force spread (eV/Å) | " + " | ".join(f"{b} peak (cm⁻¹)" for b in bands) + " |",
-        "|---|---|---|---|---|---|---|---|" + "---|" * len(bands),
-    ]
-    for r in md:
-        stable = f"no: {r['reason']} at {r['diverged_at_ps']:.3g} ps" if r["diverged"] else "yes"
-        spread = r["max_forces_std_max_eV_A"]
-        lines.append(
-            f"| {r['run']} | {r['setting']} | {r['n_train']} | {r['members']} | "
-            f"{r['temperature_K']:g} | {r['simulated_ps']:g} / {r['requested_ps']:g} | {stable} | "
-            f"{'' if spread is None else f'{spread:.3f}'} | "
-            + " | ".join(_peak(r["peaks_cm1"].get(b)) for b in bands)
-            + " |"
-        )
-    return lines
-
-
-def _peak(x) -> str:
-    return "" if x is None else f"{x:.0f}"
-
-
 __all__ = [
     "MoleculeMD",
     "PEAKS",
@@ -301,7 +271,6 @@ __all__ = [
     "SUMMARY",
     "TRAJECTORY",
     "best_setting",
-    "md_lines",
     "md_summary",
     "molecule_md_job",
     "run_members",

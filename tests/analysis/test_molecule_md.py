@@ -182,12 +182,14 @@ def test_card_md_section(tmp_path):
     md = mmd.md_summary(summaries, peaks)
     assert md[0]["simulated_ps"] == 5.0 and md[0]["peaks_cm1"] == {"C-H": 3010.4, "O-H": 3655.0}
     assert md[1]["diverged"] and md[1]["peaks_cm1"]["O-H"] is None
-    lines = "\n".join(mmd.md_lines(md))
+    from gmnn.molecules.card import md_lines
+
+    lines = "\n".join(md_lines(md))
     assert "| finetuned | finetune_E | 8 | 2 | 300 | 5 / 5 | yes | 0.120 | 3010 | 3655 |" in lines
     assert (
         "| scratch | scratch_E | 8 | 2 | 300 | 0.8 / 5 | no: atoms too close at 0.8 ps |" in lines
     )
-    assert mmd.md_lines(None) == ["not run (md: false)"]
+    assert md_lines(None) == ["not run (md: false)"]
     # the card shows the section as a table
     from gmnn.molecules.card import card_record
 
