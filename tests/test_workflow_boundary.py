@@ -153,3 +153,43 @@ def test_every_workflow_script_has_the_one_preamble():
         text = script.read_text()
         assert text.count("job(snakemake") == 1, script.name
         assert "logging.basicConfig" not in text and "error_boundary" not in text, script.name
+
+
+FINISH = """
+import logging
+from gmnn.workflow import finish, job
+
+log = job(snakemake)
+log.info("work done")
+print("unflushed", end="")
+if snakemake.params.fail:
+    raise ValueError("bad input")
+finish()
+print(" after finish")
+"""
+
+
+@pytest.mark.parametrize(
+    ("fail", "fast", "code", "stdout"),
+    [
+        (False, "1", 0, "unflushed"),  # leaves at finish(), with its output flushed
+        (False, "0", 0, "unflushed after finish\n"),  # GMNN_FAST_EXIT=0: the ordinary exit
+        (True, "1", 1, "unflushed"),  # a failure never reaches finish(): exit code 1
+    ],
+)
+def test_finish_leaves_at_once_only_after_success(tmp_path, fail, fast, code, stdout):
+    script = tmp_path / "finish_job.py"
+    script.write_text(FINISH)
+    done, log = run_job(script, "x", tmp_path, {}, params={"fail": fail}, GMNN_FAST_EXIT=fast)
+    assert done.returncode == code, done.stderr
+    assert done.stdout == stdout
+    assert "work done" in log.read_text()
+    if fail:
+        assert "rule x: error: bad input" in done.stderr
+
+
+def test_tensorflow_jobs_end_with_finish():
+    for script in sorted(SCRIPTS.glob("*.py")):
+        text = script.read_text()
+        if "tf=True" in text:
+            assert text.rstrip().splitlines()[-1].startswith("finish()"), script.name

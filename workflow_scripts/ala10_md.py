@@ -4,7 +4,7 @@ md.traj with the checkpoint md.ckpt.npz, both kept when a job is killed, so the 
 continues; a diverging stage is recorded in summary.json, not raised. Stage 0 records the
 gate on input.gate (the initial helix) first."""
 
-from gmnn.workflow import ensemble_md_stage_job, job
+from gmnn.workflow import ensemble_md_stage_job, finish, job
 
 log = job(snakemake, tf=True)
 inp, out, p = snakemake.input, snakemake.output, snakemake.params
@@ -23,3 +23,4 @@ ensemble_md_stage_job(
     gate_structure=inp.get("gate") or None,
     log=log,
 )
+finish()  # leave without the interpreter's teardown (gmnn.workflow.finish)

@@ -6,7 +6,7 @@ params.models: one mapping per potential, {"setting": str, "n_train": int, "mode
 model directory}; input.models lists their files (dependency tracking only).
 """
 
-from gmnn.workflow import job
+from gmnn.workflow import finish, job
 
 job(snakemake, tf=True)
 
@@ -17,3 +17,4 @@ tables = bond_analysis(snakemake.input.data, p.molecule, p.models, p.bond_scan)
 HISTOGRAMS.write(tables.histograms, out.histograms)
 SCANS.write(tables.scans, out.scans)
 FREQUENCIES.write(tables.frequencies, out.frequencies)
+finish()  # leave without the interpreter's teardown (gmnn.workflow.finish)

@@ -9,7 +9,7 @@ order; params.n_offset (evaluate_ani_md17): energies shifted by their mean offse
 split's first n_offset training structures; params.record: the fields naming the model.
 """
 
-from gmnn.workflow import evaluate_job, job
+from gmnn.workflow import evaluate_job, finish, job
 
 log = job(snakemake, tf=True, append=False)
 
@@ -29,3 +29,4 @@ evaluate_job(
     output=snakemake.output[0],
     log=log,
 )
+finish()  # leave without the interpreter's teardown (gmnn.workflow.finish)

@@ -9,7 +9,7 @@ the entry's md key; params.settings: the settings the run chooses from.
 """
 
 from gmnn.molecules.md import molecule_md_job
-from gmnn.workflow import job
+from gmnn.workflow import finish, job
 
 log = job(snakemake, tf=True)
 inp, out, p, wc = snakemake.input, snakemake.output, snakemake.params, snakemake.wildcards
@@ -32,3 +32,4 @@ log.info(
     done["time_ps"],
     done["steps_requested"] * done["timestep_fs"] / 1000,
 )
+finish()  # leave without the interpreter's teardown (gmnn.workflow.finish)

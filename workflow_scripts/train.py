@@ -5,7 +5,7 @@ evaluate it on the test set in the same job (one TensorFlow start-up instead of 
 
 from pathlib import Path
 
-from gmnn.workflow import job, train_job
+from gmnn.workflow import finish, job, train_job
 
 log = job(snakemake, tf=True)
 inp, out, p = snakemake.input, snakemake.output, snakemake.params
@@ -31,3 +31,4 @@ train_job(
     provenance={"pipeline": {"rule": snakemake.rule, **dict(snakemake.wildcards)}},
     log=log,
 )
+finish()  # leave without the interpreter's teardown (gmnn.workflow.finish)

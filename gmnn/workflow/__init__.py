@@ -15,7 +15,7 @@ The library never reaches back into the workflow: everything here takes what it 
 as arguments.
 """
 
-from gmnn.workflow.boundary import checked, job
+from gmnn.workflow.boundary import checked, finish, job
 from gmnn.workflow.design import Design
 from gmnn.workflow.grid import ConfigError, ModelRef, Setting, md_steps, typed_settings
 from gmnn.workflow.jobs import (
@@ -40,6 +40,7 @@ __all__ = [
     "ala10_structure_job",
     "check_architecture",
     "checked",
+    "finish",
     "collect_job",
     "ensemble_md_stage_job",
     "evaluate_job",
