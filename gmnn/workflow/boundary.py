@@ -107,8 +107,11 @@ def finish() -> None:
     0.6-0.9 CPU-s a job (benchmarks/startup.py) and does nothing the job needs: its
     outputs are written and closed (atomically) before. Reached only when the script ran
     to its end, so a failing job keeps its error line, traceback and exit code 1.
-    ``GMNN_FAST_EXIT=0`` keeps the ordinary exit."""
+    ``GMNN_FAST_EXIT=0`` keeps the ordinary exit, and so does a script run inside a
+    pytest process (which it would otherwise end)."""
     if os.environ.get("GMNN_FAST_EXIT", "1").strip().lower() in ("0", "off", "no", "false"):
+        return
+    if "_pytest" in sys.modules:
         return
     logging.shutdown()
     for stream in (sys.stdout, sys.stderr, *_LOG_STREAMS):
