@@ -406,8 +406,12 @@ rule molecule_card:
         peaks=lambda wc: MOLECULE_STUDIES.md_files(
             wc.name, MOLECULE_MD.replace("summary.json", "peaks.csv")
         ),
+        spectra=lambda wc: MOLECULE_STUDIES.md_files(
+            wc.name, MOLECULE_MD.replace("summary.json", "spectrum.csv")
+        ),
     output:
         json="results/molecules/{name}/card.json",
+        spectra="results/molecules/{name}/spectra.png",
         md=report(
             "results/molecules/{name}/card.md",
             caption="../report/molecule_card.rst",
@@ -430,6 +434,7 @@ rule molecule_card:
     params:
         levels=lambda wc: list(MOLECULE_STUDIES.spec(wc.name).levels),
         planner=lambda wc: MOLECULE_STUDIES.study(wc.name).planner_config,
+        runs=lambda wc: MOLECULE_STUDIES.study(wc.name).md_runs,
     script:
         "../workflow_scripts/molecule_card.py"
 

@@ -360,6 +360,7 @@ def card_markdown(card: Mapping) -> str:
         "## MD stability and spectrum",
         "",
         *md_lines(card.get("md")),
+        *([] if not card.get("md") else ["", "![Power spectra of the MD runs](spectra.png)"]),
         "",
         "## Data budget (planner)",
         "",

@@ -200,3 +200,48 @@ def test_card_md_section(tmp_path):
         md=md,
     )
     assert "| run | setting | n_train |" in card_markdown(record)
+    assert "](spectra.png)" in card_markdown(record)
+
+
+def test_spectra_figure(tmp_path):
+    """The card's figure: a run with a spectrum and one without (diverged)."""
+    from gmnn.analysis.md import RUN_PEAKS, RUN_SPECTRUM
+    from gmnn.plots.molecules import plot_md_spectra
+
+    keys = {"molecule": "w", "n_train": 8, "temperature_K": 300, "seed": 0}
+    grid = np.arange(0.0, 4500.0, 2.0)
+    good = pd.DataFrame(
+        {
+            **keys,
+            "setting": "finetune_E",
+            "wavenumber_cm1": grid,
+            "intensity": np.exp(-(((grid - 3000) / 20) ** 2)),
+        }
+    )
+    RUN_SPECTRUM.write(RUN_SPECTRUM.frame(good), tmp_path / "a.csv")
+    RUN_SPECTRUM.write(RUN_SPECTRUM.frame(), tmp_path / "b.csv")
+    peaks = [
+        {
+            **keys,
+            "setting": s,
+            "band": "C-H",
+            "center_cm1": c,
+            "fwhm_cm1": 10.0,
+            "method": "lorentzian",
+            "production_ps": p,
+        }
+        for s, c, p in (("finetune_E", 3000.0, 4.0), ("scratch_E", np.nan, 0.0))
+    ]
+    RUN_PEAKS.write(RUN_PEAKS.frame(pd.DataFrame(peaks[:1])), tmp_path / "a_peaks.csv")
+    RUN_PEAKS.write(RUN_PEAKS.frame(pd.DataFrame(peaks[1:])), tmp_path / "b_peaks.csv")
+    out = tmp_path / "spectra.png"
+    plot_md_spectra(
+        ["finetuned", "scratch"],
+        [tmp_path / "a.csv", tmp_path / "b.csv"],
+        [tmp_path / "a_peaks.csv", tmp_path / "b_peaks.csv"],
+        "w",
+        out,
+    )
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    plot_md_spectra([], [], [], "w", tmp_path / "none.png")  # md: false
+    assert (tmp_path / "none.png").stat().st_size > 0

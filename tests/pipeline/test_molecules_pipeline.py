@@ -109,3 +109,5 @@ def test_water_study_end_to_end(tmp_path):
     ):
         assert heading in text
     assert "models/export/molecules/water" in text
+    assert "![Power spectra of the MD runs](spectra.png)" in text
+    assert (out / "spectra.png").stat().st_size > 0
