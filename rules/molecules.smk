@@ -143,9 +143,9 @@ MOLECULE_MODEL = "models/molecules/{name}/{setting}/n{n}/seed{seed}/model"
 MOLECULE_METRICS = "results/molecules/{name}/{setting}/n{n}/seed{seed}/metrics.json"
 MOLECULE_ERRORS = "results/molecules/{name}/errors.csv"
 MOLECULE_EXPORT = "models/export/molecules/{name}"
-# MD of the best fine-tuned and from-scratch ensembles (gmnn.molecules.md)
-MOLECULE_MD_TRAJECTORY = "trajectories/molecules/{name}/{run}/md.traj"
-MOLECULE_MD = "results/molecules/{name}/md/{run}/summary.json"
+# MD of the best fine-tuned and from-scratch ensembles: the path templates TRAJECTORY,
+# SUMMARY, SPECTRUM and PEAKS of gmnn.molecules.md
+from gmnn.molecules import md as molecule_md
 
 
 rule molecule_split:
@@ -341,8 +341,8 @@ rule molecule_md:
         models=lambda wc: MOLECULE_STUDIES.md_models(wc.name, wc.run),
         data=lambda wc: MOLECULE_STUDIES.data_file(wc.name, "accurate"),
     output:
-        trajectory=MOLECULE_MD_TRAJECTORY,
-        summary=MOLECULE_MD,
+        trajectory=molecule_md.TRAJECTORY,
+        summary=molecule_md.SUMMARY,
     log:
         "logs/molecules/{name}/md_{run}.log",
     benchmark:
@@ -367,11 +367,11 @@ rule molecule_spectrum:
     """Power spectrum and stretch-band peaks of a molecule's MD run (the MD17 study's
     script: gmnn.analysis.md.run_spectrum)."""
     input:
-        trajectory=MOLECULE_MD_TRAJECTORY,
-        summary=MOLECULE_MD,
+        trajectory=molecule_md.TRAJECTORY,
+        summary=molecule_md.SUMMARY,
     output:
-        spectrum=MOLECULE_MD.replace("summary.json", "spectrum.csv"),
-        peaks=MOLECULE_MD.replace("summary.json", "peaks.csv"),
+        spectrum=molecule_md.SPECTRUM,
+        peaks=molecule_md.PEAKS,
     log:
         "logs/molecules/{name}/spectrum_{run}.log",
     benchmark:
@@ -402,13 +402,9 @@ rule molecule_card:
             MOLECULE_STUDIES.data_file(wc.name, lv)
             for lv in MOLECULE_STUDIES.spec(wc.name).levels
         ],
-        md=lambda wc: MOLECULE_STUDIES.md_files(wc.name, MOLECULE_MD),
-        peaks=lambda wc: MOLECULE_STUDIES.md_files(
-            wc.name, MOLECULE_MD.replace("summary.json", "peaks.csv")
-        ),
-        spectra=lambda wc: MOLECULE_STUDIES.md_files(
-            wc.name, MOLECULE_MD.replace("summary.json", "spectrum.csv")
-        ),
+        md=lambda wc: MOLECULE_STUDIES.md_files(wc.name, molecule_md.SUMMARY),
+        peaks=lambda wc: MOLECULE_STUDIES.md_files(wc.name, molecule_md.PEAKS),
+        spectra=lambda wc: MOLECULE_STUDIES.md_files(wc.name, molecule_md.SPECTRUM),
     output:
         json="results/molecules/{name}/card.json",
         spectra="results/molecules/{name}/spectra.png",

@@ -173,6 +173,21 @@ def card_errors(table: pd.DataFrame, setting: str, n_train: int, name: str) -> l
     return out
 
 
+def _model_dirs(models: Sequence) -> list[Path]:
+    """Model directories from directories or their ``model.json``."""
+    return [Path(m).parent if Path(m).name == "model.json" else Path(m) for m in models]
+
+
+def members_of(models: Sequence, setting: str, n_train: int) -> list[Path]:
+    """The model directories (or their ``model.json``) of ``models``,
+    ``.../<setting>/n<n>/seed<S>/model``, of one setting and label count, in seed order:
+    the members of that setting's ensemble."""
+    return sorted(
+        (d for d in _model_dirs(models) if d.parts[-4] == setting and d.parts[-3] == f"n{n_train}"),
+        key=lambda d: int(d.parts[-2].removeprefix("seed")),
+    )
+
+
 def export_finetuned(
     name: str,
     errors,
@@ -193,12 +208,10 @@ def export_finetuned(
     ``accurate``); ``pretrained``: the exported ensemble fine-tuned from (its card becomes
     the parent). Returns ``{setting, n_train, metric, why, path}``.
     """
-    from pathlib import Path as _Path
-
     from gmnn.export import export_ensemble, read_card
 
     df = ERRORS.load(errors) if not isinstance(errors, pd.DataFrame) else errors
-    dirs = [_Path(m).parent if _Path(m).name == "model.json" else _Path(m) for m in models]
+    dirs = _model_dirs(models)
     candidates = sorted({d.parts[-4] for d in dirs})
     finetuned = df[df["setting"].isin(candidates)]
     if finetuned.empty:
@@ -206,10 +219,7 @@ def export_finetuned(
     table = error_table(finetuned.to_dict("records"))
     best = recommend(table)
     setting, n_train = best["setting"], best["n_train"]
-    members = sorted(
-        (d for d in dirs if d.parts[-4] == setting and d.parts[-3] == f"n{n_train}"),
-        key=lambda d: int(d.parts[-2].removeprefix("seed")),
-    )
+    members = members_of(dirs, setting, n_train)
     seeds = [int(d.parts[-2].removeprefix("seed")) for d in members]
     accurate = levels["accurate"]
     labels = setting.rpartition("_")[2]  # the loss of a setting name: E or EF
@@ -524,6 +534,7 @@ __all__: Sequence[str] = (
     "card_record",
     "error_table",
     "level_summary",
+    "members_of",
     "md_lines",
     "recommend",
     "write_card",

@@ -19,7 +19,6 @@ spectrum of the production part is the MD17 study's (rule ``power_spectrum``,
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -74,14 +73,17 @@ class MoleculeMD:
         total = (self.equilibration_ps + self.production_ps) * 1000.0 / timestep_fs
         return int(math.ceil(total / write_interval - 1e-9)) * write_interval
 
-    def config(self) -> dict:
-        """The :class:`gmnn.md.MDConfig` of the runs, as a dict."""
+    def _dynamics(self) -> dict:
+        """``dynamics`` over :class:`gmnn.md.MDConfig`'s defaults."""
         from dataclasses import fields
 
         from gmnn.md import MDConfig
 
-        defaults = {f.name: f.default for f in fields(MDConfig)}
-        get = {k: self.dynamics.get(k, defaults[k]) for k in defaults}
+        return {f.name: self.dynamics.get(f.name, f.default) for f in fields(MDConfig)}
+
+    def config(self) -> dict:
+        """The :class:`gmnn.md.MDConfig` of the runs, as a dict."""
+        get = self._dynamics()
         write = int(get["write_interval"])
         steps = self.steps(float(get["timestep_fs"]), write)
         checkpoint = int(get["checkpoint_interval"])
@@ -109,13 +111,10 @@ class MoleculeMD:
         if "steps" in self.dynamics or "temperature_K" in self.dynamics:
             out.append(("md.dynamics", "steps and temperature_K come from md (production_ps, ...)"))
         if not out:
-            from dataclasses import fields
-
             from gmnn.md import MDConfig
             from gmnn.settings import SettingsError
 
-            default = {f.name: f.default for f in fields(MDConfig)}["write_interval"]
-            write = self.dynamics.get("write_interval", default)
+            write = self._dynamics()["write_interval"]
             try:  # the dynamics alone first: a bad time step would show as bad steps
                 alone = {"checkpoint_interval": write, **self.dynamics, "steps": write}
                 MDConfig.from_dict(alone, where="md.dynamics")
@@ -171,17 +170,13 @@ def run_members(run: str, errors, models: Sequence, settings: Sequence[str]) -> 
                 "the best fine-tuned setting of the errors table: export again"
             )
         return best, [export]
-    dirs = [Path(m).parent if Path(m).name == "model.json" else Path(m) for m in models]
-    members = sorted(
-        (
-            d
-            for d in dirs
-            if d.parts[-4] == best["setting"] and d.parts[-3] == f"n{best['n_train']}"
-        ),
-        key=lambda d: int(d.parts[-2].removeprefix("seed")),
-    )
+    from gmnn.molecules.card import members_of
+
+    members = members_of(models, best["setting"], best["n_train"])
     if not members:
-        raise ValueError(f"no model of {best['setting']} at n={best['n_train']} among {dirs}")
+        raise ValueError(
+            f"no model of {best['setting']} at n={best['n_train']} among {list(models)}"
+        )
     return best, members
 
 
@@ -234,10 +229,11 @@ def molecule_md_job(
 def md_summary(summaries: Sequence, peaks: Sequence) -> list[dict]:
     """The card's MD section: one entry per run (its summary.json and peaks.csv)."""
     from gmnn.analysis.md import RUN_PEAKS
+    from gmnn.analysis.tables import read_json_object
 
     out = []
     for path, peaks_path in zip(summaries, peaks, strict=True):
-        s = json.loads(Path(path).read_text())
+        s = read_json_object(path, "MD run summary")
         fits = RUN_PEAKS.read(peaks_path)
         out.append(
             {
